@@ -1,0 +1,1 @@
+"""Video evidence archive and verification tracker."""

@@ -1,0 +1,168 @@
+"""Who is calling, and the access rules every route must declare.
+
+Each rule is a dependency carrying an ``access_rule`` attribute; tests/test_access.py walks
+every route of the app and fails when one has none (deny by default).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.db import get_session
+from app.errors import AppError, Forbidden, Unauthenticated
+from app.partners import service as partners
+from app.partners.models import ApiKey, Partner
+
+SESSION_COOKIE = "archive_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+QUERY_KEY_NAMES = {"api_key", "apikey", "key", "token", "access_token", "auth"}
+ROLE_RANK = {"contributor": 1, "reviewer": 2, "admin": 3}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class KeyInQuery(AppError):
+    status = 400
+    code = "key_in_query"
+
+
+class CsrfFailed(AppError):
+    status = 403
+    code = "csrf_failed"
+
+
+@dataclass
+class Principal:
+    kind: Literal["anonymous", "user", "partner"]
+    user: User | None = None
+    key: ApiKey | None = None
+    partner: Partner | None = None
+    via: str | None = None
+    csrf_token: str | None = None
+    scopes: list[str] = field(default_factory=list)
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    @property
+    def actor(self) -> str:
+        if self.user is not None:
+            return f"user:{self.user.email}"
+        if self.partner is not None and self.key is not None:
+            return f"partner:{self.partner.name}#key{self.key.id}"
+        return "anonymous"
+
+    def has_role(self, role: str) -> bool:
+        return self.user is not None and ROLE_RANK[self.user.role] >= ROLE_RANK[role]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("use 'Authorization: Bearer <key or token>'",
+                              headers={"WWW-Authenticate": "Bearer"})
+    return value.strip()
+
+
+async def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    ctype = request.headers.get("content-type", "")
+    if sent is None and ctype.startswith("application/x-www-form-urlencoded"):
+        sent_value = (await request.form()).get(CSRF_FIELD)
+        sent = sent_value if isinstance(sent_value, str) else None
+    if sent is None:
+        sent = request.query_params.get(CSRF_FIELD)
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed("this form has expired or did not come from this site; reload the page "
+                         "and try again")
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    if QUERY_KEY_NAMES & set(request.query_params):
+        raise KeyInQuery("API keys and tokens are accepted only in the Authorization header, "
+                         "never in the URL (URLs end up in logs)")
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    principal = Principal(kind="anonymous")
+    bearer = _bearer(request)
+    if bearer is not None:
+        if bearer.startswith(partners.KEY_PREFIX + "_"):
+            found = partners.resolve_key(session, bearer)
+            if found is None:
+                raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "Bearer"})
+            key, partner = found
+            if key.revoked_at is not None:
+                raise Unauthenticated("this API key has been revoked", code="key_revoked",
+                                      headers={"WWW-Authenticate": "Bearer"})
+            principal = Principal(kind="partner", key=key, partner=partner, via="key",
+                                  scopes=list(key.scopes))
+        else:
+            user = accounts.resolve_token(session, bearer)
+            if user is None:
+                raise Unauthenticated("unknown or revoked API token",
+                                      headers={"WWW-Authenticate": "Bearer"})
+            principal = Principal(kind="user", user=user, via="token")
+    elif token := request.cookies.get(SESSION_COOKIE):
+        found_session = accounts.resolve_session(session, token)
+        if found_session is not None:
+            user, web = found_session
+            principal = Principal(kind="user", user=user, via="session",
+                                  csrf_token=web.csrf_token)
+            if request.method not in SAFE_METHODS:
+                await _check_csrf(request, web.csrf_token)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _rule(name: str, check: Callable[[Principal], None]) -> Callable[..., Any]:
+    async def dependency(principal: PrincipalDep) -> Principal:
+        check(principal)
+        return principal
+
+    dependency.access_rule = name  # type: ignore[attr-defined]
+    dependency.__name__ = f"access_{name}"
+    return dependency
+
+
+def _anyone(_: Principal) -> None:
+    return None
+
+
+def _needs_role(role: str) -> Callable[[Principal], None]:
+    def check(p: Principal) -> None:
+        if p.user is None:
+            raise Unauthenticated("log in or send a team API token",
+                                  headers={"WWW-Authenticate": "Bearer"})
+        if not p.has_role(role):
+            raise Forbidden(f"this needs the {role} role (you are {p.user.role})")
+
+    return check
+
+
+public = _rule("public", _anyone)
+team = _rule("team", _needs_role("contributor"))
+reviewer = _rule("reviewer", _needs_role("reviewer"))
+admin = _rule("admin", _needs_role("admin"))
+
+Anyone = Annotated[Principal, Depends(public)]
+TeamMember = Annotated[Principal, Depends(team)]
+Reviewer = Annotated[Principal, Depends(reviewer)]
+Admin = Annotated[Principal, Depends(admin)]

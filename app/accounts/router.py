@@ -1,0 +1,100 @@
+"""Log-in and log-out (cookie sessions), and user management for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from app.db import UnitOfWorkRoute
+from app.accounts import service
+from app.accounts.exceptions import UserNotFound
+from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, SessionDep, TeamMember
+from app.accounts.models import ROLES, User
+from app.accounts.schemas import (
+    LoginRequest,
+    LoginResponse,
+    UserCreate,
+    UserCreated,
+    UserRead,
+    UserUpdate,
+)
+from app.config import get_settings
+from app.errors import InvalidInput, StaleVersion, Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=UnitOfWorkRoute)
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(id=user.id, email=user.email, name=user.name, role=user.role,
+                    can_publish=user.can_publish, is_active=user.is_active,
+                    created_at=user.created_at)
+
+
+def set_session_cookie(response: Response, token: str, max_age: int) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
+        secure=settings.cookie_secure, path="/",
+    )
+
+
+@router.post("/auth/login", response_model=LoginResponse, summary="Log in (sets a cookie)")
+def login(data: LoginRequest, session: SessionDep, response: Response, _: Anyone) -> LoginResponse:
+    user = service.authenticate(session, data.email, data.password)
+    if user is None:
+        raise Unauthenticated("wrong email or password, or the account is disabled",
+                              code="login_failed")
+    new = service.start_session(session, user, max_age=get_settings().session_max_age_seconds)
+    set_session_cookie(response, new.token, new.max_age)
+    return LoginResponse(user=user_read(user), csrf_token=new.csrf_token)
+
+
+@router.post("/auth/logout", status_code=204, summary="Log out (ends this session)")
+def logout(request: Request, session: SessionDep, _: Anyone) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.end_session(session, token)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserRead, summary="The logged-in team member")
+def me(who: TeamMember) -> UserRead:
+    assert who.user is not None
+    return user_read(who.user)
+
+
+@router.get("/users", response_model=list[UserRead], summary="All users (admins)")
+def list_users(session: SessionDep, _: Admin) -> list[UserRead]:
+    return [user_read(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+@router.post("/users", response_model=UserCreated, status_code=201, summary="Add a user")
+def create_user(data: UserCreate, session: SessionDep, _: Admin) -> UserCreated:
+    user, password = service.create_user(session, email=data.email, role=data.role,
+                                         name=data.name, can_publish=data.can_publish)
+    assert password is not None
+    return UserCreated(user=user_read(user), one_time_password=password)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead, summary="Disable, re-role a user")
+def update_user(user_id: int, data: UserUpdate, session: SessionDep, who: Admin) -> UserRead:
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise UserNotFound(f"no user with id {user_id}")
+    if user.version != data.version:
+        raise StaleVersion(f"user {user_id} changed since you read it", field="version",
+                           extra={"current_version": user.version})
+    if data.role is not None:
+        if data.role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        user.role = data.role
+    if data.can_publish is not None:
+        user.can_publish = data.can_publish
+    if data.is_active is not None:
+        if user.id == (who.user.id if who.user else None) and not data.is_active:
+            raise InvalidInput("you cannot disable your own account", field="is_active")
+        service.set_active(session, user, data.is_active)
+    session.flush()
+    return user_read(user)

@@ -1,0 +1,320 @@
+"""The `archive` command. Run `archive --help` for the list of commands."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+app = typer.Typer(
+    help="Video evidence archive: serve, migrate, import, manage accounts and keys.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Team accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal API tokens for the team's scripts.",
+                         no_args_is_help=True)
+apikeys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The custody log.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(audit_app, name="audit")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload,
+                proxy_headers=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest, then seed the places."""
+    from app.db import session_scope
+    from app.migrate import upgrade
+    from app.places.service import seed
+
+    upgrade()
+    with session_scope() as session:
+        added = seed(session)
+    typer.echo(f"database is at the latest migration; {added} places added")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV with columns code, city, province, date, "
+                                              "title, description, title_fa, description_fa",
+                                         exists=True, dir_okay=False, readable=True)],
+    published: Annotated[bool, typer.Option(help="Enter the rows as published records "
+                                                 "without media (needs --by ADMIN)")] = False,
+    source: Annotated[str | None, typer.Option(help="Who the records come from "
+                                                    "(shown with them)")] = None,
+    by: Annotated[str | None, typer.Option(help="Email of the team member doing the import "
+                                                "(an admin for --published)")] = None,
+) -> None:
+    """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
+    from app.accounts.service import get_user_by_email
+    from app.clips.importer import ImportFailed, import_csv
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with session_scope() as session:
+            actor, user_id = cli_actor(), None
+            if by:
+                user = get_user_by_email(session, by)
+                actor, user_id = f"user:{user.email}", user.id
+                if published and user.role != "admin":
+                    fail(f"{by} is a {user.role}; only admins may import published records")
+            elif published:
+                fail("--published needs --by EMAIL of an admin (the custody log records who)")
+            if published and not source:
+                fail("--published needs --source NAME: imported records are attributed to it")
+            report = _run_import(session, file, actor, user_id, published, source)
+    except ImportFailed as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        for row in exc.extra.get("rows", []):
+            typer.echo(f"  {row}", err=True)
+        raise typer.Exit(1) from None
+    except AppError as exc:
+        fail(exc.message)
+    _print_report(report)
+
+
+def _run_import(session, file, actor, user_id, published, source, defaults=None):  # type: ignore[no-untyped-def]
+    from app.clips.importer import import_csv
+
+    settings = get_settings()
+    size_hint = file.read_bytes().count(b"\n")
+    if size_hint <= settings.import_progress_threshold or not sys.stderr.isatty():
+        return import_csv(session, file, actor=actor, user_id=user_id, published=published,
+                          source=source, defaults=defaults)
+    with typer.progressbar(length=size_hint, label="importing", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(i: int, total: int) -> None:
+            bar.update(i - done[0])
+            done[0] = i
+
+        return import_csv(session, file, actor=actor, user_id=user_id, published=published,
+                          source=source, defaults=defaults, progress=progress)
+
+
+def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"{report.rows} rows: {len(report.created)} created, "
+               f"{report.unchanged} already present")
+    for place in report.places_created:
+        typer.echo(f"  new place: {place}")
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when the catalogue has "
+                                           "no clips yet (first run)")] = False,
+) -> None:
+    """Load the demo archive (the 2019 protest listing) as published records."""
+    from app.clips.demo import load_demo
+    from app.db import session_scope
+
+    with session_scope() as session:
+        report = load_demo(session, only_if_empty=if_empty)
+    if report is None:
+        typer.echo("catalogue is not empty; demo archive not loaded")
+        return
+    _print_report(report)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, reviewer or contributor")] = "contributor",
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    can_publish: Annotated[bool, typer.Option(help="Reviewer may publish")] = False,
+) -> None:
+    """Create a team member and print a one-time password."""
+    from app.accounts.service import create_user
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with session_scope() as session:
+            user, password = create_user(session, email=email, role=role, name=name,
+                                         can_publish=can_publish)
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"created {role} {user.email}")
+    typer.echo(f"one-time password: {password}")
+
+
+@users_app.command("ensure-admin")
+def users_ensure_admin(
+    email: Annotated[str, typer.Option(help="Email of the first admin")] = "admin@localhost",
+) -> None:
+    """Create the first admin when there are no users yet, and print its one-time password."""
+    from app.accounts.service import count_users, create_user
+    from app.db import session_scope
+
+    with session_scope() as session:
+        if count_users(session):
+            typer.echo("users exist; no admin created")
+            return
+        user, password = create_user(session, email=email, role="admin", name="Admin")
+    typer.secho(f"first admin: {user.email}  one-time password: {password}",
+                fg=typer.colors.GREEN, bold=True)
+    typer.echo("(shown once: write it down; log in at /login)")
+
+
+@users_app.command("disable")
+def users_disable(email: str) -> None:
+    """Disable an account and end its sessions and tokens."""
+    from app.accounts.service import get_user_by_email, set_active
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with session_scope() as session:
+            set_active(session, get_user_by_email(session, email), False)
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"disabled {email}; its sessions and tokens no longer work")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "",
+) -> None:
+    """Create a personal API token for a team member (shown once)."""
+    from app.accounts.service import create_token, get_user_by_email
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with session_scope() as session:
+            token, plain = create_token(session, get_user_by_email(session, email), name)
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"token {token.id} for {email} (shown once; send as 'Authorization: Bearer …'):")
+    typer.echo(plain)
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    partner: str,
+    scope: Annotated[list[str] | None, typer.Option(help="read, export, feed (repeatable)")]
+    = None,
+    rate: Annotated[int, typer.Option(help="Requests per minute")] = 600,
+) -> None:
+    """Create a partner API key (shown once, stored hashed)."""
+    from app.custody import service as custody
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.partners.service import create_key, get_or_create_partner
+
+    try:
+        with session_scope() as session:
+            p = get_or_create_partner(session, partner)
+            key, plain = create_key(session, p, scope or ["read"], rate)
+            custody.record(session, actor=cli_actor(), action="apikey.created",
+                           payload={"key_id": key.id, "partner": p.name, "scopes": key.scopes})
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"key {key.id} for {partner}, scopes {', '.join(key.scopes)} (shown once):")
+    typer.echo(plain)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(key_id: int) -> None:
+    """Revoke a partner API key; it stops working on the next request."""
+    from app.custody import service as custody
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.partners.service import revoke_key
+
+    try:
+        with session_scope() as session:
+            key = revoke_key(session, key_id)
+            custody.record(session, actor=cli_actor(), action="apikey.revoked",
+                           payload={"key_id": key.id})
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"revoked key {key_id}")
+
+
+@apikeys_app.command("list")
+def apikeys_list() -> None:
+    """List partner keys (never the keys themselves)."""
+    from app.db import session_scope
+    from app.partners.service import list_keys
+
+    with session_scope() as session:
+        for key, partner in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            typer.echo(f"{key.id}\t{partner.name}\t{key.prefix}…\t{','.join(key.scopes)}\t"
+                       f"{state}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry."""
+    from app.custody.service import verify
+    from app.db import session_scope
+
+    with session_scope() as session:
+        result = verify(session)
+    if not result.ok:
+        typer.secho(f"TAMPERED: {result.reason}", fg=typer.colors.RED, err=True)
+        typer.echo(f"last good head after {result.count} events: {result.head}")
+        raise typer.Exit(1)
+    typer.echo(f"ok: {result.count} events, chain intact")
+    typer.echo(f"head: {result.head}")
+
+
+@audit_app.command("export")
+def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")] = None) -> None:
+    """Print custody events as JSON lines (all, or one clip's)."""
+    from sqlalchemy import select
+
+    from app.custody.models import CustodyEvent
+    from app.db import session_scope
+
+    with session_scope() as session:
+        stmt = select(CustodyEvent).order_by(CustodyEvent.id)
+        if code:
+            stmt = stmt.where(CustodyEvent.clip_code == code)
+        for e in session.scalars(stmt):
+            typer.echo(json.dumps({
+                "id": e.id, "occurred_at": e.occurred_at.isoformat(), "actor": e.actor,
+                "action": e.action, "clip_code": e.clip_code, "payload": e.payload,
+                "prev_hash": e.prev_hash, "hash": e.hash}, ensure_ascii=False))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

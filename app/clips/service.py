@@ -1,0 +1,310 @@
+"""Clip use cases: create (with code allocation), read, list, update, delete (tombstone).
+
+Services flush; the request or job boundary commits. Every change goes to the custody log.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pycountry
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clips import repository
+from app.clips.exceptions import (
+    ClipDeleted,
+    ClipNotFound,
+    DuplicateCode,
+    InvalidCode,
+    InvalidDate,
+)
+from app.clips.models import STATUSES, Clip, CodeSequence
+from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate, DateRead
+from app.custody import service as custody
+from app.errors import InvalidInput, StaleVersion
+from app.kit.clock import utcnow
+from app.kit.cursor import decode_cursor, encode_cursor
+from app.kit.dates import DateParseError, EventDate, parse_event_date
+from app.places import service as places
+
+CODE_RE = re.compile(r"^([A-Z]{3})(\d{3,})$")
+EDITABLE = (
+    "title_en", "title_fa", "description_en", "description_fa",
+    "graphic_violence", "identifiable_people", "tags",
+)
+
+
+def parse_code(code: str) -> tuple[str, int]:
+    m = CODE_RE.match(code.strip())
+    if not m:
+        raise InvalidCode(
+            f"clip code {code!r} must be a 3-letter ISO country code plus at least 3 digits, "
+            "like IRN091",
+            field="code",
+        )
+    country = m.group(1)
+    check_country(country, field="code")
+    return country, int(m.group(2))
+
+
+def check_country(country: str, *, field: str = "country") -> str:
+    country = country.strip().upper()
+    if pycountry.countries.get(alpha_3=country) is None:
+        raise InvalidInput(
+            f"{country!r} is not an ISO 3166-1 alpha-3 country code (e.g. IRN)", field=field
+        )
+    return country
+
+
+def parse_date(text: str, field: str = "date") -> EventDate:
+    try:
+        return parse_event_date(text)
+    except DateParseError as exc:
+        raise InvalidDate(str(exc), field=field, extra={"value": text}) from None
+
+
+def _sequence_row(session: Session, country: str) -> CodeSequence:
+    row = session.get(CodeSequence, country, with_for_update=True)
+    if row is None:
+        highest = session.scalar(
+            select(func.max(Clip.seq)).where(Clip.country_code == country)
+        ) or 0
+        try:
+            with session.begin_nested():
+                session.add(CodeSequence(country_code=country, last_seq=highest))
+        except IntegrityError:
+            pass  # created by a concurrent transaction
+        row = session.get(CodeSequence, country, with_for_update=True, populate_existing=True)
+        assert row is not None
+    return row
+
+
+def allocate_code(session: Session, country: str) -> tuple[str, int]:
+    """The next number after the highest ever used for the country (never reused)."""
+    row = _sequence_row(session, country)
+    row.last_seq += 1
+    session.flush()
+    return f"{country}{row.last_seq:03d}", row.last_seq
+
+
+def reserve_code(session: Session, code: str) -> tuple[str, int]:
+    """An explicit (e.g. imported) code: kept as given, and the counter moves past it."""
+    country, seq = parse_code(code)
+    existing = session.execute(
+        select(Clip.code, Clip.deleted_at).where(
+            (Clip.code == code) | ((Clip.country_code == country) & (Clip.seq == seq))
+        )
+    ).first()
+    if existing is not None:
+        what = "a deleted clip" if existing.deleted_at else "clip " + existing.code
+        raise DuplicateCode(f"code {code} is already used by {what}", field="code")
+    row = _sequence_row(session, country)
+    row.last_seq = max(row.last_seq, seq)
+    session.flush()
+    return country, seq
+
+
+def _date_read(row: Any) -> DateRead:
+    return DateRead(
+        edtf=row.date_edtf, earliest=row.date_earliest, latest=row.date_latest,
+        display_en=row.date_display_en, display_fa=row.date_display_fa,
+    )
+
+
+def to_read(row: Any) -> ClipRead:
+    return ClipRead(
+        code=row.code, country=row.country_code, city=row.city, city_fa=row.city_fa,
+        province=row.province, province_fa=row.province_fa, date=_date_read(row),
+        title_en=row.title_en, title_fa=row.title_fa, description_en=row.description_en,
+        description_fa=row.description_fa, graphic_violence=row.graphic_violence,
+        identifiable_people=row.identifiable_people, tags=list(row.tags or []),
+        status=row.status, source=row.source, created_by=row.created_by,
+        created_at=row.created_at, updated_at=row.updated_at, published_at=row.published_at,
+        version=row.version,
+    )
+
+
+def _set_date(clip: Clip, d: EventDate) -> None:
+    clip.date_edtf = d.edtf
+    clip.date_earliest = d.earliest
+    clip.date_latest = d.latest
+    clip.date_display_en = d.display_en
+    clip.date_display_fa = d.display_fa
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    out: list[str] = []
+    for tag in tags:
+        tag = tag.strip()
+        if not tag or len(tag) > 64:
+            raise InvalidInput(f"tag {tag!r} must be 1 to 64 characters", field="tags")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def create(
+    session: Session,
+    data: ClipCreate,
+    *,
+    actor: str,
+    user_id: int | None = None,
+    status: str = "draft",
+    source: str | None = None,
+    create_places: bool = False,
+    places_created: list[str] | None = None,
+) -> Clip:
+    event_date = parse_date(data.date)
+    if data.code:
+        code = data.code.strip()
+        country, seq = reserve_code(session, code)
+        if data.country and check_country(data.country) != country:
+            raise InvalidCode(f"code {code} does not belong to country {data.country}",
+                              field="code")
+    else:
+        country = check_country(data.country)
+        code, seq = allocate_code(session, country)
+    where = places.resolve(session, country=country, province=data.province, city=data.city,
+                           create=create_places)
+    if places_created is not None:
+        places_created.extend(where.created)
+    now = utcnow()
+    clip = Clip(
+        code=code, country_code=country, seq=seq, place_id=where.place.id,
+        title_en=data.title_en, title_fa=data.title_fa,
+        description_en=data.description_en, description_fa=data.description_fa,
+        graphic_violence=data.graphic_violence, identifiable_people=data.identifiable_people,
+        tags=_clean_tags(data.tags), status=status, source=source, created_by_id=user_id,
+        created_at=now, updated_at=now, published_at=now if status == "published" else None,
+    )
+    _set_date(clip, event_date)
+    session.add(clip)
+    session.flush()
+    custody.record(
+        session, actor=actor, action="clip.created", clip_code=code,
+        payload={"fields": snapshot(session, clip), "status": status, "source": source,
+                 "places_created": where.created},
+    )
+    return clip
+
+
+def snapshot(session: Session, clip: Clip) -> dict[str, Any]:
+    row = repository.get_row(session, clip.code)
+    assert row is not None
+    return {
+        "city": row.city, "province": row.province, "date": row.date_edtf,
+        **{name: getattr(clip, name) for name in EDITABLE},
+    }
+
+
+def get(session: Session, code: str) -> ClipRead:
+    row = repository.get_row(session, code)
+    if row is None:
+        _raise_missing(session, code)
+    return to_read(row)
+
+
+def _raise_missing(session: Session, code: str) -> None:
+    deleted = session.scalar(select(Clip.deleted_at).where(Clip.code == code))
+    if deleted is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {deleted.date().isoformat()}")
+    raise ClipNotFound(f"no clip with the code {code}", field="code")
+
+
+def _live_clip(session: Session, code: str) -> Clip:
+    clip = repository.get_clip(session, code, for_update=True)
+    if clip is None or clip.deleted_at is not None:
+        _raise_missing(session, code)
+    assert clip is not None
+    return clip
+
+
+def check_version(clip: Clip, version: int) -> None:
+    if clip.version != version:
+        raise StaleVersion(
+            f"clip {clip.code} has changed since you read it (you sent version {version}, "
+            f"it is now {clip.version}); reload and apply your change again",
+            field="version", extra={"current_version": clip.version},
+        )
+
+
+def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip:
+    clip = _live_clip(session, code)
+    check_version(clip, data.version)
+    before = snapshot(session, clip)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "date" in changes and changes["date"] is not None:
+        _set_date(clip, parse_date(changes["date"]))
+    if changes.get("city") is not None or changes.get("province") is not None:
+        current = repository.get_row(session, code)
+        where = places.resolve(
+            session, country=clip.country_code,
+            province=changes.get("province") or current.province,
+            city=changes.get("city") or current.city,
+        )
+        clip.place_id = where.place.id
+    for name in EDITABLE:
+        if name in changes:
+            value = changes[name]
+            if name in ("graphic_violence", "identifiable_people", "tags") and value is None:
+                raise InvalidInput(f"{name} cannot be null", field=name)
+            setattr(clip, name, _clean_tags(value) if name == "tags" else value)
+    session.flush()
+    after = snapshot(session, clip)
+    diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if diff:
+        custody.record(session, actor=actor, action="clip.updated", clip_code=code,
+                       payload={"changes": diff})
+    return clip
+
+
+def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None:
+    clip = _live_clip(session, code)
+    clip.deleted_at = utcnow()
+    session.flush()
+    custody.record(session, actor=actor, action="clip.deleted", clip_code=code,
+                   payload={"reason": reason})
+
+
+def list_clips(
+    session: Session,
+    *,
+    city: str | None = None,
+    province: str | None = None,
+    country: str | None = None,
+    on: Any = None,
+    date_from: Any = None,
+    date_to: Any = None,
+    status: list[str] | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> ClipPage:
+    for s in status or []:
+        if s not in STATUSES:
+            raise InvalidInput(f"status {s!r} is not one of {', '.join(STATUSES)}",
+                               field="status")
+    if on is not None and (date_from is not None or date_to is not None):
+        raise InvalidInput("use either on= or from=/to=, not both", field="on")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
+    after_id = None
+    if cursor:
+        after_id = decode_cursor(cursor).get("id")
+        if not isinstance(after_id, int):
+            raise InvalidInput(f"cursor {cursor!r} is not valid", field="cursor")
+    f = repository.ClipFilter(
+        place_ids=places.city_ids_for(session, city=city, province=province, country=country),
+        on=on, date_from=date_from, date_to=date_to, statuses=status, q=q or None,
+        after_id=after_id,
+    )
+    rows = repository.list_rows(session, f, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ClipPage(
+        items=[to_read(r) for r in rows],
+        next_cursor=encode_cursor({"id": rows[-1].id}) if more and rows else None,
+    )

@@ -1,0 +1,98 @@
+"""Settings: everything comes from ARCHIVE_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_PLACEHOLDER = "change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = ""
+    var_dir: Path = PROJECT_ROOT / "var"
+    media_root: Path = PROJECT_ROOT / "media"
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+
+    # limits
+    max_upload_bytes: int = 8 * 1024**3
+    page_size_max: int = 200
+    import_progress_threshold: int = 2000
+
+    # jobs
+    jobs: Literal["embedded", "celery", "off"] = "embedded"
+    job_workers: int = 2
+    job_stuck_after_seconds: int = 1800
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    ffmpeg_timeout_seconds: int = 600
+    ffprobe_timeout_seconds: int = 30
+
+    # keyframes
+    keyframe_min_interval_seconds: float = 10.0
+    keyframe_phash_threshold: int = 10
+    keyframe_max_count: int = 60
+
+    # review workflow
+    required_approvals: int = Field(default=2, ge=1)
+
+    # web
+    session_max_age_seconds: int = 12 * 3600
+    cors_origins: list[str] = []
+    demo_on_first_run: bool = True
+
+    @model_validator(mode="after")
+    def _defaults_and_guards(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'archive.db'}"
+        if self.environment is Environment.production:
+            if not self.secret_key or self.secret_key == DEFAULT_SECRET_PLACEHOLDER:
+                raise ValueError(
+                    "ARCHIVE_SECRET_KEY must be set to a long random value in production "
+                    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError("ARCHIVE_SECRET_KEY must be at least 32 characters in production")
+        elif not self.secret_key:
+            self.secret_key = _development_secret(self.var_dir)
+        return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.environment is Environment.production or self.base_url.startswith("https")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _development_secret(var_dir: Path) -> str:
+    """Generate a secret once in development and keep it under var/."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

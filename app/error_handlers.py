@@ -1,0 +1,64 @@
+"""One JSON shape for every error: {"error": code, "detail": message, "field": ...}.
+
+HTML pages get the same information rendered as a page (see app/web once it exists).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError
+
+log = logging.getLogger("archive.errors")
+
+
+def _json(status: int, code: str, detail: str, field: str | None = None,
+          headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = {"error": code, "detail": detail, "field": field, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        return _json(exc.status, exc.code, exc.message, exc.field, exc.headers or None,
+                     **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        field = _field_name(tuple(first.get("loc", ())))
+        msg = first.get("msg", "invalid input")
+        detail = f"{field}: {msg}" if field else str(msg)
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        problems = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "detail": e.get("msg")}
+            for e in errors
+        ]
+        return _json(422, "invalid", detail, field, problems=problems)
+
+    @app.exception_handler(StaleDataError)
+    async def stale(request: Request, exc: StaleDataError) -> Response:
+        return _json(409, "stale_version",
+                     "the record changed while you were saving it; reload and try again",
+                     "version")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
+        return _json(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
+                     headers=getattr(exc, "headers", None))

@@ -1,0 +1,69 @@
+"""create_app(): routers, error handlers, templates, static files, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.accounts.deps import Anyone
+from app.accounts.router import router as accounts_router
+from app.clips.router import router as clips_router
+from app.config import get_settings
+from app.error_handlers import install_error_handlers
+from app.places.router import router as places_router
+
+log = logging.getLogger("archive")
+
+DESCRIPTION = """
+A video evidence archive and verification tracker.
+
+* **Team API** (`/api/v1/clips`, `/api/v1/users`): log in with a cookie session
+  (`POST /api/v1/auth/login`) or send a personal token as `Authorization: Bearer vat_…`.
+* Errors always have the shape `{"error": code, "detail": message, "field": name-or-null}`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Video evidence archive",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["Authorization", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After"],
+        )
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
+    def healthz(_: Anyone) -> dict[str, str]:
+        from sqlalchemy import text
+
+        from app.db import session_scope
+
+        with session_scope() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    app.include_router(accounts_router)
+    app.include_router(clips_router)
+    app.include_router(places_router)
+    return app

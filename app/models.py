@@ -1,0 +1,22 @@
+"""Every domain's models, imported in one place for Alembic and the tests."""
+
+from app.accounts.models import ApiToken, User, WebSession
+from app.clips.models import Clip, CodeSequence
+from app.custody.models import CustodyEvent
+from app.db import Base
+from app.partners.models import ApiKey, Partner
+from app.places.models import Place, PlaceAlias
+
+__all__ = [
+    "ApiKey",
+    "ApiToken",
+    "Base",
+    "Clip",
+    "CodeSequence",
+    "CustodyEvent",
+    "Partner",
+    "Place",
+    "PlaceAlias",
+    "User",
+    "WebSession",
+]
