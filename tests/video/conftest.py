@@ -1,0 +1,204 @@
+"""Tiny real clips made with ffmpeg's lavfi sources, plus hostile files and a canary server."""
+
+from __future__ import annotations
+
+import http.server
+import struct
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+FFMPEG = "/usr/bin/ffmpeg"
+GPS = "+35.6892+051.3890/"
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg for a fixture (argument list, no shell)."""
+    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    subprocess.run(cmd, check=True, timeout=60, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-sc_threshold", "0"]
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def phone_clip(clips: Path) -> Path:
+    """6 s: testsrc2 | smptehdbars | mandelbrot (2 s each), keyframe every 1 s, AAC, tags."""
+    out = clips / "phone.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=2",
+        "-f", "lavfi", "-i", "smptehdbars=s=320x240:r=30:d=2",
+        "-f", "lavfi", "-i", "mandelbrot=s=320x240:r=30:end_pts=2:maxiter=48",
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+        "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]",
+        "-map", "[v]", "-map", "3:a", "-t", "6",
+        *X264, "-g", "30", "-keyint_min", "30", "-c:a", "aac",
+        "-metadata", f"location={GPS}",
+        "-metadata", "com.apple.quicktime.make=Apple",
+        "-metadata", "com.apple.quicktime.model=iPhone 12",
+        "-metadata", "creation_time=2024-03-01T10:00:00Z",
+        "-movflags", "use_metadata_tags",
+        str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def box_clip(clips: Path) -> Path:
+    """1 s black 320x240 with a white square in the top-left corner (orientation marker)."""
+    out = clips / "box.mp4"
+    ffmpeg(
+        "-f", "lavfi",
+        "-i", "color=black:s=320x240:r=30:d=1,drawbox=x=0:y=0:w=60:h=60:color=white:t=fill",
+        *X264, str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def rotated_clip(clips: Path, box_clip: Path) -> Path:
+    """The box clip with a 90-degree display matrix.
+
+    This ffmpeg (5.1) has no ``-display_rotation``; the legacy ``rotate`` tag, applied
+    while stream-copying, makes the mov muxer write the display matrix.
+    """
+    out = clips / "rotated.mp4"
+    ffmpeg("-i", str(box_clip), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def vfr_clip(clips: Path) -> Path:
+    """1 s at 30 fps then 1 s at 10 fps in one stream, keyframe every 5 frames."""
+    out = clips / "vfr.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=1",
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]",
+        "-fps_mode", "vfr", *X264, "-g", "5", "-keyint_min", "5", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def long_gop_clip(clips: Path) -> Path:
+    """12 s of changing content with a single keyframe at 0."""
+    out = clips / "longgop.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=15:d=12",
+        *X264, "-g", "600", "-keyint_min", "600", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def static_clip(clips: Path) -> Path:
+    """4 s of unchanging colour bars with a keyframe every second (all near-identical)."""
+    out = clips / "static.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "smptehdbars=s=320x240:r=30:d=4",
+        *X264, "-g", "30", "-keyint_min", "30", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def remuxed(clips: Path, phone_clip: Path) -> dict[str, Path]:
+    """The phone clip stream-copied into the other accepted containers."""
+    out: dict[str, Path] = {}
+    for name, ext in (("matroska", "mkv"), ("mpegts", "ts"), ("flv", "flv"), ("avi", "avi")):
+        dst = clips / f"phone.{ext}"
+        extra = ["-bsf:v", "h264_mp4toannexb"] if ext in ("ts", "avi") else []
+        ffmpeg("-i", str(phone_clip), "-c", "copy", *extra, str(dst))
+        out[name] = dst
+    webm = clips / "clip.webm"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1",
+        "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k", str(webm),
+    )  # fmt: skip
+    out["webm"] = webm
+    return out
+
+
+@pytest.fixture(scope="session")
+def moov_at_end_clip(clips: Path, phone_clip: Path) -> Path:
+    """ffmpeg's default mp4 puts moov at the end; keep only the first half."""
+    data = phone_clip.read_bytes()
+    assert data.rfind(b"moov") > data.find(b"mdat"), "expected moov after mdat"
+    out = clips / "truncated_moov_end.mp4"
+    out.write_bytes(data[: len(data) // 2])
+    return out
+
+
+@pytest.fixture(scope="session")
+def faststart_truncated_clip(clips: Path, phone_clip: Path) -> Path:
+    """A faststart mp4 (moov first) cut in half: header intact, media data missing."""
+    fast = clips / "faststart.mp4"
+    ffmpeg("-i", str(phone_clip), "-c", "copy", "-movflags", "+faststart", str(fast))
+    data = fast.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")
+    out = clips / "truncated_faststart.mp4"
+    out.write_bytes(data[: len(data) // 2])
+    return out
+
+
+@pytest.fixture(scope="session")
+def jpeg_file(clips: Path) -> Path:
+    out = clips / "photo.mp4"
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(out, format="JPEG")
+    return out
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on 127.0.0.1 that records every request it receives."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def hls_playlist(port: int) -> str:
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXTINF:10.0,\nhttp://127.0.0.1:{port}/leak.ts\n"
+        "#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
+    )
+
+
+def riff_avi_with_playlist(playlist: str) -> bytes:
+    """A RIFF/AVI header followed by an HLS playlist (the AVI-wrapped playlist trick)."""
+    body = playlist.encode()
+    avih = struct.pack("<4sI", b"avih", 56) + bytes(56)
+    hdrl = b"hdrl" + avih
+    lst = struct.pack("<4sI", b"LIST", len(hdrl)) + hdrl
+    movi = b"movi" + struct.pack("<4sI", b"00tx", len(body)) + body
+    lst2 = struct.pack("<4sI", b"LIST", len(movi)) + movi
+    riff_body = b"AVI " + lst + lst2
+    return struct.pack("<4sI", b"RIFF", len(riff_body)) + riff_body

@@ -1,0 +1,127 @@
+"""extract_keyframes() on real clips: pts timestamps, dedup, coverage, rotation, limits."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.video import Keyframe, VideoError, extract_keyframes, hamming, phash_hex, probe
+
+
+def _assert_valid(frames: list[Keyframe], out: Path) -> None:
+    times = [f.timestamp for f in frames]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert [f.path.name for f in frames] == [f"kf_{i:04d}.jpg" for i in range(len(frames))]
+    for f in frames:
+        assert f.path.parent == out
+        assert hashlib.sha256(f.path.read_bytes()).hexdigest() == f.sha256
+        with Image.open(f.path) as im:
+            assert im.format == "JPEG"
+            assert im.size == (f.width, f.height)
+            assert phash_hex(im) == f.phash
+        assert len(f.phash) == 16
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temp files left behind"
+
+
+def test_phone_clip_raw_keyframes_match_pts(phone_clip: Path, tmp_path: Path) -> None:
+    seen: list[float] = []
+    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, progress=seen.append)
+    _assert_valid(frames, tmp_path)
+    assert [f.timestamp for f in frames] == pytest.approx([0, 1, 2, 3, 4, 5], abs=0.05)
+    assert {f.source for f in frames} == {"keyframe"}
+    assert (frames[0].width, frames[0].height) == (320, 240)
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_phone_clip_dedups_static_bars(phone_clip: Path, tmp_path: Path) -> None:
+    frames = extract_keyframes(phone_clip, tmp_path)
+    times = [round(f.timestamp) for f in frames]
+    assert 2 in times and 3 not in times  # the second bars keyframe is a duplicate
+    assert times[0] == 0
+    for a, b in zip(frames, frames[1:], strict=False):
+        assert hamming(a.phash, b.phash) > 10
+
+
+def test_static_clip_collapses_to_one_frame(static_clip: Path, tmp_path: Path) -> None:
+    frames = extract_keyframes(static_clip, tmp_path)
+    assert len(frames) == 1 and frames[0].timestamp == 0.0
+
+
+def test_vfr_timestamps_come_from_pts(vfr_clip: Path, tmp_path: Path) -> None:
+    frames = extract_keyframes(vfr_clip, tmp_path, phash_threshold=-1)
+    # keyframe every 5 frames: 0..25 at 30 fps, then frames 30, 35 at 10 fps
+    expected = [0, 5 / 30, 10 / 30, 15 / 30, 20 / 30, 25 / 30, 1.0, 1.5]
+    assert [f.timestamp for f in frames] == pytest.approx(expected, abs=0.01)
+
+
+def test_long_gop_gets_coverage_frames(long_gop_clip: Path, tmp_path: Path) -> None:
+    info = probe(long_gop_clip)
+    frames = extract_keyframes(long_gop_clip, tmp_path, min_interval=4.0, probe_info=info)
+    _assert_valid(frames, tmp_path)
+    assert frames[0].source == "keyframe" and frames[0].timestamp == 0.0
+    assert [f.source for f in frames[1:]] == ["coverage"] * (len(frames) - 1)
+    bounds = [f.timestamp for f in frames] + [info["duration"]]
+    gaps = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert max(gaps) <= 4.0 + 0.1
+    assert [f.timestamp for f in frames] == pytest.approx([0, 4, 8], abs=0.1)
+
+
+def test_max_count_thins_evenly(phone_clip: Path, tmp_path: Path) -> None:
+    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=3)
+    assert len(frames) == 3
+    assert [f.timestamp for f in frames] == pytest.approx([0, 2, 5], abs=0.05)
+    assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == [f.path.name for f in frames]
+
+
+def test_rerun_is_idempotent(phone_clip: Path, tmp_path: Path) -> None:
+    first = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1)
+    again = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=2)
+    assert len(first) == 6 and len(again) == 2
+    assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == ["kf_0000.jpg", "kf_0001.jpg"]
+    assert again[0].sha256 == first[0].sha256
+
+
+def test_max_size_limits_long_side(phone_clip: Path, tmp_path: Path) -> None:
+    frames = extract_keyframes(phone_clip, tmp_path, max_size=100, phash_threshold=-1)
+    assert all(max(f.width, f.height) == 100 for f in frames)
+    assert all(f.height in (74, 76) for f in frames)  # 320x240 -> 100x75 rounded to even
+
+
+def test_rotated_keyframes_are_portrait_and_match_rotation(
+    rotated_clip: Path, tmp_path: Path
+) -> None:
+    info = probe(rotated_clip)
+    frames = extract_keyframes(rotated_clip, tmp_path)
+    assert (frames[0].width, frames[0].height) == (240, 320)
+    # the white square sat in the coded top-left corner; turning the picture clockwise by
+    # info["rotation"] degrees must put it where ffmpeg's autorotate put it
+    corner = {90: (230, 10), 270: (10, 310)}[info["rotation"]]
+    with Image.open(frames[0].path) as im:
+        gray = im.convert("L")
+        assert gray.getpixel(corner) > 200
+        assert gray.getpixel((230, 310)) < 50
+
+
+def test_timeout_raises_video_error(phone_clip: Path, tmp_path: Path) -> None:
+    info = probe(phone_clip)
+    with pytest.raises(VideoError, match="longer than"):
+        extract_keyframes(phone_clip, tmp_path, timeout=0.001, probe_info=info)
+    assert not list(tmp_path.glob("kf_*")) and not list(tmp_path.glob(".kf-*"))
+
+
+def test_other_container_keyframes(remuxed: dict[str, Path], tmp_path: Path) -> None:
+    frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1)
+    assert len(frames) == 6
+    # mpegts keeps its 1.4 s start offset; the spacing is still one second
+    spacing = [b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)]
+    assert spacing == pytest.approx([1.0] * 5, abs=0.05)
+
+
+def test_hamming() -> None:
+    assert hamming("ffff000000000000", "ffff000000000000") == 0
+    assert hamming("0000000000000000", "000000000000000f") == 4
+    with pytest.raises(ValueError):
+        hamming("ff", "fff")
