@@ -78,9 +78,9 @@ def _describe_non_video(head: bytes) -> str:
         return "this file is a WAV audio file, not a video"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "this file is a WebP image, not a video"
-    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    if stripped[:7].upper() == b"#EXTM3U" or stripped[:8].lower() == b"ffconcat":
+    if _is_playlist(head):
         return _PLAYLIST
+    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if _looks_like_text(stripped):
         text = stripped.decode("utf-8", "replace").lower()
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -144,6 +144,44 @@ def _check_mp4_boxes(path: Path, size: int) -> None:
             offset += box_size
     if b"moov" not in seen:
         raise CorruptVideo("the file is truncated or corrupt (moov atom not found)")
+
+
+def _is_playlist(head: bytes) -> bool:
+    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return stripped[:7].upper() == b"#EXTM3U" or stripped[:8].lower() == b"ffconcat"
+
+
+def _check_avi_gab2(path: Path, block: int = 1 << 20) -> None:
+    """Refuse AVI files whose GAB2 subtitle chunks carry a playlist.
+
+    The avi demuxer hands GAB2 payloads to a probed sub-demuxer (the 2017 HLS-in-AVI
+    trick). Current ffmpeg only accepts srt/ass there, but such a file is hostile anyway.
+    """
+    with open(path, "rb") as fh:
+        pos = 0
+        tail = b""
+        while True:
+            chunk = fh.read(block)
+            if not chunk:
+                return
+            data = tail + chunk
+            base = pos - len(tail)
+            start = 0
+            while (hit := data.find(b"GAB2\x00", start)) != -1:
+                start = hit + 1
+                fh_pos = fh.tell()
+                fh.seek(base + hit + 7)
+                header = fh.read(4)
+                if len(header) == 4:
+                    desc_len = struct.unpack("<I", header)[0]
+                    fh.seek(base + hit + 7 + 4 + min(desc_len, 1 << 16) + 6)
+                    if _is_playlist(fh.read(64)):
+                        raise UnsupportedVideo(
+                            _PLAYLIST + " (one is hidden in this AVI's subtitle track)"
+                        )
+                fh.seek(fh_pos)
+            tail = data[-8:]
+            pos += len(chunk)
 
 
 def _ffprobe(path: Path, demuxer: str, timeout: float) -> dict[str, Any]:
@@ -245,6 +283,8 @@ def probe(path: str | os.PathLike[str], *, timeout: float = 30) -> dict[str, Any
     size = path.stat().st_size
     if container == "mp4":
         _check_mp4_boxes(path, size)
+    elif container == "avi":
+        _check_avi_gab2(path)
     data = _ffprobe(path, demuxer, timeout)
     fmt: dict[str, Any] = data.get("format") or {}
     streams: list[dict[str, Any]] = data.get("streams") or []

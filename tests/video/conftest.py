@@ -202,3 +202,49 @@ def riff_avi_with_playlist(playlist: str) -> bytes:
     lst2 = struct.pack("<4sI", b"LIST", len(movi)) + movi
     riff_body = b"AVI " + lst + lst2
     return struct.pack("<4sI", b"RIFF", len(riff_body)) + riff_body
+
+
+def _riff_chunks(data: bytes, off: int, end: int) -> Iterator[tuple[int, bytes, int]]:
+    while off + 8 <= end:
+        fcc, size = struct.unpack_from("<4sI", data, off)
+        yield off, fcc, size
+        off += 8 + size + (size & 1)
+
+
+def _chunk(fcc: bytes, body: bytes) -> bytes:
+    return struct.pack("<4sI", fcc, len(body)) + body + (b"\0" if len(body) & 1 else b"")
+
+
+def gab2_avi(base: bytes, payload: bytes) -> bytes:
+    """Add a GAB2 subtitle stream carrying ``payload`` to a video-only AVI made by ffmpeg."""
+    assert base[:4] == b"RIFF" and base[8:12] == b"AVI "
+    lists = {
+        base[off + 8 : off + 12]: base[off + 12 : off + 8 + size]
+        for off, fcc, size in _riff_chunks(base, 12, len(base))
+        if fcc == b"LIST"
+    }
+    hdrl, movi = lists[b"hdrl"], lists[b"movi"]
+    new_hdrl = b""
+    for off, fcc, size in _riff_chunks(hdrl, 0, len(hdrl)):
+        body = bytearray(hdrl[off + 8 : off + 8 + size])
+        if fcc == b"avih":
+            struct.pack_into("<I", body, 12, 0)  # flags: no idx1
+            struct.pack_into("<I", body, 24, 2)  # two streams
+        new_hdrl += _chunk(fcc, bytes(body))
+    strh = struct.pack(
+        "<4s4sIHHIIIIIIIIhhhh", b"txts", bytes(4), 0, 0, 0, 0, 1, 10, 0, 10, 0, 0, 0, 0, 0, 0, 0
+    )
+    new_hdrl += _chunk(b"LIST", b"strl" + _chunk(b"strh", strh) + _chunk(b"strf", b""))
+    desc = "subs".encode("utf-16-le")
+    gab2 = b"GAB2\0" + struct.pack("<HI", 2, len(desc)) + desc
+    gab2 += struct.pack("<HI", 4, len(payload)) + payload
+    body = b"AVI " + _chunk(b"LIST", b"hdrl" + new_hdrl)
+    body += _chunk(b"LIST", b"movi" + _chunk(b"01tx", gab2) + movi)
+    return _chunk(b"RIFF", body)
+
+
+@pytest.fixture(scope="session")
+def plain_avi(clips: Path) -> bytes:
+    out = clips / "base.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1", "-c:v", "mjpeg", str(out))
+    return out.read_bytes()

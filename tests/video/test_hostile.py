@@ -8,7 +8,7 @@ import ffmpeg as ffmpeg_python
 import pytest
 
 from app.video import UnsupportedVideo, VideoError, _run, extract_keyframes, probe
-from tests.video.conftest import hls_playlist, riff_avi_with_playlist
+from tests.video.conftest import gab2_avi, hls_playlist, riff_avi_with_playlist
 
 Canary = tuple[int, list[str]]
 
@@ -74,3 +74,35 @@ def test_runner_refuses_calls_without_whitelist() -> None:
         _run.run(["ffprobe", "-i", "x.mp4"], timeout=5)
     with pytest.raises(ValueError, match="only starts"):
         _run.run(["sh", "-c", "true"], timeout=5)
+
+
+def test_gab2_avi_with_srt_is_a_normal_video(plain_avi: bytes, tmp_path: Path) -> None:
+    """The crafted GAB2 stream is real: ffmpeg reads an SRT payload from it."""
+    path = tmp_path / "subs.avi"
+    srt = b"1\n00:00:00,000 --> 00:00:01,000\nhello\n\n"
+    path.write_bytes(gab2_avi(plain_avi, srt))
+    out, _ = _run.run(
+        ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-f", "avi",
+         "-show_streams", "-of", "json", "-i", f"file:{path}"],
+        timeout=20,
+    )  # fmt: skip
+    assert b'"codec_name": "subrip"' in out
+    assert probe(path)["video_codec"] == "mjpeg"
+
+
+def test_gab2_avi_with_hls_playlist_refused(
+    plain_avi: bytes, tmp_path: Path, canary: Canary
+) -> None:
+    port, hits = canary
+    path = tmp_path / "gab2.avi"
+    path.write_bytes(gab2_avi(plain_avi, hls_playlist(port).encode()))
+    with pytest.raises(UnsupportedVideo, match="hidden in this AVI's subtitle track"):
+        probe(path)
+    # and even if that check were skipped, the forced demuxer + file-only whitelist hold:
+    from app.video.probe import _ffprobe
+
+    data = _ffprobe(path.resolve(), "avi", 20)
+    codecs = [s.get("codec_name") for s in data["streams"]]
+    assert codecs[0] == "mjpeg" and "hls" not in codecs
+    assert data["format"]["format_name"] == "avi"
+    assert hits == []
