@@ -1,6 +1,7 @@
 """One JSON shape for every error: {"error": code, "detail": message, "field": ...}.
 
-HTML pages get the same information rendered as a page (see app/web once it exists).
+HTML pages (anything outside /api that accepts text/html) get the same information rendered
+as a page by templates/error.html.
 """
 
 from __future__ import annotations
@@ -19,8 +20,21 @@ from app.errors import AppError
 log = logging.getLogger("archive.errors")
 
 
-def _json(status: int, code: str, detail: str, field: str | None = None,
-          headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def wants_html(request: Request) -> bool:
+    """HTML pages (not the API) get an HTML error page."""
+    path = request.url.path
+    if path.startswith("/api/") or path == "/openapi.json":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _respond(request: Request, status: int, code: str, detail: str, field: str | None = None,
+             headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    if wants_html(request):
+        from app.web.templating import render
+
+        return render(request, "error.html", {"code": code, "detail": detail},
+                      status_code=status, headers=headers)
     body = {"error": code, "detail": detail, "field": field, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -33,7 +47,7 @@ def _field_name(loc: tuple[Any, ...]) -> str | None:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        return _json(exc.status, exc.code, exc.message, exc.field, exc.headers or None,
+        return _respond(request, exc.status, exc.code, exc.message, exc.field, exc.headers or None,
                      **exc.extra)
 
     @app.exception_handler(RequestValidationError)
@@ -49,16 +63,16 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": _field_name(tuple(e.get("loc", ()))), "detail": e.get("msg")}
             for e in errors
         ]
-        return _json(422, "invalid", detail, field, problems=problems)
+        return _respond(request, 422, "invalid", detail, field, problems=problems)
 
     @app.exception_handler(StaleDataError)
     async def stale(request: Request, exc: StaleDataError) -> Response:
-        return _json(409, "stale_version",
+        return _respond(request, 409, "stale_version",
                      "the record changed while you were saving it; reload and try again",
                      "version")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-        return _json(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
+        return _respond(request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
                      headers=getattr(exc, "headers", None))

@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from app.accounts.deps import Anyone
 from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
+from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.places.router import router as places_router
 
 log = logging.getLogger("archive")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 DESCRIPTION = """
 A video evidence archive and verification tracker.
@@ -41,9 +45,12 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
     )
+    app.router.route_class = UnitOfWorkRoute
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
