@@ -19,8 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 users_app = typer.Typer(help="Team accounts.", no_args_is_help=True)
-tokens_app = typer.Typer(help="Personal API tokens for the team's scripts.",
-                         no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal API tokens for the team's scripts.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The custody log.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -50,8 +49,9 @@ def serve(
     """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload,
-                proxy_headers=True)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, reload=reload, proxy_headers=True
+    )
 
 
 @app.command()
@@ -69,19 +69,31 @@ def migrate() -> None:
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV with columns code, city, province, date, "
-                                              "title, description, title_fa, description_fa",
-                                         exists=True, dir_okay=False, readable=True)],
-    published: Annotated[bool, typer.Option(help="Enter the rows as published records "
-                                                 "without media (needs --by ADMIN)")] = False,
-    source: Annotated[str | None, typer.Option(help="Who the records come from "
-                                                    "(shown with them)")] = None,
-    by: Annotated[str | None, typer.Option(help="Email of the team member doing the import "
-                                                "(an admin for --published)")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with columns code, city, province, date, "
+            "title, description, title_fa, description_fa",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    published: Annotated[
+        bool,
+        typer.Option(help="Enter the rows as published records without media (needs --by ADMIN)"),
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Who the records come from (shown with them)")
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Email of the team member doing the import (an admin for --published)"),
+    ] = None,
 ) -> None:
     """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
     from app.accounts.service import get_user_by_email
-    from app.clips.importer import ImportFailed, import_csv
+    from app.clips.importer import ImportFailed
     from app.db import session_scope
     from app.errors import AppError
 
@@ -114,8 +126,15 @@ def _run_import(session, file, actor, user_id, published, source, defaults=None)
     settings = get_settings()
     size_hint = file.read_bytes().count(b"\n")
     if size_hint <= settings.import_progress_threshold or not sys.stderr.isatty():
-        return import_csv(session, file, actor=actor, user_id=user_id, published=published,
-                          source=source, defaults=defaults)
+        return import_csv(
+            session,
+            file,
+            actor=actor,
+            user_id=user_id,
+            published=published,
+            source=source,
+            defaults=defaults,
+        )
     with typer.progressbar(length=size_hint, label="importing", file=sys.stderr) as bar:
         done = [0]
 
@@ -123,21 +142,33 @@ def _run_import(session, file, actor, user_id, published, source, defaults=None)
             bar.update(i - done[0])
             done[0] = i
 
-        return import_csv(session, file, actor=actor, user_id=user_id, published=published,
-                          source=source, defaults=defaults, progress=progress)
+        return import_csv(
+            session,
+            file,
+            actor=actor,
+            user_id=user_id,
+            published=published,
+            source=source,
+            defaults=defaults,
+            progress=progress,
+        )
 
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
-    typer.echo(f"{report.rows} rows: {len(report.created)} created, "
-               f"{report.unchanged} already present")
+    typer.echo(
+        f"{report.rows} row{'s' if report.rows != 1 else ''}: {len(report.created)} created, "
+        f"{report.unchanged} already present"
+    )
     for place in report.places_created:
         typer.echo(f"  new place: {place}")
 
 
 @app.command()
 def demo(
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when the catalogue has "
-                                           "no clips yet (first run)")] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Only when the catalogue has no clips yet (first run)"),
+    ] = False,
 ) -> None:
     """Load the demo archive (the 2019 protest listing) as published records."""
     from app.clips.demo import load_demo
@@ -165,8 +196,9 @@ def users_create(
 
     try:
         with session_scope() as session:
-            user, password = create_user(session, email=email, role=role, name=name,
-                                         can_publish=can_publish)
+            user, password = create_user(
+                session, email=email, role=role, name=name, can_publish=can_publish
+            )
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"created {role} {user.email}")
@@ -186,8 +218,11 @@ def users_ensure_admin(
             typer.echo("users exist; no admin created")
             return
         user, password = create_user(session, email=email, role="admin", name="Admin")
-    typer.secho(f"first admin: {user.email}  one-time password: {password}",
-                fg=typer.colors.GREEN, bold=True)
+    typer.secho(
+        f"first admin: {user.email}  one-time password: {password}",
+        fg=typer.colors.GREEN,
+        bold=True,
+    )
     typer.echo("(shown once: write it down; log in at /login)")
 
 
@@ -228,8 +263,7 @@ def tokens_create(
 @apikeys_app.command("create")
 def apikeys_create(
     partner: str,
-    scope: Annotated[list[str] | None, typer.Option(help="read, export, feed (repeatable)")]
-    = None,
+    scope: Annotated[list[str] | None, typer.Option(help="read, export, feed (repeatable)")] = None,
     rate: Annotated[int, typer.Option(help="Requests per minute")] = 600,
 ) -> None:
     """Create a partner API key (shown once, stored hashed)."""
@@ -242,8 +276,12 @@ def apikeys_create(
         with session_scope() as session:
             p = get_or_create_partner(session, partner)
             key, plain = create_key(session, p, scope or ["read"], rate)
-            custody.record(session, actor=cli_actor(), action="apikey.created",
-                           payload={"key_id": key.id, "partner": p.name, "scopes": key.scopes})
+            custody.record(
+                session,
+                actor=cli_actor(),
+                action="apikey.created",
+                payload={"key_id": key.id, "partner": p.name, "scopes": key.scopes},
+            )
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"key {key.id} for {partner}, scopes {', '.join(key.scopes)} (shown once):")
@@ -261,8 +299,9 @@ def apikeys_revoke(key_id: int) -> None:
     try:
         with session_scope() as session:
             key = revoke_key(session, key_id)
-            custody.record(session, actor=cli_actor(), action="apikey.revoked",
-                           payload={"key_id": key.id})
+            custody.record(
+                session, actor=cli_actor(), action="apikey.revoked", payload={"key_id": key.id}
+            )
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"revoked key {key_id}")
@@ -277,8 +316,7 @@ def apikeys_list() -> None:
     with session_scope() as session:
         for key, partner in list_keys(session):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            typer.echo(f"{key.id}\t{partner.name}\t{key.prefix}…\t{','.join(key.scopes)}\t"
-                       f"{state}")
+            typer.echo(f"{key.id}\t{partner.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{state}")
 
 
 @audit_app.command("verify")
@@ -310,10 +348,21 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
         if code:
             stmt = stmt.where(CustodyEvent.clip_code == code)
         for e in session.scalars(stmt):
-            typer.echo(json.dumps({
-                "id": e.id, "occurred_at": e.occurred_at.isoformat(), "actor": e.actor,
-                "action": e.action, "clip_code": e.clip_code, "payload": e.payload,
-                "prev_hash": e.prev_hash, "hash": e.hash}, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "occurred_at": e.occurred_at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "clip_code": e.clip_code,
+                        "payload": e.payload,
+                        "prev_hash": e.prev_hash,
+                        "hash": e.hash,
+                    },
+                    ensure_ascii=False,
+                )
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,13 +28,25 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _respond(request: Request, status: int, code: str, detail: str, field: str | None = None,
-             headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     if wants_html(request):
         from app.web.templating import render
 
-        return render(request, "error.html", {"code": code, "detail": detail},
-                      status_code=status, headers=headers)
+        return render(
+            request,
+            "error.html",
+            {"code": code, "detail": detail},
+            status_code=status,
+            headers=headers,
+        )
     body = {"error": code, "detail": detail, "field": field, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -47,8 +59,9 @@ def _field_name(loc: tuple[Any, ...]) -> str | None:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        return _respond(request, exc.status, exc.code, exc.message, exc.field, exc.headers or None,
-                     **exc.extra)
+        return _respond(
+            request, exc.status, exc.code, exc.message, exc.field, exc.headers or None, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -60,19 +73,27 @@ def install_error_handlers(app: FastAPI) -> None:
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         problems = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "detail": e.get("msg")}
-            for e in errors
+            {"field": _field_name(tuple(e.get("loc", ()))), "detail": e.get("msg")} for e in errors
         ]
         return _respond(request, 422, "invalid", detail, field, problems=problems)
 
     @app.exception_handler(StaleDataError)
     async def stale(request: Request, exc: StaleDataError) -> Response:
-        return _respond(request, 409, "stale_version",
-                     "the record changed while you were saving it; reload and try again",
-                     "version")
+        return _respond(
+            request,
+            409,
+            "stale_version",
+            "the record changed while you were saving it; reload and try again",
+            "version",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-        return _respond(request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
-                     headers=getattr(exc, "headers", None))
+        return _respond(
+            request,
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )

@@ -123,9 +123,15 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ob
         eng = create_engine(url)
         with eng.connect() as conn:
             max_place = conn.execute(text("SELECT coalesce(max(id), 0) FROM place")).scalar()
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT "
-                "IN ('alembic_version', 'place', 'place_alias')"))]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND "
+                        "tablename NOT IN ('alembic_version', 'place', 'place_alias')"
+                    )
+                )
+            ]
         eng.dispose()
         yield {"kind": "postgres", "url": url, "max_place": max_place, "tables": tables}
         reset_engine()
@@ -147,16 +153,18 @@ def _reset_pg(template: dict[str, object]) -> None:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             tables = ", ".join(f'"{t}"' for t in template["tables"])  # type: ignore[attr-defined]
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            conn.execute(text("DELETE FROM place_alias WHERE place_id > :m"),
-                         {"m": template["max_place"]})
+            conn.execute(
+                text("DELETE FROM place_alias WHERE place_id > :m"), {"m": template["max_place"]}
+            )
             conn.execute(text("DELETE FROM place WHERE id > :m"), {"m": template["max_place"]})
     finally:
         eng.dispose()
 
 
 @pytest.fixture()
-def db_url(_template: dict[str, object], tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def db_url(
+    _template: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A migrated, seeded, empty-of-clips database configured as the app's database."""
     if _template["kind"] == "postgres":
         _reset_pg(_template)
@@ -203,13 +211,15 @@ class Member:
 def make_user(db_url: str):  # type: ignore[no-untyped-def]
     from app.accounts.service import create_token, create_user
 
-    def make(role: str = "contributor", email: str | None = None,
-             can_publish: bool = False) -> Member:
+    def make(
+        role: str = "contributor", email: str | None = None, can_publish: bool = False
+    ) -> Member:
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.org"
         password = "correct horse battery staple"
         with session_scope() as session:
-            user, _ = create_user(session, email=email, role=role, password=password,
-                                  can_publish=can_publish)
+            user, _ = create_user(
+                session, email=email, role=role, password=password, can_publish=can_publish
+            )
             _, token = create_token(session, user, "test")
             return Member(user.id, user.email, role, password, token)
 

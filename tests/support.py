@@ -27,8 +27,11 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
 
 
 def other_routes(app: FastAPI) -> list[Route | Mount]:
-    return [r for r in iter_routes(app.routes)
-            if isinstance(r, Route | Mount) and not isinstance(r, APIRoute)]
+    return [
+        r
+        for r in iter_routes(app.routes)
+        if isinstance(r, Route | Mount) and not isinstance(r, APIRoute)
+    ]
 
 
 def access_rules(route: APIRoute) -> list[str]:

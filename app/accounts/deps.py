@@ -73,8 +73,9 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthenticated("use 'Authorization: Bearer <key or token>'",
-                              headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated(
+            "use 'Authorization: Bearer <key or token>'", headers={"WWW-Authenticate": "Bearer"}
+        )
     return value.strip()
 
 
@@ -87,14 +88,17 @@ async def _check_csrf(request: Request, expected: str) -> None:
     if sent is None:
         sent = request.query_params.get(CSRF_FIELD)
     if not sent or not hmac.compare_digest(sent, expected):
-        raise CsrfFailed("this form has expired or did not come from this site; reload the page "
-                         "and try again")
+        raise CsrfFailed(
+            "this form has expired or did not come from this site; reload the page and try again"
+        )
 
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
     if QUERY_KEY_NAMES & set(request.query_params):
-        raise KeyInQuery("API keys and tokens are accepted only in the Authorization header, "
-                         "never in the URL (URLs end up in logs)")
+        raise KeyInQuery(
+            "API keys and tokens are accepted only in the Authorization header, "
+            "never in the URL (URLs end up in logs)"
+        )
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -107,22 +111,26 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
                 raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "Bearer"})
             key, partner = found
             if key.revoked_at is not None:
-                raise Unauthenticated("this API key has been revoked", code="key_revoked",
-                                      headers={"WWW-Authenticate": "Bearer"})
-            principal = Principal(kind="partner", key=key, partner=partner, via="key",
-                                  scopes=list(key.scopes))
+                raise Unauthenticated(
+                    "this API key has been revoked",
+                    code="key_revoked",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            principal = Principal(
+                kind="partner", key=key, partner=partner, via="key", scopes=list(key.scopes)
+            )
         else:
             user = accounts.resolve_token(session, bearer)
             if user is None:
-                raise Unauthenticated("unknown or revoked API token",
-                                      headers={"WWW-Authenticate": "Bearer"})
+                raise Unauthenticated(
+                    "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
+                )
             principal = Principal(kind="user", user=user, via="token")
     elif token := request.cookies.get(SESSION_COOKIE):
         found_session = accounts.resolve_session(session, token)
         if found_session is not None:
             user, web = found_session
-            principal = Principal(kind="user", user=user, via="session",
-                                  csrf_token=web.csrf_token)
+            principal = Principal(kind="user", user=user, via="session", csrf_token=web.csrf_token)
             if request.method not in SAFE_METHODS:
                 await _check_csrf(request, web.csrf_token)
     request.state.principal = principal
@@ -149,8 +157,9 @@ def _anyone(_: Principal) -> None:
 def _needs_role(role: str) -> Callable[[Principal], None]:
     def check(p: Principal) -> None:
         if p.user is None:
-            raise Unauthenticated("log in or send a team API token",
-                                  headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated(
+                "log in or send a team API token", headers={"WWW-Authenticate": "Bearer"}
+            )
         if not p.has_role(role):
             raise Forbidden(f"this needs the {role} role (you are {p.user.role})")
 

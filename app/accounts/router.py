@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from app.db import UnitOfWorkRoute
 from app.accounts import service
-from app.accounts.exceptions import UserNotFound
 from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, SessionDep, TeamMember
+from app.accounts.exceptions import UserNotFound
 from app.accounts.models import ROLES, User
 from app.accounts.schemas import (
     LoginRequest,
@@ -19,22 +18,34 @@ from app.accounts.schemas import (
     UserUpdate,
 )
 from app.config import get_settings
+from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput, StaleVersion, Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=UnitOfWorkRoute)
 
 
 def user_read(user: User) -> UserRead:
-    return UserRead(id=user.id, email=user.email, name=user.name, role=user.role,
-                    can_publish=user.can_publish, is_active=user.is_active,
-                    created_at=user.created_at)
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        can_publish=user.can_publish,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
 
 
 def set_session_cookie(response: Response, token: str, max_age: int) -> None:
     settings = get_settings()
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-        secure=settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
     )
 
 
@@ -42,8 +53,9 @@ def set_session_cookie(response: Response, token: str, max_age: int) -> None:
 def login(data: LoginRequest, session: SessionDep, response: Response, _: Anyone) -> LoginResponse:
     user = service.authenticate(session, data.email, data.password)
     if user is None:
-        raise Unauthenticated("wrong email or password, or the account is disabled",
-                              code="login_failed")
+        raise Unauthenticated(
+            "wrong email or password, or the account is disabled", code="login_failed"
+        )
     new = service.start_session(session, user, max_age=get_settings().session_max_age_seconds)
     set_session_cookie(response, new.token, new.max_age)
     return LoginResponse(user=user_read(user), csrf_token=new.csrf_token)
@@ -72,8 +84,9 @@ def list_users(session: SessionDep, _: Admin) -> list[UserRead]:
 
 @router.post("/users", response_model=UserCreated, status_code=201, summary="Add a user")
 def create_user(data: UserCreate, session: SessionDep, _: Admin) -> UserCreated:
-    user, password = service.create_user(session, email=data.email, role=data.role,
-                                         name=data.name, can_publish=data.can_publish)
+    user, password = service.create_user(
+        session, email=data.email, role=data.role, name=data.name, can_publish=data.can_publish
+    )
     assert password is not None
     return UserCreated(user=user_read(user), one_time_password=password)
 
@@ -84,8 +97,11 @@ def update_user(user_id: int, data: UserUpdate, session: SessionDep, who: Admin)
     if user is None:
         raise UserNotFound(f"no user with id {user_id}")
     if user.version != data.version:
-        raise StaleVersion(f"user {user_id} changed since you read it", field="version",
-                           extra={"current_version": user.version})
+        raise StaleVersion(
+            f"user {user_id} changed since you read it",
+            field="version",
+            extra={"current_version": user.version},
+        )
     if data.role is not None:
         if data.role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")

@@ -65,21 +65,27 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFailed(f"the file is not UTF-8 text (first bad byte on line {line}); "
-                           "save it as UTF-8 and try again") from None
+        raise ImportFailed(
+            f"the file is not UTF-8 text (first bad byte on line {line}); "
+            "save it as UTF-8 and try again"
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise ImportFailed("the file is empty; the first line must name the columns "
-                           f"({', '.join(REQUIRED + OPTIONAL)})") from None
+        raise ImportFailed(
+            "the file is empty; the first line must name the columns "
+            f"({', '.join(REQUIRED + OPTIONAL)})"
+        ) from None
     except csv.Error as exc:
         raise ImportFailed(f"line 1: {exc}") from None
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     if unknown:
         raise ImportFailed(
             f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            f"the accepted columns are {', '.join(REQUIRED + OPTIONAL)}", field="columns")
+            f"the accepted columns are {', '.join(REQUIRED + OPTIONAL)}",
+            field="columns",
+        )
     missing = [h for h in REQUIRED if h not in header]
     if missing:
         raise ImportFailed(f"missing required column(s) {', '.join(missing)}", field="columns")
@@ -93,8 +99,9 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
-                rows.append((line, {"__error__": f"has {len(values)} fields, the header has "
-                                                  f"{len(header)}"}))
+                rows.append(
+                    (line, {"__error__": f"has {len(values)} fields, the header has {len(header)}"})
+                )
                 continue
             rows.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
     except csv.Error as exc:
@@ -119,8 +126,11 @@ def _validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[
             errors.append(RowError(line, values["__error__"]))
             continue
         problems = [f"{h} is empty" for h in REQUIRED if not values.get(h)]
-        problems += [f"{h} is longer than {MAX_FIELD} characters"
-                     for h, v in values.items() if len(v) > MAX_FIELD]
+        problems += [
+            f"{h} is longer than {MAX_FIELD} characters"
+            for h, v in values.items()
+            if len(v) > MAX_FIELD
+        ]
         code = values.get("code") or None
         if code:
             try:
@@ -139,9 +149,13 @@ def _validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[
             errors.append(RowError(line, "; ".join(problems)))
             continue
         data = ClipCreate(
-            code=code, country=service.parse_code(code)[0] if code else "IRN",
-            city=values["city"], province=values["province"], date=values["date"],
-            title_en=values.get("title") or None, title_fa=values.get("title_fa") or None,
+            code=code,
+            country=service.parse_code(code)[0] if code else "IRN",
+            city=values["city"],
+            province=values["province"],
+            date=values["date"],
+            title_en=values.get("title") or None,
+            title_fa=values.get("title_fa") or None,
             description_en=values.get("description") or None,
             description_fa=values.get("description_fa") or None,
         )
@@ -152,8 +166,9 @@ def _validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[
 def _same(session: Session, existing: Clip, data: ClipCreate) -> bool:
     """Is an existing clip what this row describes (same place and date)?"""
     try:
-        where = places.resolve(session, country=existing.country_code,
-                               province=data.province, city=data.city)
+        where = places.resolve(
+            session, country=existing.country_code, province=data.province, city=data.city
+        )
     except AppError:
         return False
     return (
@@ -189,8 +204,11 @@ def import_csv(
         if row.data.code:
             existing = session.scalar(select(Clip).where(Clip.code == row.data.code))
             if existing is not None and not _same(session, existing, row.data):
-                errors.append(RowError(row.line, f"code {row.data.code} already exists with "
-                                                 "different details"))
+                errors.append(
+                    RowError(
+                        row.line, f"code {row.data.code} already exists with different details"
+                    )
+                )
                 continue
         else:
             existing = session.scalar(select(Clip).where(Clip.import_key == row.key))
@@ -208,25 +226,48 @@ def import_csv(
     for i, row in enumerate(todo, 1):
         data = defaults(row.data, session) if defaults else row.data
         try:
-            clip = service.create(session, data, actor=actor, user_id=user_id, status=status,
-                                  source=source, create_places=True,
-                                  places_created=report.places_created)
+            clip = service.create(
+                session,
+                data,
+                actor=actor,
+                user_id=user_id,
+                status=status,
+                source=source,
+                create_places=True,
+                places_created=report.places_created,
+            )
         except AppError as exc:
-            raise ImportFailed(f"nothing was imported: line {row.line}: {exc.message}",
-                               extra={"rows": [f"line {row.line}: {exc.message}"]}) from None
+            raise ImportFailed(
+                f"nothing was imported: line {row.line}: {exc.message}",
+                extra={"rows": [f"line {row.line}: {exc.message}"]},
+            ) from None
         clip.import_key = None if row.data.code else row.key
         report.created.append(clip.code)
         if progress:
             progress(i, len(todo))
     session.flush()
-    custody.record(session, actor=actor, action="catalogue.imported", payload={
-        "sha256": report.sha256, "rows": report.rows, "created": len(report.created),
-        "unchanged": report.unchanged, "published": published, "source": source,
-        "places_created": report.places_created,
-    })
+    custody.record(
+        session,
+        actor=actor,
+        action="catalogue.imported",
+        payload={
+            "sha256": report.sha256,
+            "rows": report.rows,
+            "created": len(report.created),
+            "unchanged": report.unchanged,
+            "published": published,
+            "source": source,
+            "places_created": report.places_created,
+        },
+    )
     return report
 
 
 def describe(report: ImportReport) -> dict[str, Any]:
-    return {"rows": report.rows, "created": len(report.created), "unchanged": report.unchanged,
-            "places_created": report.places_created, "sha256": report.sha256}
+    return {
+        "rows": report.rows,
+        "created": len(report.created),
+        "unchanged": report.unchanged,
+        "places_created": report.places_created,
+        "sha256": report.sha256,
+    }

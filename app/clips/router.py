@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.db import UnitOfWorkRoute
 from app.accounts.deps import Admin, SessionDep, TeamMember
 from app.clips import service
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
+from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.kit.dates import DateParseError, parse_day
 
@@ -23,8 +23,9 @@ def _day(value: str | None, field: str) -> date | None:
     try:
         return parse_day(value)
     except DateParseError as exc:
-        raise InvalidInput(str(exc), field=field, code="invalid_date",
-                           extra={"value": value}) from None
+        raise InvalidInput(
+            str(exc), field=field, code="invalid_date", extra={"value": value}
+        ) from None
 
 
 @router.get("", response_model=ClipPage, summary="List clips (team)")
@@ -34,8 +35,10 @@ def list_clips(
     city: str | None = None,
     province: str | None = None,
     country: str | None = None,
-    on: Annotated[str | None, Query(description="a day; matches every clip that may fall "
-                                     "on it", examples=["2019-11-16"])] = None,
+    on: Annotated[
+        str | None,
+        Query(description="a day; matches every clip that may fall on it", examples=["2019-11-16"]),
+    ] = None,
     from_: Annotated[str | None, Query(alias="from", examples=["2019-11-15"])] = None,
     to: Annotated[str | None, Query(examples=["2019-11-23"])] = None,
     status: Annotated[list[str] | None, Query()] = None,
@@ -44,15 +47,24 @@ def list_clips(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ClipPage:
     return service.list_clips(
-        session, city=city, province=province, country=country, on=_day(on, "on"),
-        date_from=_day(from_, "from"), date_to=_day(to, "to"), status=status, q=q,
-        limit=limit, cursor=cursor,
+        session,
+        city=city,
+        province=province,
+        country=country,
+        on=_day(on, "on"),
+        date_from=_day(from_, "from"),
+        date_to=_day(to, "to"),
+        status=status,
+        q=q,
+        limit=limit,
+        cursor=cursor,
     )
 
 
 @router.post("", response_model=ClipRead, status_code=201, summary="Create a clip record")
-def create_clip(data: ClipCreate, session: SessionDep, who: TeamMember,
-                response: Response) -> ClipRead:
+def create_clip(
+    data: ClipCreate, session: SessionDep, who: TeamMember, response: Response
+) -> ClipRead:
     assert who.user is not None
     clip = service.create(session, data, actor=who.actor, user_id=who.user.id)
     response.headers["Location"] = f"/api/v1/clips/{clip.code}"
@@ -71,7 +83,8 @@ def update_clip(code: str, data: ClipUpdate, session: SessionDep, who: TeamMembe
 
 
 @router.delete("/{code}", status_code=204, summary="Delete (admins; leaves a tombstone)")
-def delete_clip(code: str, session: SessionDep, who: Admin,
-                reason: Annotated[str, Query(max_length=500)] = "") -> Response:
+def delete_clip(
+    code: str, session: SessionDep, who: Admin, reason: Annotated[str, Query(max_length=500)] = ""
+) -> Response:
     service.delete(session, code, actor=who.actor, reason=reason)
     return Response(status_code=204)

@@ -32,8 +32,13 @@ from app.places import service as places
 
 CODE_RE = re.compile(r"^([A-Z]{3})(\d{3,})$")
 EDITABLE = (
-    "title_en", "title_fa", "description_en", "description_fa",
-    "graphic_violence", "identifiable_people", "tags",
+    "title_en",
+    "title_fa",
+    "description_en",
+    "description_fa",
+    "graphic_violence",
+    "identifiable_people",
+    "tags",
 )
 
 
@@ -69,9 +74,9 @@ def parse_date(text: str, field: str = "date") -> EventDate:
 def _sequence_row(session: Session, country: str) -> CodeSequence:
     row = session.get(CodeSequence, country, with_for_update=True)
     if row is None:
-        highest = session.scalar(
-            select(func.max(Clip.seq)).where(Clip.country_code == country)
-        ) or 0
+        highest = (
+            session.scalar(select(func.max(Clip.seq)).where(Clip.country_code == country)) or 0
+        )
         try:
             with session.begin_nested():
                 session.add(CodeSequence(country_code=country, last_seq=highest))
@@ -109,20 +114,36 @@ def reserve_code(session: Session, code: str) -> tuple[str, int]:
 
 def _date_read(row: Any) -> DateRead:
     return DateRead(
-        edtf=row.date_edtf, earliest=row.date_earliest, latest=row.date_latest,
-        display_en=row.date_display_en, display_fa=row.date_display_fa,
+        edtf=row.date_edtf,
+        earliest=row.date_earliest,
+        latest=row.date_latest,
+        display_en=row.date_display_en,
+        display_fa=row.date_display_fa,
     )
 
 
 def to_read(row: Any) -> ClipRead:
     return ClipRead(
-        code=row.code, country=row.country_code, city=row.city, city_fa=row.city_fa,
-        province=row.province, province_fa=row.province_fa, date=_date_read(row),
-        title_en=row.title_en, title_fa=row.title_fa, description_en=row.description_en,
-        description_fa=row.description_fa, graphic_violence=row.graphic_violence,
-        identifiable_people=row.identifiable_people, tags=list(row.tags or []),
-        status=row.status, source=row.source, created_by=row.created_by,
-        created_at=row.created_at, updated_at=row.updated_at, published_at=row.published_at,
+        code=row.code,
+        country=row.country_code,
+        city=row.city,
+        city_fa=row.city_fa,
+        province=row.province,
+        province_fa=row.province_fa,
+        date=_date_read(row),
+        title_en=row.title_en,
+        title_fa=row.title_fa,
+        description_en=row.description_en,
+        description_fa=row.description_fa,
+        graphic_violence=row.graphic_violence,
+        identifiable_people=row.identifiable_people,
+        tags=list(row.tags or []),
+        status=row.status,
+        source=row.source,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        published_at=row.published_at,
         version=row.version,
     )
 
@@ -162,31 +183,51 @@ def create(
         code = data.code.strip()
         country, seq = reserve_code(session, code)
         if data.country and check_country(data.country) != country:
-            raise InvalidCode(f"code {code} does not belong to country {data.country}",
-                              field="code")
+            raise InvalidCode(
+                f"code {code} does not belong to country {data.country}", field="code"
+            )
     else:
         country = check_country(data.country)
         code, seq = allocate_code(session, country)
-    where = places.resolve(session, country=country, province=data.province, city=data.city,
-                           create=create_places)
+    where = places.resolve(
+        session, country=country, province=data.province, city=data.city, create=create_places
+    )
     if places_created is not None:
         places_created.extend(where.created)
     now = utcnow()
     clip = Clip(
-        code=code, country_code=country, seq=seq, place_id=where.place.id,
-        title_en=data.title_en, title_fa=data.title_fa,
-        description_en=data.description_en, description_fa=data.description_fa,
-        graphic_violence=data.graphic_violence, identifiable_people=data.identifiable_people,
-        tags=_clean_tags(data.tags), status=status, source=source, created_by_id=user_id,
-        created_at=now, updated_at=now, published_at=now if status == "published" else None,
+        code=code,
+        country_code=country,
+        seq=seq,
+        place_id=where.place.id,
+        title_en=data.title_en,
+        title_fa=data.title_fa,
+        description_en=data.description_en,
+        description_fa=data.description_fa,
+        graphic_violence=data.graphic_violence,
+        identifiable_people=data.identifiable_people,
+        tags=_clean_tags(data.tags),
+        status=status,
+        source=source,
+        created_by_id=user_id,
+        created_at=now,
+        updated_at=now,
+        published_at=now if status == "published" else None,
     )
     _set_date(clip, event_date)
     session.add(clip)
     session.flush()
     custody.record(
-        session, actor=actor, action="clip.created", clip_code=code,
-        payload={"fields": snapshot(session, clip), "status": status, "source": source,
-                 "places_created": where.created},
+        session,
+        actor=actor,
+        action="clip.created",
+        clip_code=code,
+        payload={
+            "fields": snapshot(session, clip),
+            "status": status,
+            "source": source,
+            "places_created": where.created,
+        },
     )
     return clip
 
@@ -195,7 +236,9 @@ def snapshot(session: Session, clip: Clip) -> dict[str, Any]:
     row = repository.get_row(session, clip.code)
     assert row is not None
     return {
-        "city": row.city, "province": row.province, "date": row.date_edtf,
+        "city": row.city,
+        "province": row.province,
+        "date": row.date_edtf,
         **{name: getattr(clip, name) for name in EDITABLE},
     }
 
@@ -227,7 +270,8 @@ def check_version(clip: Clip, version: int) -> None:
         raise StaleVersion(
             f"clip {clip.code} has changed since you read it (you sent version {version}, "
             f"it is now {clip.version}); reload and apply your change again",
-            field="version", extra={"current_version": clip.version},
+            field="version",
+            extra={"current_version": clip.version},
         )
 
 
@@ -236,14 +280,27 @@ def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip
     check_version(clip, data.version)
     before = snapshot(session, clip)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
-    if "date" in changes and changes["date"] is not None:
+    with session.no_autoflush:  # one UPDATE, so one version bump
+        _apply(session, clip, changes, before)
+    session.flush()
+    after = snapshot(session, clip)
+    diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if diff:
+        custody.record(
+            session, actor=actor, action="clip.updated", clip_code=code, payload={"changes": diff}
+        )
+    return clip
+
+
+def _apply(session: Session, clip: Clip, changes: dict[str, Any], before: dict[str, Any]) -> None:
+    if changes.get("date") is not None:
         _set_date(clip, parse_date(changes["date"]))
     if changes.get("city") is not None or changes.get("province") is not None:
-        current = repository.get_row(session, code)
         where = places.resolve(
-            session, country=clip.country_code,
-            province=changes.get("province") or current.province,
-            city=changes.get("city") or current.city,
+            session,
+            country=clip.country_code,
+            province=changes.get("province") or before["province"],
+            city=changes.get("city") or before["city"],
         )
         clip.place_id = where.place.id
     for name in EDITABLE:
@@ -252,21 +309,15 @@ def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip
             if name in ("graphic_violence", "identifiable_people", "tags") and value is None:
                 raise InvalidInput(f"{name} cannot be null", field=name)
             setattr(clip, name, _clean_tags(value) if name == "tags" else value)
-    session.flush()
-    after = snapshot(session, clip)
-    diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
-    if diff:
-        custody.record(session, actor=actor, action="clip.updated", clip_code=code,
-                       payload={"changes": diff})
-    return clip
 
 
 def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None:
     clip = _live_clip(session, code)
     clip.deleted_at = utcnow()
     session.flush()
-    custody.record(session, actor=actor, action="clip.deleted", clip_code=code,
-                   payload={"reason": reason})
+    custody.record(
+        session, actor=actor, action="clip.deleted", clip_code=code, payload={"reason": reason}
+    )
 
 
 def list_clips(
@@ -285,8 +336,7 @@ def list_clips(
 ) -> ClipPage:
     for s in status or []:
         if s not in STATUSES:
-            raise InvalidInput(f"status {s!r} is not one of {', '.join(STATUSES)}",
-                               field="status")
+            raise InvalidInput(f"status {s!r} is not one of {', '.join(STATUSES)}", field="status")
     if on is not None and (date_from is not None or date_to is not None):
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -298,7 +348,11 @@ def list_clips(
             raise InvalidInput(f"cursor {cursor!r} is not valid", field="cursor")
     f = repository.ClipFilter(
         place_ids=places.city_ids_for(session, city=city, province=province, country=country),
-        on=on, date_from=date_from, date_to=date_to, statuses=status, q=q or None,
+        on=on,
+        date_from=date_from,
+        date_to=date_to,
+        statuses=status,
+        q=q or None,
         after_id=after_id,
     )
     rows = repository.list_rows(session, f, limit + 1)

@@ -85,7 +85,10 @@ def _iter_events(session: Session, batch: int = 1000) -> Iterator[CustodyEvent]:
     last = 0
     while True:
         rows = session.scalars(
-            select(CustodyEvent).where(CustodyEvent.id > last).order_by(CustodyEvent.id).limit(batch)
+            select(CustodyEvent)
+            .where(CustodyEvent.id > last)
+            .order_by(CustodyEvent.id)
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -101,7 +104,10 @@ def verify(session: Session) -> VerifyResult:
     for event in _iter_events(session):
         if event.prev_hash != prev_hash:
             return VerifyResult(
-                False, count, prev_hash, event.id,
+                False,
+                count,
+                prev_hash,
+                event.id,
                 f"event {event.id} does not follow the one before it: an entry before it was "
                 "deleted or inserted",
             )
@@ -110,7 +116,10 @@ def verify(session: Session) -> VerifyResult:
         )
         if chain_hash(prev_hash, body) != event.hash:
             return VerifyResult(
-                False, count, prev_hash, event.id,
+                False,
+                count,
+                prev_hash,
+                event.id,
                 f"event {event.id} ({event.action}) was edited after it was written",
             )
         prev_hash = event.hash

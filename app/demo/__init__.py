@@ -3,6 +3,4 @@
 from pathlib import Path
 
 DEMO_CSV = Path(__file__).with_name("protest-archive-2019.csv")
-DEMO_SOURCE = (
-    'Amnesty International, "A web of impunity" (2020), with The Hertie School and IODA'
-)
+DEMO_SOURCE = 'Amnesty International, "A web of impunity" (2020), with The Hertie School and IODA'

@@ -34,8 +34,9 @@ def translate(lang: str, key: str, **values: Any) -> str:
     text = catalogue(lang).get(key) or catalogue("en").get(key) or key
     if values:
         if lang == "fa":
-            values = {k: to_persian_digits(str(v)) if isinstance(v, int) else v
-                      for k, v in values.items()}
+            values = {
+                k: to_persian_digits(str(v)) if isinstance(v, int) else v for k, v in values.items()
+            }
         text = text.format(**values)
     return text
 

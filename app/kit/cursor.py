@@ -20,8 +20,9 @@ def decode_cursor(cursor: str, *, field: str = "cursor") -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput(f"cursor {cursor!r} is not valid; pass next_cursor back unchanged",
-                           field=field) from None
+        raise InvalidInput(
+            f"cursor {cursor!r} is not valid; pass next_cursor back unchanged", field=field
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInput(f"cursor {cursor!r} is not valid", field=field)
     return value

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.db import UnitOfWorkRoute
 from app.accounts.deps import Anyone, SessionDep
+from app.db import UnitOfWorkRoute
 from app.places import service
 from app.places.schemas import PlaceRead
 

@@ -143,7 +143,10 @@ def resolve(
 
 
 def city_ids_for(
-    session: Session, *, city: str | None = None, province: str | None = None,
+    session: Session,
+    *,
+    city: str | None = None,
+    province: str | None = None,
     country: str | None = None,
 ) -> list[int] | None:
     """Place ids matching the filters (by alias), or None when there is no place filter."""
@@ -175,8 +178,16 @@ def city_ids_for(
 def list_places(session: Session, ids: list[int] | None = None) -> list[PlaceRead]:
     prov = aliased(Place)
     stmt = (
-        select(Place.id, Place.country_code, Place.name_en, Place.name_fa, prov.name_en,
-               prov.name_fa, Place.lat, Place.lon)
+        select(
+            Place.id,
+            Place.country_code,
+            Place.name_en,
+            Place.name_fa,
+            prov.name_en,
+            prov.name_fa,
+            Place.lat,
+            Place.lon,
+        )
         .join(prov, prov.id == Place.parent_id)
         .where(Place.kind == "city")
         .order_by(Place.name_en)
@@ -190,7 +201,16 @@ def list_places(session: Session, ids: list[int] | None = None) -> list[PlaceRea
     ):
         aliases.setdefault(pid, []).append(alias)
     return [
-        PlaceRead(id=r[0], country=r[1], city=r[2], city_fa=r[3], province=r[4],
-                  province_fa=r[5], lat=r[6], lon=r[7], aliases=sorted(aliases.get(r[0], [])))
+        PlaceRead(
+            id=r[0],
+            country=r[1],
+            city=r[2],
+            city_fa=r[3],
+            province=r[4],
+            province_fa=r[5],
+            lat=r[6],
+            lon=r[7],
+            aliases=sorted(aliases.get(r[0], [])),
+        )
         for r in rows
     ]

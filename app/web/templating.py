@@ -51,5 +51,4 @@ def render(
         "csrf_token": getattr(principal, "csrf_token", None),
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code,
-                                      headers=headers)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
