@@ -6,11 +6,16 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from app.clips.importer import ImportReport
 
 app = typer.Typer(
     help="Video evidence archive: serve, migrate, import, manage accounts and keys.",
@@ -120,7 +125,14 @@ def import_(
     _print_report(report)
 
 
-def _run_import(session, file, actor, user_id, published, source, defaults=None):  # type: ignore[no-untyped-def]
+def _run_import(
+    session: Session,
+    file: Path,
+    actor: str,
+    user_id: int | None,
+    published: bool,
+    source: str | None,
+) -> ImportReport:
     from app.clips.importer import import_csv
 
     settings = get_settings()
@@ -133,7 +145,6 @@ def _run_import(session, file, actor, user_id, published, source, defaults=None)
             user_id=user_id,
             published=published,
             source=source,
-            defaults=defaults,
         )
     with typer.progressbar(length=size_hint, label="importing", file=sys.stderr) as bar:
         done = [0]
@@ -149,12 +160,11 @@ def _run_import(session, file, actor, user_id, published, source, defaults=None)
             user_id=user_id,
             published=published,
             source=source,
-            defaults=defaults,
             progress=progress,
         )
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: ImportReport) -> None:
     typer.echo(
         f"{report.rows} row{'s' if report.rows != 1 else ''}: {len(report.created)} created, "
         f"{report.unchanged} already present"

@@ -99,9 +99,9 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
             "API keys and tokens are accepted only in the Authorization header, "
             "never in the URL (URLs end up in logs)"
         )
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     principal = Principal(kind="anonymous")
     bearer = _bearer(request)
     if bearer is not None:

@@ -46,7 +46,7 @@ COLUMNS = (
 )
 
 
-def base_select() -> Select[Any]:
+def base_select() -> Select:
     return (
         select(*COLUMNS)
         .join(City, City.id == Clip.place_id)
