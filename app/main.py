@@ -17,6 +17,7 @@ from app.clips.router import router as clips_router
 from app.config import get_settings
 from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
+from app.ingest.router import router as ingest_router
 from app.places.router import router as places_router
 
 log = logging.getLogger("archive")
@@ -72,5 +73,6 @@ def create_app() -> FastAPI:
 
     app.include_router(accounts_router)
     app.include_router(clips_router)
+    app.include_router(ingest_router)
     app.include_router(places_router)
     return app

@@ -1,0 +1,129 @@
+"""Review workflow tables: assignment, approvals, the checklist, comments, retractions.
+
+The clip's state itself is `clip.status`; the transition table is app/review/transitions.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.kit.clock import utcnow
+
+ITEM_KINDS = ("plain", "location", "date")
+PRECISIONS = ("exact", "vicinity", "locality")
+
+
+class ClipAssignment(Base):
+    """Who is working on a clip (one row per clip once it has been claimed)."""
+
+    __tablename__ = "clip_assignment"
+
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    assigned_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Approval(Base):
+    """A reviewer's approval of a clip in the current review round (withdrawn when the clip
+    leaves review without being verified)."""
+
+    __tablename__ = "review_approval"
+    __table_args__ = (
+        Index("ix_review_approval_clip_id_active", "clip_id", "withdrawn_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class ChecklistTemplateItem(Base):
+    __tablename__ = "checklist_template_item"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_checklist_template_item_key"),
+        CheckConstraint("kind IN ('plain', 'location', 'date')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    label_en: Mapped[str] = mapped_column(String(200))
+    label_fa: Mapped[str] = mapped_column(String(200))
+    help_en: Mapped[str] = mapped_column(Text, default="")
+    help_fa: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="plain")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ChecklistEntry(Base):
+    """One clip's answer to one template item: who, when, note, evidence links, data."""
+
+    __tablename__ = "checklist_entry"
+    __table_args__ = (UniqueConstraint("clip_id", "item_id", name="uq_checklist_entry_clip_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_template_item.id", ondelete="RESTRICT"))
+    done: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Comment(Base):
+    """An internal, threaded note; optionally at a time in the video. Team only."""
+
+    __tablename__ = "review_comment"
+    __table_args__ = (
+        Index("ix_review_comment_clip_id_id", "clip_id", "id"),
+        CheckConstraint("at_seconds IS NULL OR at_seconds >= 0", name="at_seconds"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_comment.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    at_seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Retraction(Base):
+    """Why a published clip was retracted. `public_reason` is shown on the public page."""
+
+    __tablename__ = "clip_retraction"
+
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    public_reason: Mapped[str] = mapped_column(Text)
+    retracted_at: Mapped[datetime] = mapped_column(default=utcnow)

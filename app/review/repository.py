@@ -1,0 +1,109 @@
+"""Review queries: the locked clip, approvals, the queue (columns only, no ORM graphs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.accounts.models import User
+from app.clips.exceptions import ClipDeleted, ClipNotFound
+from app.clips.models import Clip
+from app.places.models import Place
+from app.review.models import Approval, ClipAssignment
+
+City = aliased(Place, name="q_city")
+Assignee = aliased(User, name="q_assignee")
+
+
+def lock_clip(session: Session, code: str) -> Clip:
+    """The clip row, locked until the end of the transaction (SELECT ... FOR UPDATE).
+
+    On SQLite the whole database is already locked by BEGIN IMMEDIATE (see app/db.py).
+    """
+    clip = session.scalar(
+        select(Clip).where(Clip.code == code).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if clip is None:
+        raise ClipNotFound(f"no clip with the code {code}", field="code")
+    if clip.deleted_at is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
+    return clip
+
+
+def clip_by_code(session: Session, code: str) -> Clip:
+    clip = session.scalar(select(Clip).where(Clip.code == code))
+    if clip is None:
+        raise ClipNotFound(f"no clip with the code {code}", field="code")
+    if clip.deleted_at is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
+    return clip
+
+
+def active_approvals(session: Session, clip_id: int) -> list[tuple[Approval, str]]:
+    rows = session.execute(
+        select(Approval, User.email).join(User, User.id == Approval.reviewer_id)
+        .where(Approval.clip_id == clip_id, Approval.withdrawn_at.is_(None))
+        .order_by(Approval.id)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def assignment(session: Session, clip_id: int) -> ClipAssignment | None:
+    return session.get(ClipAssignment, clip_id, populate_existing=True)
+
+
+@dataclass
+class QueueFilter:
+    statuses: list[str] | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    place_ids: list[int] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _filtered(stmt: Any, f: QueueFilter) -> Any:
+    stmt = stmt.where(Clip.deleted_at.is_(None))
+    if f.statuses:
+        stmt = stmt.where(Clip.status.in_(f.statuses))
+    if f.assignee_id is not None:
+        stmt = stmt.where(ClipAssignment.assignee_id == f.assignee_id)
+    if f.unassigned:
+        stmt = stmt.where(ClipAssignment.assignee_id.is_(None))
+    if f.place_ids is not None:
+        stmt = stmt.where(Clip.place_id.in_(f.place_ids))
+    if f.date_to is not None:
+        stmt = stmt.where(Clip.date_earliest <= f.date_to)
+    if f.date_from is not None:
+        stmt = stmt.where(Clip.date_latest >= f.date_from)
+    return stmt
+
+
+def queue_rows(session: Session, f: QueueFilter, limit: int, offset: int) -> list[Any]:
+    stmt = (
+        select(
+            Clip.id, Clip.code, Clip.status, Clip.title_en, Clip.title_fa,
+            Clip.date_display_en, Clip.date_display_fa, Clip.updated_at, Clip.version,
+            City.name_en.label("city"), City.name_fa.label("city_fa"),
+            Assignee.email.label("assignee"), ClipAssignment.assigned_at,
+        )
+        .join(City, City.id == Clip.place_id)
+        .outerjoin(ClipAssignment, ClipAssignment.clip_id == Clip.id)
+        .outerjoin(Assignee, Assignee.id == ClipAssignment.assignee_id)
+    )
+    stmt = _filtered(stmt, f).order_by(Clip.updated_at.desc(), Clip.id.desc())
+    return list(session.execute(stmt.limit(limit).offset(offset)).all())
+
+
+def counts_by_status(session: Session, f: QueueFilter) -> dict[str, int]:
+    """Counts per state for every filter except the state itself."""
+    without_state = QueueFilter(**{**f.__dict__, "statuses": None})
+    stmt = select(Clip.status, func.count(Clip.id)).outerjoin(
+        ClipAssignment, ClipAssignment.clip_id == Clip.id)
+    stmt = _filtered(stmt, without_state).group_by(Clip.status)
+    return {status: n for status, n in session.execute(stmt).all()}
