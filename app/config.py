@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     keyframe_phash_threshold: int = 10
     keyframe_max_count: int = 60
 
+    # ingest (uploads, store, job runner)
+    upload_tmp_stale_seconds: int = 3600
+    upload_chunk_bytes: int = 1024 * 1024
+    job_max_attempts: int = 3
+    job_poll_seconds: float = 1.0
+    job_heartbeat_seconds: float = 10.0
+    celery_queue: str = "archive"
+    celery_visibility_timeout_seconds: int = 3600
+
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 

@@ -1,0 +1,81 @@
+"""Originals (one per clip), their keyframes, and resumable uploads in progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.kit.clock import utcnow
+
+
+class Media(Base):
+    """The original file of a clip: stored once under its SHA-256, never modified."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        UniqueConstraint("clip_id", name="uq_media_clip_id"),
+        UniqueConstraint("sha256", name="uq_media_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="RESTRICT"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str | None] = mapped_column(String(500))  # metadata only, never a path
+    content_type: Mapped[str | None] = mapped_column(String(200))  # as claimed by the client
+    container: Mapped[str] = mapped_column(String(40))
+    probe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    via: Mapped[str] = mapped_column(String(16))  # raw | multipart | tus
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    derivative_generation: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fixity_checked_at: Mapped[datetime | None]
+
+
+class Keyframe(Base):
+    """One keyframe JPEG of the current derivative generation of a clip's original."""
+
+    __tablename__ = "keyframe"
+    __table_args__ = (
+        UniqueConstraint("media_id", "position", name="uq_keyframe_media_position"),
+        Index("ix_keyframe_phash", "phash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int]
+    timestamp: Mapped[float]
+    width: Mapped[int]
+    height: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    phash: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class Upload(Base):
+    """A resumable (tus) upload: the bytes so far live in MEDIA_ROOT/uploads/<id>."""
+
+    __tablename__ = "upload"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    length: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)  # the tus Upload-Offset
+    filename: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="uploading")  # uploading|done|failed
+    error: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,197 @@
+"""Team API for a clip's original: upload (raw or multipart), metadata, download, keyframes,
+derivative images, processing state and retry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from app.accounts.deps import SessionDep, TeamMember
+from app.config import get_settings
+from app.db import UnitOfWorkRoute
+from app.ingest import service
+from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
+from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
+from app.ingest.streaming import stream_multipart, stream_raw
+from app.jobs import service as jobs
+from app.storage import get_store
+
+router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
+MULTIPART_SLACK = 64 * 1024
+IMAGE_CACHE = "private, max-age=300"
+
+
+def _declared_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return int(value) if value and value.isdigit() else None
+
+
+def _filename_from(request: Request, query_name: str | None) -> str | None:
+    if query_name:
+        return query_name
+    disp = request.headers.get("content-disposition", "")
+    for part in disp.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename*" and "''" in value:
+            return unquote(value.split("''", 1)[1])
+        if key.lower() == "filename":
+            return value.strip('"')
+    return None
+
+
+@router.post("/{code}/media", response_model=MediaRead, status_code=201,
+             summary="Upload the clip's original (raw body or multipart form, streamed)",
+             responses={409: {"description": "duplicate bytes or the clip has an original"},
+                        413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
+                        415: {"description": "not a video container we accept"},
+                        422: {"description": "a video we recognise but cannot use"}})
+async def upload_media(
+    code: str, request: Request, response: Response, session: SessionDep, who: TeamMember,
+    filename: Annotated[str | None, Query(max_length=500, description="original file name "
+                                          "(metadata only) for raw uploads")] = None,
+) -> Any:
+    """Send the file as the request body (`application/octet-stream` or `video/*`) or as the
+    `file` field of a `multipart/form-data` form. A 201 means the original is fsynced,
+    renamed into the write-once store, and its row committed."""
+    settings = get_settings()
+    limit = settings.max_upload_bytes
+    ctype = request.headers.get("content-type") or "application/octet-stream"
+    multipart = ctype.lower().startswith("multipart/form-data")
+    if not multipart and not ctype.lower().startswith(service.ACCEPTED_TYPES):
+        raise UnsupportedVideoFile(
+            f"send the video as application/octet-stream, video/* or a multipart form, not "
+            f"{ctype.split(';')[0]}", field="content-type")
+    declared = _declared_length(request)
+    if declared is not None and declared > limit + (MULTIPART_SLACK if multipart else 0):
+        raise UploadTooLarge(f"the upload ({declared} bytes) is larger than the limit of "
+                             f"{limit} bytes; nothing was stored", field="file",
+                             extra={"limit": limit})
+    clip = await run_in_threadpool(service.clip_for_upload, session, code)
+    store = get_store()
+    block = settings.upload_chunk_bytes
+    try:
+        if multipart:
+            form = await stream_multipart(request.stream(), ctype, store, limit=limit, block=block)
+            written, name, claimed = form.written, form.filename, form.content_type
+            via = "multipart"
+        else:
+            written = await stream_raw(request.stream(), store, limit=limit, block=block)
+            name, claimed, via = _filename_from(request, filename), ctype, "raw"
+    except ClientDisconnect:
+        raise ClientGone("the client disconnected before the upload finished; nothing was "
+                         "stored") from None
+    user_id = who.user.id if who.user else None
+    await run_in_threadpool(
+        lambda: service.ingest(session, clip=clip, written=written, filename=name,
+                               content_type=claimed, via=via, actor=who.actor, user_id=user_id,
+                               store=store))
+    response.headers["Location"] = f"/api/v1/clips/{clip.code}/media"
+    return await run_in_threadpool(service.media_read, session, clip.code)
+
+
+@router.get("/{code}/media", response_model=MediaRead, summary="The original's metadata")
+def get_media(code: str, session: SessionDep, _: TeamMember) -> Any:
+    return service.media_read(session, code)
+
+
+@router.get("/{code}/media/original", summary="Download the original (custody-logged)",
+            response_class=FileResponse)
+def download_original(
+    code: str, request: Request, session: SessionDep, who: TeamMember,
+    inline: Annotated[bool, Query(description="view in the browser instead of saving")] = False,
+) -> FileResponse:
+    rng = request.headers.get("range", "")
+    action = "media.original_viewed" if inline else "media.original_downloaded"
+    if inline and rng and not rng.replace(" ", "").startswith("bytes=0-"):
+        # a player seeking within one viewing: the viewing itself was already logged
+        path, media = service.media_for_player(session, code)
+    else:
+        path, media = service.open_original(session, code, actor=who.actor, action=action)
+    ext = {"mov": "mp4", "matroska": "mkv"}.get(media.container.split(",")[0], "bin")
+    ext = {"avi": "avi", "mpegts": "ts", "flv": "flv"}.get(media.container.split(",")[0], ext)
+    return FileResponse(
+        path, media_type="application/octet-stream" if not inline else "video/mp4",
+        filename=f"{code}-{media.sha256[:12]}.{ext}",
+        content_disposition_type="inline" if inline else "attachment",
+        headers={"Cache-Control": "private, no-store", "X-Content-SHA256": media.sha256},
+    )
+
+
+def _image(path: Any) -> FileResponse:
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+
+
+@router.get("/{code}/keyframes", response_model=KeyframeList, summary="Keyframes of the clip")
+def list_keyframes(code: str, session: SessionDep, _: TeamMember) -> Any:
+    clip, media = service.media_for(session, code)
+    base = f"/api/v1/clips/{clip.code}"
+    rows = service.keyframe_rows(session, media)
+    has = media.derivative_generation is not None
+    return KeyframeList(
+        clip=clip.code, original_sha256=media.sha256, generation=media.derivative_generation,
+        poster_url=f"{base}/poster" if has else None,
+        contact_sheet_url=f"{base}/contact-sheet" if has else None,
+        items=[KeyframeRead(position=k.position, timestamp=k.timestamp, width=k.width,
+                            height=k.height, sha256=k.sha256, phash=k.phash, source=k.source,
+                            url=f"{base}/keyframes/{k.position}/image",
+                            thumbnail_url=f"{base}/keyframes/{k.position}/thumbnail")
+               for k in rows],
+    )
+
+
+Position = Annotated[int, Path(ge=0, le=100_000)]
+
+
+@router.get("/{code}/keyframes/{position}/image", summary="A keyframe (JPEG, at most 1280 px)",
+            response_class=FileResponse)
+def keyframe_image(code: str, position: Position, session: SessionDep,
+                   _: TeamMember) -> FileResponse:
+    return _image(service.derivative_file(session, code, f"kf_{position:04d}.jpg"))
+
+
+@router.get("/{code}/keyframes/{position}/thumbnail", summary="A keyframe thumbnail (320 px)",
+            response_class=FileResponse)
+def keyframe_thumbnail(code: str, position: Position, session: SessionDep,
+                       _: TeamMember) -> FileResponse:
+    return _image(service.derivative_file(session, code, f"thumb_{position:04d}.jpg"))
+
+
+@router.get("/{code}/poster", summary="The poster frame", response_class=FileResponse)
+def poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
+    return _image(service.derivative_file(session, code, "poster.jpg"))
+
+
+@router.get("/{code}/contact-sheet", summary="Contact sheet with timestamps",
+            response_class=FileResponse)
+def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
+    return _image(service.derivative_file(session, code, "contact.jpg"))
+
+
+def _processing(session: SessionDep, code: str) -> ProcessingRead:
+    clip = service.live_clip(session, code)
+    rows = jobs.jobs_for_clip(session, clip.id)
+    summary = jobs.summary(rows)
+    return ProcessingRead(
+        clip=clip.code, sha256=rows[0].original_sha256 if rows else None, **summary,
+        steps=[{"step": j.step, "state": j.state, "progress": j.progress,  # type: ignore[misc]
+                "attempts": j.attempts, "last_error": j.last_error, "queued_at": j.queued_at,
+                "started_at": j.started_at, "finished_at": j.finished_at} for j in rows],
+    )
+
+
+@router.get("/{code}/processing", response_model=ProcessingRead,
+            summary="Processing state: step, progress, attempts, last error")
+def get_processing(code: str, session: SessionDep, _: TeamMember) -> Any:
+    return _processing(session, code)
+
+
+@router.post("/{code}/processing/retry", response_model=ProcessingRead,
+             summary="Retry the failed step (failed -> queued)")
+def retry_processing(code: str, session: SessionDep, who: TeamMember) -> Any:
+    service.retry(session, code, actor=who.actor)
+    return _processing(session, code)

@@ -1,0 +1,209 @@
+"""Ingest use cases: validate a streamed temp file, promote it, record it, queue processing.
+
+Every path (raw body, multipart form, tus) ends in :func:`ingest`, so the same checks and
+the same promote step apply. The temp file is gone when ``ingest`` returns or raises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clips import repository as clips_repo
+from app.clips.exceptions import ClipDeleted, ClipNotFound
+from app.clips.models import Clip
+from app.config import get_settings
+from app.custody import service as custody
+from app.errors import Conflict
+from app.ingest.exceptions import (
+    ClipHasMedia,
+    DuplicateMedia,
+    InvalidVideo,
+    MediaNotFound,
+    UnsupportedVideoFile,
+)
+from app.ingest.models import Keyframe, Media
+from app.jobs import service as jobs
+from app.storage import MediaStore, Written, get_store
+from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
+
+ACCEPTED_TYPES = ("application/octet-stream", "video/")
+
+
+def live_clip(session: Session, code: str) -> Clip:
+    clip = clips_repo.get_clip(session, code)
+    if clip is None:
+        raise ClipNotFound(f"no clip with the code {code}", field="code")
+    if clip.deleted_at is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
+    return clip
+
+
+def clip_for_upload(session: Session, code: str) -> Clip:
+    """The clip an upload goes to: it must exist and have no original yet."""
+    clip = live_clip(session, code)
+    existing = session.scalar(select(Media.sha256).where(Media.clip_id == clip.id))
+    if existing is not None:
+        raise ClipHasMedia(
+            f"clip {code} already has its original (SHA-256:{existing}); an original is never "
+            "replaced. Create a new clip for other footage.", field="code",
+            extra={"sha256": existing})
+    return clip
+
+
+def _duplicate(session: Session, sha256: str) -> DuplicateMedia | None:
+    row = session.execute(
+        select(Clip.code, Clip.deleted_at).join(Media, Media.clip_id == Clip.id)
+        .where(Media.sha256 == sha256)
+    ).first()
+    if row is None:
+        return None
+    note = " (a deleted clip)" if row.deleted_at is not None else ""
+    return DuplicateMedia(
+        f"these exact bytes (SHA-256:{sha256}) are already archived as clip {row.code}{note}",
+        extra={"clip": row.code, "sha256": sha256})
+
+
+def validate(path: Path) -> dict[str, Any]:
+    """Sniff and probe locked down; map failures to 415 (not a video) or 422 (unusable)."""
+    try:
+        return probe(path, timeout=get_settings().ffprobe_timeout_seconds)
+    except UnsupportedVideo as exc:
+        raise UnsupportedVideoFile(f"not accepted: {exc.message}", field="file") from None
+    except VideoError as exc:
+        raise InvalidVideo(f"the video cannot be used: {exc.message}", field="file") from None
+
+
+def ingest(
+    session: Session,
+    *,
+    clip: Clip,
+    written: Written,
+    filename: str | None,
+    content_type: str | None,
+    via: str,
+    actor: str,
+    user_id: int | None,
+    store: MediaStore | None = None,
+) -> Media:
+    """Validate, promote and record ``written`` (an fsynced temp file) as ``clip``'s original.
+
+    Order: duplicate check, validation, atomic promote + directory fsync, row flush, custody
+    event, job queued. The caller's transaction boundary commits (and then the job is sent).
+    If the commit fails after the promote, the original stays on disk unreferenced: it is
+    read-only, never served (serving needs a row), reused by a later upload of the same
+    bytes, and reported by :func:`app.ingest.fixity.reconcile`.
+    """
+    store = store or get_store()
+    sha = written.sha256
+    try:
+        if (dup := _duplicate(session, sha)) is not None:
+            raise dup
+        info = validate(written.path)
+        store.promote(written.path, sha)
+    finally:
+        written.path.unlink(missing_ok=True)
+    media = Media(
+        clip_id=clip.id, sha256=sha, size=written.size, filename=_clean_name(filename),
+        content_type=(content_type or "")[:200] or None, container=info["container"][:40],
+        probe=info, via=via, uploaded_by_id=user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(media)
+    except IntegrityError:
+        if (dup := _duplicate(session, sha)) is not None:
+            raise dup from None
+        raise ClipHasMedia(f"clip {clip.code} received its original from another upload "
+                           "just now", field="code") from None
+    custody.record(
+        session, actor=actor, action="media.ingested", clip_code=clip.code,
+        payload={"sha256": sha, "hash": f"SHA-256:{sha}", "size": written.size,
+                 "filename": media.filename, "via": via, "container": media.container},
+    )
+    jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step="probe")
+    return media
+
+
+def _clean_name(name: str | None) -> str | None:
+    """Keep the client's filename as metadata: printable, at most 500 characters."""
+    if not name:
+        return None
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    return cleaned[:500] or None
+
+
+def media_for(session: Session, code: str) -> tuple[Clip, Media]:
+    clip = live_clip(session, code)
+    media = session.scalar(select(Media).where(Media.clip_id == clip.id))
+    if media is None:
+        raise MediaNotFound(f"clip {code} has no original yet; upload one first")
+    return clip, media
+
+
+def media_read(session: Session, code: str) -> dict[str, Any]:
+    clip, media = media_for(session, code)
+    return {
+        "clip": clip.code,
+        "sha256": media.sha256,
+        "hash": f"SHA-256:{media.sha256}",
+        "size": media.size,
+        "filename": media.filename,
+        "content_type": media.content_type,
+        "container": media.container,
+        "via": media.via,
+        "created_at": media.created_at,
+        "fixity_checked_at": media.fixity_checked_at,
+        "metadata": media.probe,
+        "sensitive_fields": list(media.probe.get("sensitive_fields") or SENSITIVE_FIELDS),
+        "processing": jobs.summary(jobs.jobs_for_clip(session, clip.id)),
+    }
+
+
+def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[Path, Media]:
+    """The original's path, with the access written to the custody log."""
+    clip, media = media_for(session, code)
+    path = get_store().original_path(media.sha256)
+    if not path.exists():
+        raise MediaNotFound(f"the original of clip {code} is missing from the store "
+                            "(run a fixity check)")
+    custody.record(session, actor=actor, action=action, clip_code=clip.code,
+                   payload={"sha256": media.sha256})
+    return path, media
+
+
+def media_for_player(session: Session, code: str) -> tuple[Path, Media]:
+    """The original's path for a player's follow-up range request (logged at its start)."""
+    _clip, media = media_for(session, code)
+    return get_store().original_path(media.sha256), media
+
+
+def retry(session: Session, code: str, *, actor: str) -> list[int]:
+    clip = live_clip(session, code)
+    ids = jobs.retry_failed(session, clip.id)
+    if not ids:
+        raise Conflict(f"nothing to retry: no step of clip {code} has failed",
+                       code="nothing_to_retry")
+    custody.record(session, actor=actor, action="processing.retried", clip_code=clip.code,
+                   payload={"jobs": ids})
+    return ids
+
+
+def keyframe_rows(session: Session, media: Media) -> list[Keyframe]:
+    return list(session.scalars(select(Keyframe).where(Keyframe.media_id == media.id)
+                                .order_by(Keyframe.position)))
+
+
+def derivative_file(session: Session, code: str, name: str) -> Path:
+    """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)."""
+    _clip, media = media_for(session, code)
+    if media.derivative_generation is None:
+        raise MediaNotFound(f"clip {code} has no keyframes yet (processing is not finished)")
+    path = get_store().generation_dir(media.sha256, media.derivative_generation) / name
+    if not path.is_file():
+        raise MediaNotFound(f"clip {code} has no image {name!r}")
+    return path

@@ -1,0 +1,178 @@
+"""Stream a request body (raw or multipart) into a temp file, hashing on the way.
+
+Chunks from the event loop are gathered into blocks of ``ARCHIVE_UPLOAD_CHUNK_BYTES`` and
+each block is hashed and written in a worker thread (hashlib releases the GIL), so the
+loop keeps receiving while the disk works and the body is never held whole in memory.
+Multipart bodies go through python-multipart's incremental parser: the file part is
+written straight to the temp file (no second spool). On any error or disconnect the
+temp file is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
+from app.storage import MediaStore, TempWrite, TooLarge, Written
+
+MAX_FIELD_BYTES = 64 * 1024
+
+
+def _too_large(limit: int) -> UploadTooLarge:
+    return UploadTooLarge(
+        f"the upload is larger than the limit of {limit} bytes ({limit / 1024**3:.2f} GiB); "
+        "nothing was stored", field="file", extra={"limit": limit})
+
+
+async def _write(temp: TempWrite, block: bytes) -> None:
+    try:
+        await run_in_threadpool(temp.write, block)
+    except TooLarge:
+        raise _too_large(temp.limit) from None
+
+
+async def stream_raw(chunks: AsyncIterator[bytes], store: MediaStore, *, limit: int,
+                     block: int) -> Written:
+    temp = store.open_temp(limit)
+    try:
+        buf = bytearray()
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            if temp.size + len(buf) + len(chunk) > limit:
+                temp.discard()
+                raise _too_large(limit)
+            buf += chunk
+            if len(buf) >= block:
+                await _write(temp, bytes(buf))
+                buf.clear()
+        if buf:
+            await _write(temp, bytes(buf))
+        return await run_in_threadpool(temp.finish)
+    except BaseException:
+        temp.discard()
+        raise
+
+
+@dataclass
+class _Part:
+    headers: dict[str, bytes] = field(default_factory=dict)
+    name: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    field_value: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class MultipartResult:
+    written: Written
+    filename: str | None
+    content_type: str | None
+    fields: dict[str, str]
+
+
+class _Collector:
+    """python-multipart callbacks: file bytes go to a pending buffer, fields to memory."""
+
+    def __init__(self, file_field: str) -> None:
+        self.file_field = file_field
+        self.part = _Part()
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.pending = bytearray()
+        self.file_part: _Part | None = None
+        self.files_seen = 0
+        self.fields: dict[str, str] = {}
+
+    def on_part_begin(self) -> None:
+        self.part = _Part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.part.headers[bytes(self.header_field).lower().decode("latin-1")] = bytes(
+            self.header_value)
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        disp, opts = parse_options_header(self.part.headers.get("content-disposition", b""))
+        name = opts.get(b"name")
+        self.part.name = name.decode("utf-8", "replace") if name is not None else None
+        fname = opts.get(b"filename")
+        self.part.filename = fname.decode("utf-8", "replace") if fname is not None else None
+        ctype = self.part.headers.get("content-type")
+        self.part.content_type = ctype.decode("latin-1") if ctype else None
+        if self.part.name == self.file_field:
+            self.files_seen += 1
+            if self.files_seen > 1:
+                raise BadUploadRequest("send exactly one file per upload", field=self.file_field)
+            self.file_part = self.part
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.part is self.file_part:
+            self.pending += data[start:end]
+        else:
+            self.part.field_value += data[start:end]
+            if len(self.part.field_value) > MAX_FIELD_BYTES:
+                raise BadUploadRequest(f"form field {self.part.name!r} is too long",
+                                       field=self.part.name)
+
+    def on_part_end(self) -> None:
+        if self.part is not self.file_part and self.part.name:
+            self.fields[self.part.name] = self.part.field_value.decode("utf-8", "replace")
+
+
+async def stream_multipart(chunks: AsyncIterator[bytes], content_type: str, store: MediaStore,
+                           *, limit: int, block: int, file_field: str = "file") -> MultipartResult:
+    _, opts = parse_options_header(content_type)
+    boundary = opts.get(b"boundary")
+    if not boundary:
+        raise BadUploadRequest("multipart upload without a boundary in its Content-Type")
+    col = _Collector(file_field)
+    parser = MultipartParser(boundary, {
+        "on_part_begin": col.on_part_begin, "on_header_field": col.on_header_field,
+        "on_header_value": col.on_header_value, "on_header_end": col.on_header_end,
+        "on_headers_finished": col.on_headers_finished, "on_part_data": col.on_part_data,
+        "on_part_end": col.on_part_end,
+    })
+    temp = store.open_temp(limit)
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            try:
+                parser.write(chunk)
+            except (BadUploadRequest, UploadTooLarge):
+                raise
+            except Exception as exc:  # python-multipart's MultipartParseError and friends
+                raise BadUploadRequest(f"the multipart body is malformed ({exc})") from None
+            if temp.size + len(col.pending) > limit:
+                raise _too_large(limit)
+            if len(col.pending) >= block:
+                await _write(temp, bytes(col.pending))
+                col.pending.clear()
+        parser.finalize()
+        if parser.state != MultipartState.END:
+            raise BadUploadRequest("the multipart body ended before its closing boundary "
+                                   "(the upload was cut off); nothing was stored")
+        if col.file_part is None:
+            raise BadUploadRequest(f"the form has no file field named {file_field!r}",
+                                   field=file_field)
+        if col.pending:
+            await _write(temp, bytes(col.pending))
+            col.pending.clear()
+        written = await run_in_threadpool(temp.finish)
+    except BaseException:
+        temp.discard()
+        raise
+    return MultipartResult(written, col.file_part.filename, col.file_part.content_type,
+                           col.fields)

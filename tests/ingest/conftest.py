@@ -1,0 +1,161 @@
+"""Fixtures for ingest tests: tiny real clips (ffmpeg lavfi), hostile files, a canary HTTP
+server, clip records, and a helper that waits for processing."""
+
+from __future__ import annotations
+
+import http.server
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+FFMPEG = "/usr/bin/ffmpeg"
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-sc_threshold", "0"]
+
+
+def ffmpeg(*args: str) -> None:
+    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    subprocess.run(cmd, check=True, timeout=60, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ingest-clips")
+
+
+@pytest.fixture(scope="session")
+def phone_clip(media_dir: Path) -> Path:
+    """3 s, 160x120: testsrc2 then smptehdbars, keyframe every 0.5 s, AAC, GPS + device tags."""
+    out = media_dir / "phone.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=20:d=1.5",
+        "-f", "lavfi", "-i", "smptehdbars=s=160x120:r=20:d=1.5",
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+        "-map", "[v]", "-map", "2:a", "-t", "3",
+        *X264, "-g", "10", "-keyint_min", "10", "-c:a", "aac",
+        "-metadata", "location=+35.6892+051.3890/",
+        "-metadata", "com.apple.quicktime.make=Apple",
+        "-metadata", "com.apple.quicktime.model=iPhone 12",
+        "-movflags", "use_metadata_tags", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def other_clip(media_dir: Path) -> Path:
+    out = media_dir / "other.mp4"
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=s=160x120:r=10:end_pts=1", "-t", "1", *X264,
+           str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def truncated_clip(media_dir: Path, phone_clip: Path) -> Path:
+    data = phone_clip.read_bytes()
+    out = media_dir / "truncated.mp4"
+    out.write_bytes(data[: len(data) // 2])
+    return out
+
+
+@pytest.fixture(scope="session")
+def jpeg_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on 127.0.0.1 that records every request it receives."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def hls_playlist(port: int) -> bytes:
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXTINF:10.0,\nhttp://127.0.0.1:{port}/leak.ts\n"
+        "#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
+    ).encode()
+
+
+def concat_playlist(port: int) -> bytes:
+    return (f"ffconcat version 1.0\nfile 'http://127.0.0.1:{port}/x.mp4'\n"
+            "file '/etc/passwd'\n").encode()
+
+
+def avi_wrapped(payload: bytes) -> bytes:
+    """RIFF/AVI header followed by a playlist (the AVI-wrapped playlist trick)."""
+    avih = struct.pack("<4sI", b"avih", 56) + bytes(56)
+    hdrl = b"hdrl" + avih
+    lst = struct.pack("<4sI", b"LIST", len(hdrl)) + hdrl
+    movi = b"movi" + struct.pack("<4sI", b"00tx", len(payload)) + payload
+    lst2 = struct.pack("<4sI", b"LIST", len(movi)) + movi
+    riff_body = b"AVI " + lst + lst2
+    return struct.pack("<4sI", b"RIFF", len(riff_body)) + riff_body
+
+
+@pytest.fixture
+def new_clip(client: Any, contributor: Any) -> Callable[..., str]:
+    def make(**extra: Any) -> str:
+        body = {"city": "Abadan", "province": "Khuzestan", "date": "2019-11-16", **extra}
+        r = client.post("/api/v1/clips", json=body, headers=contributor.headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["code"])
+
+    return make
+
+
+def upload(client: Any, who: Any, code: str, data: bytes, *, name: str = "clip.mp4",
+           ctype: str = "video/mp4") -> Any:
+    return client.post(f"/api/v1/clips/{code}/media", params={"filename": name}, content=data,
+                       headers={**who.headers, "Content-Type": ctype})
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(every)
+
+
+def store_files(root: Path) -> dict[str, list[str]]:
+    """Everything in the media store, by area (tmp, uploads, originals, derivatives)."""
+    out: dict[str, list[str]] = {}
+    for area in ("tmp", "uploads", "originals", "derivatives"):
+        base = root / area
+        out[area] = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()) \
+            if base.exists() else []
+    return out

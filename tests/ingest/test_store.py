@@ -1,0 +1,115 @@
+"""The write-once store: promote, fixity, generations, and a client that disconnects."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from sqlalchemy import func, select
+
+from app.config import get_settings
+from app.db import session_scope
+from app.ingest.models import Media
+from app.storage import MediaStore, TooLarge
+from tests.ingest.conftest import store_files
+
+
+def test_promote_is_write_once_and_content_addressed(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    temp = store.open_temp(limit=1000)
+    temp.write(b"evidence")
+    written = temp.finish()
+    assert written.sha256 == hashlib.sha256(b"evidence").hexdigest() and written.size == 8
+    path, created = store.promote(written.path, written.sha256)
+    assert created and path.read_bytes() == b"evidence" and not written.path.exists()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    sha = written.sha256
+    assert path == tmp_path / "originals" / sha[:2] / sha[2:4] / sha
+    again = store.open_temp(limit=1000)
+    again.write(b"evidence")
+    w2 = again.finish()
+    path2, created2 = store.promote(w2.path, w2.sha256)
+    assert path2 == path and not created2 and not w2.path.exists()
+    assert store.fixity(written.sha256).ok
+
+
+def test_fixity_detects_changed_and_missing_bytes(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    temp = store.open_temp(limit=1000)
+    temp.write(b"original bytes")
+    w = temp.finish()
+    path, _ = store.promote(w.path, w.sha256)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"original bytez")
+    result = store.fixity(w.sha256)
+    assert not result.ok and result.actual != w.sha256 and "no longer match" in result.reason
+    path.unlink()
+    assert not store.fixity(w.sha256).ok and "missing" in store.fixity(w.sha256).reason
+
+
+def test_size_limit_removes_the_temp_file(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    temp = store.open_temp(limit=10)
+    temp.write(b"12345")
+    with pytest.raises(TooLarge):
+        temp.write(b"123456")
+    assert list(store.tmp.iterdir()) == []
+
+
+def test_paths_refuse_anything_but_a_digest(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    for bad in ("../../etc/passwd", "a" * 63, "A" * 64):
+        with pytest.raises(ValueError):
+            store.original_path(bad)
+
+
+def test_generations_record_their_original_and_old_ones_are_dropped(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    sha = "ab" * 32
+    g1, d1 = store.new_generation(sha)
+    g2, d2 = store.new_generation(sha)
+    assert '"original_sha256": "' + sha in (d1 / "original.json").read_text()
+    assert store.drop_generations(sha, keep=g2) == 1
+    assert not d1.exists() and d2.exists() and g1 != g2
+
+
+def test_client_disconnect_mid_upload_leaves_nothing(
+        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    code = new_clip()
+    data = phone_clip.read_bytes()
+    app = client.app
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": data[:5000], "more_body": True},
+        {"type": "http.request", "body": data[5000:9000], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+    seen_temp: list[list[str]] = []
+
+    async def receive() -> dict[str, Any]:
+        if len(messages) == 1:
+            seen_temp.append(store_files(Path(get_settings().media_root))["tmp"])
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/api/v1/clips/{code}/media", "raw_path": b"",
+        "query_string": b"filename=a.mp4", "root_path": "", "server": ("test", 80),
+        "client": ("127.0.0.1", 1234),
+        "headers": [(b"host", b"test"), (b"content-type", b"video/mp4"),
+                    (b"authorization", contributor.headers["Authorization"].encode())],
+    }
+    anyio.run(app, scope, receive, send)
+    assert seen_temp and len(seen_temp[0]) == 1, "the upload was streaming to a temp file"
+    files = store_files(Path(get_settings().media_root))
+    assert files["tmp"] == [] and files["originals"] == []
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Media)) == 0
