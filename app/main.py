@@ -34,7 +34,10 @@ A video evidence archive and verification tracker.
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    from app.jobs.lifecycle import background
+
+    with background():
+        yield
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,169 @@
+"""The processing steps of an original: probe -> keyframes -> hashes.
+
+Each step has two halves. ``compute`` does the slow work outside any transaction (ffmpeg,
+Pillow) and returns an :class:`Outcome`; ``Outcome.apply`` writes the result inside the
+job's finishing transaction, which also marks the job done. Derivatives go to a fresh
+generation directory, so a re-run never overwrites what the current rows point at; the old
+generation is removed only after the new rows are committed (``after_commit``), and a
+generation whose rows never committed is removed by ``discard``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import session_scope
+from app.ingest.models import Keyframe, Media
+from app.kit.clock import utcnow
+from app.storage import get_store
+from app.video import (
+    VideoError,
+    extract_keyframes,
+    make_contact_sheet,
+    make_poster,
+    make_thumbnail,
+    open_image,
+    phash_hex,
+    probe,
+)
+
+NEXT_STEP = {"probe": "keyframes", "keyframes": "hashes", "hashes": None}
+Progress = Callable[[float], None]
+
+
+class StepFailed(VideoError):
+    """A step found a problem that retrying will not fix."""
+
+
+@dataclass
+class Outcome:
+    apply: Callable[[Session, Media], None]
+    after_commit: Callable[[], None] = field(default=lambda: None)
+    discard: Callable[[], None] = field(default=lambda: None)
+
+
+def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
+    settings = get_settings()
+    info = probe(get_store().original_path(sha256), timeout=settings.ffprobe_timeout_seconds)
+    progress(1.0)
+
+    def apply(session: Session, media: Media) -> None:
+        media.probe = info
+        media.container = info["container"][:40]
+
+    return Outcome(apply)
+
+
+def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
+    settings = get_settings()
+    store = get_store()
+    with session_scope() as session:
+        media = session.get(Media, media_id)
+        if media is None:
+            raise StepFailed("the media row is gone")
+        current, info = media.derivative_generation, dict(media.probe)
+    store.drop_generations(sha256, keep=current)  # leftovers of attempts that died
+    gen, out = store.new_generation(sha256)
+    try:
+        frames = extract_keyframes(
+            store.original_path(sha256), out,
+            min_interval=settings.keyframe_min_interval_seconds,
+            phash_threshold=settings.keyframe_phash_threshold,
+            max_count=settings.keyframe_max_count,
+            timeout=settings.ffmpeg_timeout_seconds, probe_info=info,
+            progress=lambda f: progress(0.8 * f),
+        )
+        for i, kf in enumerate(frames):
+            make_thumbnail(kf.path, out / f"thumb_{i:04d}.jpg", 320)
+        progress(0.9)
+        make_poster(frames, out / "poster.jpg")
+        make_contact_sheet(frames, out / "contact.jpg")
+        progress(1.0)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+    def apply(session: Session, media: Media) -> None:
+        session.execute(delete(Keyframe).where(Keyframe.media_id == media.id))
+        session.flush()
+        for i, kf in enumerate(frames):
+            session.add(Keyframe(
+                media_id=media.id, original_sha256=sha256, generation=gen, position=i,
+                timestamp=kf.timestamp, width=kf.width, height=kf.height, sha256=kf.sha256,
+                phash=kf.phash, source=kf.source))
+        media.derivative_generation = gen
+
+    def drop_old() -> None:
+        store.drop_generations(sha256, keep=gen)
+
+    return Outcome(
+        apply,
+        after_commit=drop_old,
+        discard=lambda: shutil.rmtree(out, ignore_errors=True),
+    )
+
+
+def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
+    """Fixity of the original, then each keyframe JPEG's SHA-256 and perceptual hash."""
+    store = get_store()
+    fix = store.fixity(sha256)
+    if not fix.ok:
+        raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.reason}")
+    progress(0.5)
+    with session_scope() as session:
+        media = session.get(Media, media_id)
+        if media is None or media.derivative_generation is None:
+            raise StepFailed("there are no keyframes to hash (run the keyframes step first)")
+        gen = media.derivative_generation
+        rows = [(k.id, k.position, k.sha256) for k in session.scalars(
+            select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position))]
+    folder = store.generation_dir(sha256, gen)
+    phashes: dict[int, str] = {}
+    for n, (row_id, position, expected) in enumerate(rows):
+        path = folder / f"kf_{position:04d}.jpg"
+        actual = _sha256(path)
+        if actual != expected:
+            raise StepFailed(f"keyframe {position} does not match its recorded SHA-256 "
+                             f"(expected {expected}, found {actual})")
+        phashes[row_id] = phash_hex(open_image(path))
+        progress(0.5 + 0.5 * (n + 1) / max(1, len(rows)))
+
+    def apply(session: Session, media: Media) -> None:
+        if media.derivative_generation != gen:
+            raise StepFailed("the keyframes changed while they were being hashed")
+        for row in session.scalars(select(Keyframe).where(Keyframe.media_id == media.id)):
+            row.phash = phashes.get(row.id, row.phash)
+        media.fixity_checked_at = utcnow()
+
+    return Outcome(apply)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+STEPS: dict[str, Callable[[int, str, Progress], Outcome]] = {
+    "probe": run_probe,
+    "keyframes": run_keyframes,
+    "hashes": run_hashes,
+}
+
+
+def describe(exc: BaseException) -> str:
+    """The error text stored on the job: message plus the end of ffmpeg's stderr."""
+    if isinstance(exc, VideoError):
+        tail = exc.stderr_tail.strip()
+        return f"{exc.message}\n--- ffmpeg stderr (end) ---\n{tail}" if tail else exc.message
+    return f"{type(exc).__name__}: {exc}"
+

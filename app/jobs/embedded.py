@@ -1,0 +1,90 @@
+"""In-process workers (the default): threads that claim queued rows from the database.
+
+Started and stopped with the web app's lifespan (or by ``archive worker`` in embedded
+mode). On start they first re-queue jobs left ``running`` by a dead process on this host,
+so work in flight when the server died resumes. A sweeper re-queues jobs whose worker
+stopped sending heartbeats for ``job_stuck_after_seconds`` (other hosts, hung workers).
+ffmpeg and Pillow run in these threads (ffmpeg in a subprocess), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.config import get_settings
+from app.db import session_scope
+from app.jobs import dispatch, runner, service
+
+log = logging.getLogger("archive.jobs")
+
+
+def sweep_once() -> list[int]:
+    """Re-queue stuck jobs and remove stale upload temp files."""
+    from app.jobs.lifecycle import sweep_temp
+
+    settings = get_settings()
+    sweep_temp()
+    with session_scope() as session:
+        return service.requeue_stuck(session, stuck_after=settings.job_stuck_after_seconds,
+                                     max_attempts=settings.job_max_attempts)
+
+
+class EmbeddedWorkers:
+    def __init__(self, count: int | None = None, poll: float | None = None) -> None:
+        settings = get_settings()
+        self.count = count if count is not None else settings.job_workers
+        self.poll = poll if poll is not None else settings.job_poll_seconds
+        self.sweep_every = max(1.0, min(60.0, settings.job_stuck_after_seconds / 4))
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        try:
+            moved = sweep_once()
+            if moved:
+                log.info("re-queued %d job(s) left running by a stopped process", len(moved))
+        except Exception:  # noqa: BLE001 - the periodic sweeper tries again
+            log.exception("start-up job sweep failed")
+        dispatch.add_waker(self.wake)
+        for i in range(self.count):
+            t = threading.Thread(target=self._work, args=(i,), name=f"archive-worker-{i}",
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        sweeper = threading.Thread(target=self._sweep, name="archive-sweeper", daemon=True)
+        sweeper.start()
+        self._threads.append(sweeper)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work; wait up to ``timeout`` s for running jobs (the rest resume on
+        the next start)."""
+        dispatch.remove_waker(self.wake)
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()
+
+    def _work(self, index: int) -> None:
+        worker = service.worker_identity(f"embedded-{index}")
+        while not self._stop.is_set():
+            try:
+                ran = runner.execute(worker)
+            except Exception:  # noqa: BLE001 - keep the worker alive; the job row has the error
+                log.exception("worker %s: unexpected error", worker)
+                ran = False
+            if not ran:
+                self._wake.wait(self.poll)
+                self._wake.clear()
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(self.sweep_every):
+            try:
+                sweep_once()
+            except Exception:  # noqa: BLE001
+                log.exception("job sweep failed")
