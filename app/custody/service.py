@@ -82,14 +82,12 @@ class VerifyResult:
 
 
 def _iter_events(session: Session, batch: int = 1000) -> Iterator[CustodyEvent]:
-    last = 0
+    last: int | None = None  # no lower bound: a forged row with id <= 0 must be seen too
     while True:
-        rows = session.scalars(
-            select(CustodyEvent)
-            .where(CustodyEvent.id > last)
-            .order_by(CustodyEvent.id)
-            .limit(batch)
-        ).all()
+        stmt = select(CustodyEvent).order_by(CustodyEvent.id).limit(batch)
+        if last is not None:
+            stmt = stmt.where(CustodyEvent.id > last)
+        rows = session.scalars(stmt).all()
         if not rows:
             return
         yield from rows

@@ -133,3 +133,27 @@ def pg_app_url(fresh_pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     yield fresh_pg_url
     reset_engine()
     get_settings.cache_clear()
+
+
+@pytest.fixture()
+def make_pg_team(pg_app_url: str):  # type: ignore[no-untyped-def]
+    """Build a Team in the fresh PostgreSQL database (call after pg_app_url is configured)."""
+    import uuid
+
+    from app.accounts.service import create_token, create_user
+
+    def member(role: str, can_publish: bool = False) -> Member:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
+        with session_scope() as session:
+            user, _ = create_user(session, email=email, role=role,
+                                  password="correct horse battery staple",
+                                  can_publish=can_publish)
+            _, token = create_token(session, user, "test")
+            return Member(user.id, user.email, role, "correct horse battery staple", token)
+
+    def make() -> Team:
+        return Team(uploader=member("contributor"), other_contributor=member("contributor"),
+                    r1=member("reviewer"), r2=member("reviewer"), r3=member("reviewer"),
+                    admin=member("admin"), publisher=member("reviewer", True))
+
+    return make
