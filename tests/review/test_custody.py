@@ -34,7 +34,8 @@ def _insert_before_first(conn: Connection) -> None:
     conn.execute(text(
         "INSERT INTO custody_event (id, occurred_at, actor, action, clip_code, payload, "
         "prev_hash, hash) SELECT 0, occurred_at, 'user:forger@example.org', 'review.approved', "
-        "clip_code, payload, :p, :h FROM custody_event WHERE id = 1"), {"p": "f" * 64, "h": "e" * 64})
+        "clip_code, payload, :p, :h FROM custody_event WHERE id = 1"),
+        {"p": "f" * 64, "h": "e" * 64})
 
 
 def _insert_at_end(conn: Connection) -> None:
