@@ -18,6 +18,7 @@ from app.config import get_settings
 from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.ingest.router import router as ingest_router
+from app.ingest.tus_router import router as tus_router
 from app.places.router import router as places_router
 
 log = logging.getLogger("archive")
@@ -77,5 +78,6 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(clips_router)
     app.include_router(ingest_router)
+    app.include_router(tus_router)
     app.include_router(places_router)
     return app

@@ -26,6 +26,17 @@ MULTIPART_SLACK = 64 * 1024
 IMAGE_CACHE = "private, max-age=300"
 
 
+async def release_before_stream(session: SessionDep) -> None:
+    """End the read-only transaction of the checks before a long body stream.
+
+    Otherwise the stream would run inside an open transaction: on SQLite (BEGIN IMMEDIATE)
+    that holds the database's write lock for minutes, on PostgreSQL it idles in a
+    transaction. Nothing has been written yet; the original's row, custody event and job
+    are written together in one transaction after the stream.
+    """
+    await run_in_threadpool(session.commit)
+
+
 def _declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     return int(value) if value and value.isdigit() else None
@@ -72,6 +83,7 @@ async def upload_media(
                              f"{limit} bytes; nothing was stored", field="file",
                              extra={"limit": limit})
     clip = await run_in_threadpool(service.clip_for_upload, session, code)
+    await release_before_stream(session)
     store = get_store()
     block = settings.upload_chunk_bytes
     try:

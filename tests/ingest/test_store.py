@@ -10,8 +10,9 @@ from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.clips.models import Clip
 from app.config import get_settings
 from app.db import session_scope
 from app.ingest.models import Media
@@ -94,6 +95,9 @@ def test_client_disconnect_mid_upload_leaves_nothing(
     async def receive() -> dict[str, Any]:
         if len(messages) == 1:
             seen_temp.append(store_files(Path(get_settings().media_root))["tmp"])
+            # no database lock is held while the body streams: another writer gets through
+            with session_scope() as s:
+                s.execute(update(Clip).where(Clip.code == code).values(title_en="mid-upload"))
         return messages.pop(0)
 
     async def send(message: dict[str, Any]) -> None:

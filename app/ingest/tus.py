@@ -1,0 +1,225 @@
+"""Resumable uploads: the tus 1.0 core protocol with the creation extension.
+
+State lives in the ``upload`` row (length, durable offset) and in MEDIA_ROOT/uploads/<id>,
+so an upload resumes after a client or server restart. Bytes are fsynced before the
+offset that covers them is committed; on resume the file is cut back to the committed
+offset (bytes past it were never acknowledged). The SHA-256 is carried in memory between
+PATCH requests of one process; after a restart (or on another node) the prefix is hashed
+again once. The last PATCH runs the same validation and promote step as every upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import hashlib
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import session_scope
+from app.errors import AppError
+from app.ingest import service
+from app.ingest.exceptions import (
+    BadUploadRequest,
+    UploadGone,
+    UploadLocked,
+    UploadNotFound,
+    UploadTooLarge,
+)
+from app.ingest.models import Media, Upload
+from app.storage import MediaStore, Written, fsync_dir, get_store
+from app.storage.store import HASH_BLOCK
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation"
+_hashers: dict[str, tuple[int, Any]] = {}
+_hashers_lock = threading.Lock()
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    out: dict[str, str] = {}
+    if not header:
+        return out
+    for pair in header.split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        try:
+            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise BadUploadRequest(f"Upload-Metadata value for {key!r} is not base64 UTF-8",
+                                   field="Upload-Metadata") from None
+    return out
+
+
+def create(session: Session, *, length: int, metadata: dict[str, str],
+           user_id: int | None) -> Upload:
+    limit = get_settings().max_upload_bytes
+    if length > limit:
+        raise UploadTooLarge(f"the upload ({length} bytes) is larger than the limit of {limit} "
+                             "bytes", field="Upload-Length", extra={"limit": limit})
+    code = metadata.get("clip") or metadata.get("code")
+    if not code:
+        raise BadUploadRequest("Upload-Metadata must name the clip: 'clip <base64 code>'",
+                               field="Upload-Metadata")
+    clip = service.clip_for_upload(session, code.strip())
+    store = get_store()
+    store.ensure()
+    upload = Upload(id=uuid.uuid4().hex, clip_id=clip.id, created_by_id=user_id, length=length,
+                    received=0, filename=metadata.get("filename") or metadata.get("name"),
+                    content_type=metadata.get("filetype") or metadata.get("type"),
+                    state="uploading")
+    path = store.upload_path(upload.id)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fsync(fd)
+    os.close(fd)
+    fsync_dir(path.parent)
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get(session: Session, upload_id: str) -> Upload:
+    upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
+    if upload is None:
+        raise UploadNotFound("no such upload (it may have expired); start a new one")
+    if upload.state == "failed":
+        raise UploadGone(f"this upload failed and was removed: {upload.error}")
+    return upload
+
+
+@dataclass
+class Writer:
+    """An open, locked upload file positioned at the committed offset."""
+
+    upload_id: str
+    path: Path
+    fh: BinaryIO
+    offset: int
+    length: int
+    hasher: Any
+
+    def write(self, data: bytes) -> None:
+        if self.offset + len(data) > self.length:
+            raise UploadTooLarge(f"more bytes than the declared Upload-Length ({self.length})",
+                                 field="Upload-Length")
+        self.hasher.update(data)
+        view = memoryview(data)
+        while view:
+            n = self.fh.write(view)
+            view = view[n or 0 :]
+        self.offset += len(data)
+
+    def sync(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self, *, keep_hash: bool) -> None:
+        with _hashers_lock:
+            if keep_hash:
+                _hashers[self.upload_id] = (self.offset, self.hasher.copy())
+            else:
+                _hashers.pop(self.upload_id, None)
+        self.fh.close()  # releases the flock
+
+
+def open_writer(store: MediaStore, upload: Upload) -> Writer:
+    path = store.upload_path(upload.id)
+    try:
+        fh = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed by Writer.close
+    except FileNotFoundError:
+        raise UploadGone("the bytes of this upload are gone from the server; start a new "
+                         "upload") from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise UploadLocked("another request is writing to this upload; wait for it to end "
+                           "or check the offset with HEAD") from None
+    try:
+        if os.fstat(fh.fileno()).st_size < upload.received:
+            raise AppError("the upload file is shorter than its committed offset",
+                           status=500, code="upload_corrupt")
+        fh.truncate(upload.received)  # drop bytes never acknowledged
+        fh.seek(upload.received)
+        hasher = _cached_hasher(upload.id, upload.received) or _rehash(path, upload.received)
+    except BaseException:
+        fh.close()
+        raise
+    return Writer(upload.id, path, fh, upload.received, upload.length, hasher)
+
+
+def _cached_hasher(upload_id: str, offset: int) -> Any | None:
+    with _hashers_lock:
+        cached = _hashers.get(upload_id)
+    if cached is not None and cached[0] == offset:
+        return cached[1].copy()
+    return None
+
+
+def _rehash(path: Path, offset: int) -> Any:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        left = offset
+        while left > 0:
+            block = fh.read(min(HASH_BLOCK, left))
+            if not block:
+                break
+            h.update(block)
+            left -= len(block)
+    return h
+
+
+def forget_hashes() -> None:
+    """Drop the in-memory hash states (what a server restart does; used by tests)."""
+    with _hashers_lock:
+        _hashers.clear()
+
+
+def record_offset(session: Session, upload_id: str, offset: int) -> None:
+    upload = session.get(Upload, upload_id)
+    if upload is not None and offset > upload.received:
+        upload.received = offset
+        session.flush()
+
+
+def finish(session: Session, upload: Upload, writer: Writer, *, actor: str) -> Media:
+    """All bytes are in: validate, promote and record, exactly as a direct upload."""
+    digest = writer.hasher.hexdigest()
+    written = Written(writer.path, digest, writer.offset)
+    clip = service.clip_for_upload(session, clip_code(session, upload))
+    media = service.ingest(session, clip=clip, written=written, filename=upload.filename,
+                           content_type=upload.content_type, via="tus", actor=actor,
+                           user_id=upload.created_by_id)
+    upload.received, upload.state, upload.media_id = writer.offset, "done", media.id
+    session.flush()
+    return media
+
+
+def clip_code(session: Session, upload: Upload) -> str:
+    from app.clips.models import Clip
+
+    clip = session.get(Clip, upload.clip_id)
+    assert clip is not None
+    return clip.code
+
+
+def mark_failed(upload_id: str, error: str) -> None:
+    """Record a refused upload in its own transaction (the request's is rolled back)."""
+    with session_scope() as session:
+        upload = session.get(Upload, upload_id)
+        if upload is not None:
+            upload.state, upload.error = "failed", error[:2000]
+    get_store().upload_path(upload_id).unlink(missing_ok=True)
+    with _hashers_lock:
+        _hashers.pop(upload_id, None)

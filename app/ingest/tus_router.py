@@ -1,0 +1,144 @@
+"""tus 1.0 (core + creation) endpoints under /api/v1/uploads.
+
+Create with ``POST`` (``Upload-Length``, ``Upload-Metadata: clip <base64 code>,filename
+<base64 name>``), then ``PATCH`` bytes with ``Upload-Offset`` and
+``Content-Type: application/offset+octet-stream``; ``HEAD`` tells the offset to resume
+from. Cookie sessions pass the CSRF token as ``X-CSRF-Token`` or ``?csrf_token=``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from app.accounts.deps import Anyone, SessionDep, TeamMember
+from app.config import get_settings
+from app.db import UnitOfWorkRoute
+from app.errors import AppError, UnsupportedMedia
+from app.ingest import tus
+from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
+from app.ingest.models import Upload
+from app.ingest.router import release_before_stream
+from app.storage import get_store
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["resumable uploads (tus)"],
+                   route_class=UnitOfWorkRoute)
+
+
+class TusVersionMismatch(AppError):
+    status = 412
+    code = "tus_version"
+
+
+def _tus_headers(**extra: str) -> dict[str, str]:
+    return {"Tus-Resumable": tus.TUS_VERSION, **extra}
+
+
+def _require_tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != tus.TUS_VERSION:
+        raise TusVersionMismatch("send 'Tus-Resumable: 1.0.0' (the only version served)",
+                                 headers={"Tus-Version": tus.TUS_VERSION})
+
+
+def _int_header(value: str | None, name: str) -> int:
+    if value is None or not value.isdigit():
+        raise BadUploadRequest(f"the {name} header must be a non-negative integer",
+                               field=name, headers=_tus_headers())
+    return int(value)
+
+
+def _own(upload: Upload, who: TeamMember) -> None:
+    if who.user is None or (upload.created_by_id != who.user.id and who.user.role != "admin"):
+        raise UploadNotFound("no such upload (it may have expired); start a new one")
+
+
+@router.options("", status_code=204, summary="tus: server capabilities")
+def options(_: Anyone) -> Response:
+    return Response(status_code=204, headers=_tus_headers(
+        **{"Tus-Version": tus.TUS_VERSION, "Tus-Extension": tus.EXTENSIONS,
+           "Tus-Max-Size": str(get_settings().max_upload_bytes)}))
+
+
+@router.post("", status_code=201, summary="tus: create an upload for a clip")
+def create(
+    request: Request, session: SessionDep, who: TeamMember,
+    upload_length: Annotated[str | None, Header()] = None,
+    upload_metadata: Annotated[str | None, Header()] = None,
+) -> Response:
+    _require_tus(request)
+    length = _int_header(upload_length, "Upload-Length")
+    meta = tus.parse_metadata(upload_metadata)
+    upload = tus.create(session, length=length, metadata=meta,
+                        user_id=who.user.id if who.user else None)
+    return Response(status_code=201, headers=_tus_headers(
+        Location=f"/api/v1/uploads/{upload.id}", **{"Upload-Offset": "0"}))
+
+
+@router.head("/{upload_id}", summary="tus: the offset to resume from")
+def head(upload_id: str, session: SessionDep, who: TeamMember) -> Response:
+    upload = tus.get(session, upload_id)
+    _own(upload, who)
+    return Response(status_code=200, headers=_tus_headers(**{
+        "Upload-Offset": str(upload.received), "Upload-Length": str(upload.length),
+        "Cache-Control": "no-store"}))
+
+
+@router.patch("/{upload_id}", status_code=204, summary="tus: append bytes at Upload-Offset")
+async def patch(
+    upload_id: str, request: Request, session: SessionDep, who: TeamMember,
+    upload_offset: Annotated[str | None, Header()] = None,
+) -> Response:
+    _require_tus(request)
+    if request.headers.get("content-type", "").split(";")[0].strip() != \
+            "application/offset+octet-stream":
+        raise UnsupportedMedia("PATCH bodies must be application/offset+octet-stream",
+                               headers=_tus_headers())
+    offset = _int_header(upload_offset, "Upload-Offset")
+    upload = await run_in_threadpool(tus.get, session, upload_id)
+    _own(upload, who)
+    if offset != upload.received:
+        raise OffsetMismatch(f"the upload is at offset {upload.received}, not {offset}; "
+                             "resume from there", field="Upload-Offset",
+                             headers=_tus_headers(**{"Upload-Offset": str(upload.received)}))
+    if upload.state == "done":
+        return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)}))
+    await release_before_stream(session)
+    store = get_store()
+    block = get_settings().upload_chunk_bytes
+    writer = await run_in_threadpool(tus.open_writer, store, upload)
+    completed = False
+    try:
+        disconnected = False
+        buf = bytearray()
+        try:
+            async for chunk in request.stream():
+                buf += chunk
+                if len(buf) >= block:
+                    await run_in_threadpool(writer.write, bytes(buf))
+                    buf.clear()
+        except ClientDisconnect:
+            disconnected = True  # keep what arrived: the client resumes from it
+        if buf:
+            await run_in_threadpool(writer.write, bytes(buf))
+        await run_in_threadpool(writer.sync)
+        headers = _tus_headers(**{"Upload-Offset": str(writer.offset)})
+        if writer.offset == upload.length and not disconnected:
+            try:
+                await run_in_threadpool(lambda: tus.finish(session, upload, writer,
+                                                           actor=who.actor))
+            except AppError as exc:
+                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(tus.mark_failed, upload_id, exc.message)
+                exc.headers = {**exc.headers, **_tus_headers()}
+                raise
+            completed = True
+            code = await run_in_threadpool(tus.clip_code, session, upload)
+            headers["Location"] = f"/api/v1/clips/{code}/media"
+        else:
+            await run_in_threadpool(tus.record_offset, session, upload_id, writer.offset)
+    finally:
+        writer.close(keep_hash=not completed)
+    return Response(status_code=204, headers=headers)
