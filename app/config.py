@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     demo_on_first_run: bool = True
 
+    # public site and partner API
+    partner_anonymous_rate_per_minute: int = Field(default=60, ge=1)
+    public_page_size: int = Field(default=24, ge=1, le=200)
+    public_cache_seconds: int = Field(default=300, ge=0)
+
     @model_validator(mode="after")
     def _defaults_and_guards(self) -> Settings:
         if not self.database_url:

@@ -19,7 +19,10 @@ from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
+from app.partners.router import router as partners_router
 from app.places.router import router as places_router
+from app.public import media as public_media
+from app.public import views as public_views
 
 log = logging.getLogger("archive")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -80,4 +83,9 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(tus_router)
     app.include_router(places_router)
+    app.include_router(partners_router)
+    # The public site last: it owns "/" (English) and "/fa" (Farsi).
+    app.include_router(public_media.router)
+    app.include_router(public_views.router, prefix="/fa")
+    app.include_router(public_views.router)
     return app

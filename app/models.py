@@ -8,6 +8,7 @@ from app.ingest.models import Keyframe, Media, Upload
 from app.jobs.models import ProcessingJob
 from app.partners.models import ApiKey, Partner
 from app.places.models import Place, PlaceAlias
+from app.public.models import PublicChange
 
 __all__ = [
     "ApiKey",
@@ -21,6 +22,7 @@ __all__ = [
     "Partner",
     "Place",
     "PlaceAlias",
+    "PublicChange",
     "ProcessingJob",
     "Upload",
     "User",

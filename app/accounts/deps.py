@@ -166,7 +166,33 @@ def _needs_role(role: str) -> Callable[[Principal], None]:
     return check
 
 
+def _partner_scope(scope: str, *, anonymous: bool) -> Callable[[Principal], None]:
+    """Partner API: a key with ``scope``; anonymous callers too when ``anonymous``."""
+
+    def check(p: Principal) -> None:
+        if p.kind == "partner":
+            if scope not in p.scopes:
+                raise Forbidden(
+                    f"this API key lacks the {scope!r} scope (it has: {', '.join(p.scopes)})",
+                    code="missing_scope",
+                )
+            return
+        if anonymous:
+            return
+        if p.user is not None:
+            raise Forbidden(f"this needs a partner API key with the {scope!r} scope")
+        raise Unauthenticated(
+            f"send a partner API key with the {scope!r} scope as 'Authorization: Bearer vak_...'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    return check
+
+
 public = _rule("public", _anyone)
+partner_read = _rule("partner_read", _partner_scope("read", anonymous=True))
+partner_export = _rule("partner_export", _partner_scope("export", anonymous=False))
+partner_feed = _rule("partner_feed", _partner_scope("feed", anonymous=False))
 team = _rule("team", _needs_role("contributor"))
 reviewer = _rule("reviewer", _needs_role("reviewer"))
 admin = _rule("admin", _needs_role("admin"))
@@ -175,3 +201,6 @@ Anyone = Annotated[Principal, Depends(public)]
 TeamMember = Annotated[Principal, Depends(team)]
 Reviewer = Annotated[Principal, Depends(reviewer)]
 Admin = Annotated[Principal, Depends(admin)]
+PartnerRead = Annotated[Principal, Depends(partner_read)]
+PartnerExport = Annotated[Principal, Depends(partner_export)]
+PartnerFeed = Annotated[Principal, Depends(partner_feed)]

@@ -1,0 +1,240 @@
+"""The partner API: published clips (list, detail), the change feed and exports.
+
+Anonymous callers may read at a low rate; a key raises the limit and unlocks exports
+(scope ``export``) and the feed (scope ``feed``). Only published clips exist here: anything
+else is a 404, a retracted clip is a 410 tombstone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead, SessionDep
+from app.db import UnitOfWorkRoute
+from app.errors import InvalidInput
+from app.kit.dates import DateParseError, parse_day
+from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
+from app.public import exports, service
+from app.public.ratelimit import rate_limit
+from app.public.repository import PublicFilter
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["partner API"],
+    route_class=UnitOfWorkRoute,
+    dependencies=[Depends(rate_limit)],
+)
+
+
+class ApiError(BaseModel):
+    error: str
+    detail: str
+    field: str | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ApiError, "description": "unknown or revoked key"},
+    403: {"model": ApiError, "description": "the key lacks the scope"},
+    422: {"model": ApiError, "description": "invalid query parameter"},
+    429: {"model": ApiError, "description": "rate limited; see Retry-After"},
+}
+LIST_CACHE = "public, max-age=60, must-revalidate"
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return parse_day(value)
+    except DateParseError as exc:
+        raise InvalidInput(
+            str(exc), field=field, code="invalid_date", extra={"value": value}
+        ) from None
+
+
+def _instant(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{field} must be an ISO 8601 time like 2026-01-31T12:00:00Z, not {value!r}",
+            field=field,
+            code="invalid_datetime",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def json_with_etag(request: Request, model: BaseModel, cache: str) -> Response:
+    body = model.model_dump_json().encode()
+    etag = _etag(body)
+    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
+    if _matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+CityQ = Annotated[str | None, Query(max_length=120, description="city name", examples=["Shiraz"])]
+ProvinceQ = Annotated[str | None, Query(max_length=120, examples=["Fars"])]
+OnQ = Annotated[
+    str | None,
+    Query(max_length=40, description="clips that may fall on this day", examples=["2019-11-16"]),
+]
+FromQ = Annotated[str | None, Query(alias="from", max_length=40, examples=["2019-11-15"])]
+ToQ = Annotated[str | None, Query(max_length=40, examples=["2019-11-23"])]
+UpdatedQ = Annotated[
+    str | None,
+    Query(max_length=40, description="changed at or after (ISO 8601)", examples=["2026-01-01"]),
+]
+TextQ = Annotated[str | None, Query(max_length=200, description="text search", examples=["Abadan"])]
+
+
+def _filter(
+    session: SessionDep,
+    city: CityQ = None,
+    province: ProvinceQ = None,
+    on: OnQ = None,
+    from_: FromQ = None,
+    to: ToQ = None,
+    updated_since: UpdatedQ = None,
+    q: TextQ = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor")] = None,
+) -> PublicFilter:
+    return service.make_filter(
+        session,
+        city=city,
+        province=province,
+        on=_day(on, "on"),
+        date_from=_day(from_, "from"),
+        date_to=_day(to, "to"),
+        updated_since=_instant(updated_since, "updated_since"),
+        q=q,
+        cursor=cursor,
+    )
+
+
+FilterDep = Annotated[PublicFilter, Depends(_filter)]
+
+
+@router.get(
+    "/published",
+    response_model=ClipPublicPage,
+    summary="List published clips",
+    responses={304: {"description": "not modified (If-None-Match)"}, **ERRORS},
+)
+def list_published(
+    request: Request,
+    session: SessionDep,
+    _: PartnerRead,
+    f: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Published clips in a stable order (keyset pages: follow `next_cursor`).
+
+    Every response has an `ETag`; send it back as `If-None-Match` to get a `304`."""
+    return json_with_etag(request, service.list_public(session, f, limit), LIST_CACHE)
+
+
+@router.get(
+    "/published/{code}",
+    response_model=ClipPublic,
+    summary="One published clip",
+    responses={
+        304: {"description": "not modified (If-None-Match)"},
+        404: {"model": ApiError, "description": "no published clip with this code"},
+        410: {"model": RetractionPublic, "description": "the clip was retracted (tombstone)"},
+        **ERRORS,
+    },
+)
+def get_published(code: str, request: Request, session: SessionDep, _: PartnerRead) -> Response:
+    return json_with_etag(request, service.get_public(session, code), LIST_CACHE)
+
+
+@router.get(
+    "/changes",
+    response_model=ChangePage,
+    summary="The change feed: published, updated and retracted events in order",
+    responses={304: {"description": "not modified (If-None-Match)"}, **ERRORS},
+)
+def list_changes(
+    request: Request,
+    session: SessionDep,
+    _: PartnerFeed,
+    since: Annotated[
+        str | None,
+        Query(max_length=500, description="next_cursor of your last call; omit to start"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """Sync incrementally: start without `since`, store `next_cursor`, call again with
+    `?since=<next_cursor>` until `has_more` is false; later calls return only new events.
+    A `retracted` event is a tombstone: delete your copy of that clip."""
+    return json_with_etag(request, service.change_page(session, since, limit), "no-cache")
+
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {**ERRORS}
+
+
+@router.get(
+    "/export.ndjson",
+    summary="Export published clips as NDJSON (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {"example": '{"code": "IRN091", ...}\n'}},
+            "description": "one ClipPublic object per line",
+        },
+        **EXPORT_RESPONSES,
+    },
+)
+def export_ndjson(_: PartnerExport, f: FilterDep) -> StreamingResponse:
+    return StreamingResponse(
+        exports.ndjson(f),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": 'attachment; filename="published.ndjson"',
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+@router.get(
+    "/export.csv",
+    summary="Export published clips as CSV (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {"example": "code,url,country,...\r\n"}},
+            "description": "UTF-8 CSV with a header row",
+        },
+        **EXPORT_RESPONSES,
+    },
+)
+def export_csv(_: PartnerExport, f: FilterDep) -> StreamingResponse:
+    return StreamingResponse(
+        exports.csv_stream(f),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="published.csv"',
+            "Cache-Control": "no-cache",
+        },
+    )

@@ -1,0 +1,99 @@
+"""Public media (playback copy, poster, keyframes), the sitemap and robots.txt.
+
+Media of a clip is served only while the clip is published: a retracted, unpublished or
+unknown clip is a 404 for every file. The original is never served here; the playback copy
+is a separate, metadata-stripped derivative (app/public/playback.py). Starlette's
+FileResponse answers Range requests (206, multiple ranges, 416).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+
+from app.accounts.deps import Anyone, SessionDep
+from app.config import get_settings
+from app.db import UnitOfWorkRoute
+from app.errors import NotFound
+from app.public import pages, repository, service, sources
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+SITEMAP_MAX_CLIPS = 24_000  # two URLs (en, fa) per clip; a sitemap holds at most 50,000
+MEDIA_CACHE = "public, max-age=3600"
+
+
+def _file(path: object, media_type: str) -> FileResponse:
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": MEDIA_CACHE})  # type: ignore[arg-type]
+
+
+@router.get("/clips/{code}/playback.mp4")
+def playback(code: str, session: SessionDep, _: Anyone) -> Response:
+    info = service.visible_media(session, code)
+    path = sources.playback_file(info)
+    if path is None:
+        raise NotFound(f"clip {code} has no public playback copy", field="code")
+    return _file(path, "video/mp4")
+
+
+@router.get("/clips/{code}/poster.jpg")
+def poster(code: str, session: SessionDep, _: Anyone) -> Response:
+    info = service.visible_media(session, code)
+    path = sources.image_file(info, "poster")
+    if path is None:
+        raise NotFound(f"clip {code} has no poster", field="code")
+    return _file(path, "image/jpeg")
+
+
+@router.get("/clips/{code}/keyframes/{position}.jpg")
+def keyframe(code: str, position: int, session: SessionDep, _: Anyone) -> Response:
+    info = service.visible_media(session, code)
+    path = sources.image_file(info, position) if 0 <= position < 10_000 else None
+    if path is None:
+        raise NotFound(f"clip {code} has no keyframe {position}", field="position")
+    return _file(path, "image/jpeg")
+
+
+def _url(loc: str, pair: tuple[str, str], lastmod: datetime | None = None) -> str:
+    """One <url>, with hreflang links to its English and Farsi versions."""
+    parts = [f"<url><loc>{escape(loc)}</loc>"]
+    if lastmod is not None:
+        parts.append(f"<lastmod>{lastmod.astimezone(UTC).date().isoformat()}</lastmod>")
+    for lang, href in zip(("en", "fa"), pair, strict=True):
+        parts.append(f'<xhtml:link rel="alternate" hreflang="{lang}" href="{escape(href)}"/>')
+    parts.append("</url>")
+    return "".join(parts)
+
+
+def _both(en: str, fa: str, lastmod: datetime | None = None) -> list[str]:
+    return [_url(en, (en, fa), lastmod), _url(fa, (en, fa), lastmod)]
+
+
+@router.get("/sitemap.xml")
+def sitemap(session: SessionDep, _: Anyone) -> Response:
+    """Home, the cities and every published clip, in English and Farsi."""
+    base = service.base_url()
+    urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
+    for slug in sorted({pages.slugify(r.name_en) for r in repository.city_counts(session)}):
+        urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")
+    for code, updated_at in repository.sitemap_rows(session, SITEMAP_MAX_CLIPS):
+        urls += _both(service.permalink(code), service.permalink(code, "fa"), updated_at)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n' + "\n".join(urls) + "\n</urlset>\n"
+    )
+    seconds = get_settings().public_cache_seconds
+    return Response(
+        body, media_type="application/xml", headers={"Cache-Control": f"public, max-age={seconds}"}
+    )
+
+
+@router.get("/robots.txt")
+def robots(_: Anyone) -> Response:
+    lines = ["User-agent: *", "Disallow: /api/", "Disallow: /team"]
+    lines.append(f"Sitemap: {service.base_url()}/sitemap.xml")
+    return PlainTextResponse("\n".join(lines) + "\n")

@@ -1,0 +1,193 @@
+"""Queries for the public site and the partner API.
+
+Every query here starts from ``visible_select()``: only clips whose status is
+``published`` (or ``retracted`` where a notice is wanted) and that are not deleted, and only
+the columns that may be shown. Internal columns (uploader, import key, version, ...) are not
+even selected, so they cannot end up in a page or a response by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.clips.models import Clip
+from app.places.models import Place
+
+City = aliased(Place, name="pub_city")
+Province = aliased(Place, name="pub_province")
+
+PUBLISHED = "published"
+RETRACTED = "retracted"
+
+PUBLIC_COLUMNS = (
+    Clip.id,
+    Clip.code,
+    Clip.country_code,
+    Clip.status,
+    Clip.place_id,
+    City.name_en.label("city"),
+    City.name_fa.label("city_fa"),
+    Province.name_en.label("province"),
+    Province.name_fa.label("province_fa"),
+    Clip.date_edtf,
+    Clip.date_earliest,
+    Clip.date_latest,
+    Clip.date_display_en,
+    Clip.date_display_fa,
+    Clip.title_en,
+    Clip.title_fa,
+    Clip.description_en,
+    Clip.description_fa,
+    Clip.graphic_violence,
+    Clip.identifiable_people,
+    Clip.tags,
+    Clip.source,
+    Clip.published_at,
+    Clip.updated_at,
+)
+
+
+def visible_select(*, with_retracted: bool = False) -> Select[Any]:
+    statuses = [PUBLISHED, RETRACTED] if with_retracted else [PUBLISHED]
+    return (
+        select(*PUBLIC_COLUMNS)
+        .join(City, City.id == Clip.place_id)
+        .join(Province, Province.id == City.parent_id)
+        .where(Clip.status.in_(statuses), Clip.deleted_at.is_(None))
+    )
+
+
+@dataclass
+class PublicFilter:
+    place_ids: list[int] | None = None
+    on: date | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    updated_since: datetime | None = None
+    q: str | None = None
+    after_id: int | None = None
+
+
+def apply(stmt: Select[Any], f: PublicFilter) -> Select[Any]:
+    if f.place_ids is not None:
+        stmt = stmt.where(Clip.place_id.in_(f.place_ids))
+    lo = f.on or f.date_from
+    hi = f.on or f.date_to
+    if hi is not None:  # any possible day of the clip inside [lo, hi]
+        stmt = stmt.where(Clip.date_earliest <= hi)
+    if lo is not None:
+        stmt = stmt.where(Clip.date_latest >= lo)
+    if f.updated_since is not None:
+        stmt = stmt.where(Clip.updated_at >= f.updated_since)
+    if f.q:
+        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        stmt = stmt.where(
+            or_(
+                Clip.code.ilike(like, escape="\\"),
+                Clip.title_en.ilike(like, escape="\\"),
+                Clip.title_fa.ilike(like, escape="\\"),
+                Clip.description_en.ilike(like, escape="\\"),
+                Clip.description_fa.ilike(like, escape="\\"),
+                City.name_en.ilike(like, escape="\\"),
+                City.name_fa.ilike(like, escape="\\"),
+            )
+        )
+    if f.after_id is not None:
+        stmt = stmt.where(Clip.id > f.after_id)
+    return stmt
+
+
+def list_rows(session: Session, f: PublicFilter, limit: int) -> list[Any]:
+    stmt = apply(visible_select(), f).order_by(Clip.id).limit(limit)
+    return list(session.execute(stmt).all())
+
+
+def count(session: Session, f: PublicFilter) -> int:
+    stmt = apply(
+        select(func.count(Clip.id))
+        .select_from(Clip)
+        .join(City, City.id == Clip.place_id)
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None)),
+        f,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def get_row(session: Session, code: str) -> Any | None:
+    """A published or retracted clip (retracted ones become a notice), else None."""
+    return session.execute(visible_select(with_retracted=True).where(Clip.code == code)).first()
+
+
+def totals(session: Session) -> tuple[int, int, int]:
+    """(clips, cities, provinces) among published clips."""
+    row = session.execute(
+        select(
+            func.count(Clip.id),
+            func.count(distinct(Clip.place_id)),
+            func.count(distinct(City.parent_id)),
+        )
+        .select_from(Clip)
+        .join(City, City.id == Clip.place_id)
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None))
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def latest(session: Session, limit: int) -> list[Any]:
+    stmt = visible_select().order_by(Clip.published_at.desc(), Clip.id.desc()).limit(limit)
+    return list(session.execute(stmt).all())
+
+
+def city_counts(session: Session) -> list[Any]:
+    """Every city with at least one published clip, with its province and count."""
+    stmt = (
+        select(
+            City.id,
+            City.name_en,
+            City.name_fa,
+            Province.id.label("province_id"),
+            Province.name_en.label("province"),
+            Province.name_fa.label("province_fa"),
+            func.count(Clip.id).label("clips"),
+        )
+        .select_from(Clip)
+        .join(City, City.id == Clip.place_id)
+        .join(Province, Province.id == City.parent_id)
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None))
+        .group_by(
+            City.id, City.name_en, City.name_fa, Province.id, Province.name_en, Province.name_fa
+        )
+    )
+    return list(session.execute(stmt).all())
+
+
+def places_by_ids(session: Session, ids: list[int]) -> list[Any]:
+    stmt = (
+        select(City.id, City.name_en, City.name_fa, Province.name_en, Province.name_fa)
+        .join(Province, Province.id == City.parent_id)
+        .where(City.id.in_(ids))
+        .order_by(City.id)
+    )
+    return list(session.execute(stmt).all())
+
+
+def sitemap_rows(session: Session, limit: int) -> list[Any]:
+    stmt = (
+        select(Clip.code, Clip.updated_at)
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None))
+        .order_by(Clip.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).all())
+
+
+def rows_by_codes(session: Session, codes: list[str]) -> list[Any]:
+    if not codes:
+        return []
+    return list(session.execute(visible_select().where(Clip.code.in_(codes))).all())

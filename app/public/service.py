@@ -1,0 +1,265 @@
+"""Public use cases shared by the HTML site and the partner API.
+
+Only visible clips ever come out of here (see repository.visible_select). A clip that is
+not published is reported exactly like a code that never existed: ``ClipNotPublic`` (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.errors import AppError, InvalidInput, NotFound
+from app.kit.cursor import decode_cursor, encode_cursor
+from app.partners.schemas import (
+    ChangeEvent,
+    ChangePage,
+    ChecklistItemPublic,
+    ClipPublic,
+    ClipPublicPage,
+    DatePublic,
+    KeyframePublic,
+    MediaPublic,
+    PlacePublic,
+    VerificationPublic,
+)
+from app.places import service as places
+from app.public import changes, repository, sources
+from app.public.repository import PublicFilter
+
+
+class ClipNotPublic(NotFound):
+    code = "not_found"
+
+
+class ClipRetracted(AppError):
+    status = 410
+    code = "retracted"
+
+
+def not_found(code: str) -> ClipNotPublic:
+    return ClipNotPublic(f"there is no published clip {code}", field="code")
+
+
+def base_url() -> str:
+    return get_settings().base_url.rstrip("/")
+
+
+def permalink(code: str, lang: str = "en") -> str:
+    return f"{base_url()}{'/fa' if lang == 'fa' else ''}/clips/{code}"
+
+
+@dataclass
+class Enriched:
+    """A visible row plus what other domains add to it (all publishable)."""
+
+    row: Any
+    media: sources.MediaInfo | None
+    keyframes: list[sources.KeyframeInfo]
+    verification: sources.Verification | None
+
+    @property
+    def has_playback(self) -> bool:
+        return self.media is not None and sources.playback_file(self.media) is not None
+
+    @property
+    def has_poster(self) -> bool:
+        return self.media is not None and sources.image_file(self.media, "poster") is not None
+
+
+def enrich(session: Session, rows: Sequence[Any], *, files: bool = True) -> list[Enriched]:
+    ids = [r.id for r in rows]
+    media = sources.media(session, ids)
+    frames = sources.keyframes(session, ids) if media else {}
+    checks = sources.verification(session, ids)
+    return [Enriched(r, media.get(r.id), frames.get(r.id, []), checks.get(r.id)) for r in rows]
+
+
+def to_public(item: Enriched, *, check_files: bool = True) -> ClipPublic:
+    r = item.row
+    url = permalink(r.code)
+    media = None
+    if item.media is not None:
+        has_playback = check_files and item.has_playback
+        has_poster = check_files and item.has_poster
+        media = MediaPublic(
+            sha256=item.media.sha256,
+            duration=item.media.duration,
+            width=item.media.width,
+            height=item.media.height,
+            playback_url=f"{url}/playback.mp4" if has_playback else None,
+            poster_url=f"{url}/poster.jpg" if has_poster else None,
+        )
+    verification = None
+    if item.verification is not None:
+        verification = VerificationPublic(
+            verified_at=item.verification.verified_at,
+            confirmed=[
+                ChecklistItemPublic(key=k, label_en=en, label_fa=fa)
+                for k, en, fa in item.verification.confirmed
+            ],
+        )
+    return ClipPublic(
+        code=r.code,
+        url=url,
+        place=PlacePublic(
+            country=r.country_code,
+            city=r.city,
+            city_fa=r.city_fa,
+            province=r.province,
+            province_fa=r.province_fa,
+        ),
+        date=DatePublic(
+            edtf=r.date_edtf,
+            earliest=r.date_earliest,
+            latest=r.date_latest,
+            display_en=r.date_display_en,
+            display_fa=r.date_display_fa,
+        ),
+        title_en=r.title_en,
+        title_fa=r.title_fa,
+        description_en=r.description_en,
+        description_fa=r.description_fa,
+        graphic_violence=r.graphic_violence,
+        identifiable_people=r.identifiable_people,
+        tags=list(r.tags or []),
+        source=r.source,
+        published_at=r.published_at,
+        updated_at=r.updated_at,
+        media=media,
+        keyframes=[
+            KeyframePublic(
+                position=k.position,
+                timestamp=k.timestamp,
+                phash=k.phash,
+                url=f"{url}/keyframes/{k.position}.jpg",
+            )
+            for k in item.keyframes
+        ],
+        verification=verification,
+    )
+
+
+# -- filters ---------------------------------------------------------------------------
+
+
+def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
+    if not cursor:
+        return None
+    value = decode_cursor(cursor, field=field).get("id")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"{field} {cursor!r} is not valid", field=field)
+    return value
+
+
+def make_filter(
+    session: Session,
+    *,
+    city: str | None = None,
+    province: str | None = None,
+    on: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    updated_since: datetime | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+) -> PublicFilter:
+    if on is not None and (date_from is not None or date_to is not None):
+        raise InvalidInput("use either on= or from=/to=, not both", field="on")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
+    place_ids = places.city_ids_for(session, city=city or None, province=province or None)
+    return PublicFilter(
+        place_ids=place_ids,
+        on=on,
+        date_from=date_from,
+        date_to=date_to,
+        updated_since=updated_since,
+        q=(q or "").strip() or None,
+        after_id=parse_cursor(cursor),
+    )
+
+
+def page(session: Session, f: PublicFilter, limit: int) -> tuple[list[Any], str | None]:
+    rows = repository.list_rows(session, f, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor({"id": rows[-1].id}) if more and rows else None
+
+
+def list_public(session: Session, f: PublicFilter, limit: int) -> ClipPublicPage:
+    rows, next_cursor = page(session, f, limit)
+    return ClipPublicPage(
+        items=[to_public(e) for e in enrich(session, rows)], next_cursor=next_cursor
+    )
+
+
+def get_visible(session: Session, code: str) -> Any:
+    """The row of a published clip; 410 for a retracted one; 404 for anything else."""
+    row = repository.get_row(session, code)
+    if row is None:
+        raise not_found(code)
+    if row.status == repository.RETRACTED:
+        info = retraction_info(session, row)
+        raise ClipRetracted(
+            f"clip {code} was retracted",
+            extra={
+                "code": code,
+                "retracted_at": info.retracted_at.isoformat() if info.retracted_at else None,
+                "reason": info.reason,
+            },
+        )
+    return row
+
+
+def retraction_info(session: Session, row: Any) -> sources.RetractionInfo:
+    info = sources.retraction(session, row.id)
+    if info is not None:
+        return info
+    last = changes.last_change(session, row.code, "retracted")
+    return sources.RetractionInfo(reason=None, retracted_at=last.occurred_at if last else None)
+
+
+def get_public(session: Session, code: str) -> ClipPublic:
+    return to_public(enrich(session, [get_visible(session, code)])[0])
+
+
+def visible_media(session: Session, code: str) -> sources.MediaInfo:
+    """The media of a *published* clip (retracted clips serve no media), else 404."""
+    row = repository.get_row(session, code)
+    if row is None or row.status != repository.PUBLISHED:
+        raise not_found(code)
+    info = sources.media(session, [row.id]).get(row.id)
+    if info is None:
+        raise NotFound(f"clip {code} has no public media", field="code")
+    return info
+
+
+# -- the change feed -------------------------------------------------------------------
+
+
+def change_page(session: Session, since: str | None, limit: int) -> ChangePage:
+    after = parse_cursor(since, "since") or 0
+    events = changes.list_changes(session, after, limit + 1)
+    more = len(events) > limit
+    events = events[:limit]
+    codes = sorted({e.code for e in events if e.kind != "retracted"})
+    rows = repository.rows_by_codes(session, codes)
+    current = {e.row.code: to_public(e) for e in enrich(session, rows)}
+    out = [
+        ChangeEvent(
+            cursor=encode_cursor({"id": e.id}),
+            kind=e.kind,  # type: ignore[arg-type]
+            code=e.code,
+            at=e.occurred_at,
+            clip=current.get(e.code) if e.kind != "retracted" else None,
+        )
+        for e in events
+    ]
+    last = events[-1].id if events else after
+    return ChangePage(events=out, next_cursor=encode_cursor({"id": last}), has_more=more)

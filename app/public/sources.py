@@ -1,0 +1,183 @@
+"""What the public side reads from other domains (ingest, review, storage), in one place.
+
+Each function takes clip ids that the caller has *already* checked to be visible, and
+returns only fields that may be published: the original's SHA-256 and its duration and
+picture size (never the probe's GPS, device or encoder tags), keyframe timestamps and
+perceptual hashes, checklist items that were confirmed (labels only: never notes, evidence
+links or names), the verification time, and the public retraction reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clips.models import Clip
+from app.custody.models import CustodyEvent
+from app.ingest.models import Keyframe, Media
+from app.review.models import ChecklistEntry, ChecklistTemplateItem, Retraction
+
+PLAYBACK_DIR = "public"
+PLAYBACK_NAME = "playback.mp4"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    sha256: str
+    duration: float | None
+    width: int | None
+    height: int | None
+    generation: str | None
+
+
+@dataclass(frozen=True)
+class KeyframeInfo:
+    position: int
+    timestamp: float
+    phash: str
+
+
+@dataclass
+class Verification:
+    verified_at: datetime | None
+    confirmed: list[tuple[str, str, str]] = field(default_factory=list)  # key, label en, fa
+
+
+@dataclass(frozen=True)
+class RetractionInfo:
+    reason: str | None
+    retracted_at: datetime | None
+
+
+def _num(value: Any, kind: type) -> Any:
+    try:
+        return kind(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
+    if not clip_ids:
+        return {}
+    rows = session.execute(
+        select(Media.clip_id, Media.sha256, Media.probe, Media.derivative_generation).where(
+            Media.clip_id.in_(clip_ids)
+        )
+    ).all()
+    out: dict[int, MediaInfo] = {}
+    for clip_id, sha, probe, generation in rows:
+        probe = probe or {}
+        out[clip_id] = MediaInfo(
+            sha256=sha,
+            duration=_num(probe.get("duration"), float),
+            width=_num(probe.get("width"), int),
+            height=_num(probe.get("height"), int),
+            generation=generation,
+        )
+    return out
+
+
+def keyframes(session: Session, clip_ids: list[int]) -> dict[int, list[KeyframeInfo]]:
+    """Keyframes of the current derivative generation of each clip's original."""
+    if not clip_ids:
+        return {}
+    rows = session.execute(
+        select(Media.clip_id, Keyframe.position, Keyframe.timestamp, Keyframe.phash)
+        .join(Keyframe, Keyframe.media_id == Media.id)
+        .where(Media.clip_id.in_(clip_ids), Keyframe.generation == Media.derivative_generation)
+        .order_by(Media.clip_id, Keyframe.position)
+    ).all()
+    out: dict[int, list[KeyframeInfo]] = {}
+    for clip_id, position, timestamp, phash in rows:
+        out.setdefault(clip_id, []).append(KeyframeInfo(position, timestamp, phash))
+    return out
+
+
+def verification(session: Session, clip_ids: list[int]) -> dict[int, Verification]:
+    """Confirmed checklist items (labels only) and when the clip was verified."""
+    if not clip_ids:
+        return {}
+    rows = session.execute(
+        select(
+            ChecklistEntry.clip_id,
+            ChecklistTemplateItem.key,
+            ChecklistTemplateItem.label_en,
+            ChecklistTemplateItem.label_fa,
+        )
+        .join(ChecklistTemplateItem, ChecklistTemplateItem.id == ChecklistEntry.item_id)
+        .where(ChecklistEntry.clip_id.in_(clip_ids), ChecklistEntry.done.is_(True))
+        .order_by(ChecklistEntry.clip_id, ChecklistTemplateItem.position)
+    ).all()
+    out: dict[int, Verification] = {}
+    for clip_id, key, label_en, label_fa in rows:
+        out.setdefault(clip_id, Verification(None)).confirmed.append((key, label_en, label_fa))
+    for clip_id, at in verified_times(session, list(out)).items():
+        out[clip_id].verified_at = at
+    return out
+
+
+def verified_times(session: Session, clip_ids: list[int]) -> dict[int, datetime]:
+    """When each clip last entered "verified", from the custody log."""
+    if not clip_ids:
+        return {}
+    rows = session.execute(
+        select(Clip.id, CustodyEvent.occurred_at, CustodyEvent.payload)
+        .join(CustodyEvent, CustodyEvent.clip_code == Clip.code)
+        .where(Clip.id.in_(clip_ids), CustodyEvent.action.in_(VERIFY_ACTIONS))
+        .order_by(CustodyEvent.id)
+    ).all()
+    out: dict[int, datetime] = {}
+    for clip_id, at, payload in rows:
+        if isinstance(payload, dict) and payload.get("to") == "verified":
+            out[clip_id] = at
+    return out
+
+
+VERIFY_ACTIONS = ("review.transition",)  # payload {"from", "to", ...}; see app/review
+
+
+def retraction(session: Session, clip_id: int) -> RetractionInfo | None:
+    row = session.get(Retraction, clip_id)
+    if row is None:
+        return None
+    return RetractionInfo(reason=row.public_reason, retracted_at=row.retracted_at)
+
+
+def _generation_dir(info: MediaInfo) -> Path | None:
+    if info.generation is None:
+        return None
+    from app.storage.store import get_store
+
+    return Path(get_store().generation_dir(info.sha256, info.generation))
+
+
+def playback_path(info: MediaInfo) -> Path:
+    """Where the public playback copy of this original lives (whether or not it exists)."""
+    from app.storage.store import get_store
+
+    return Path(get_store().derivative_root(info.sha256)) / PLAYBACK_DIR / PLAYBACK_NAME
+
+
+def playback_file(info: MediaInfo) -> Path | None:
+    path = playback_path(info)
+    return path if path.is_file() else None
+
+
+# File names the keyframe job writes in a generation directory.
+IMAGE_NAMES = {"poster": "poster.jpg", "thumb": "thumb.jpg"}
+KEYFRAME_NAME = "keyframe-{position:04d}.jpg"
+
+
+def image_file(info: MediaInfo, name: str | int) -> Path | None:
+    """A derivative image ("poster", "thumb", or a keyframe position) if it exists."""
+    gen = _generation_dir(info)
+    if gen is None:
+        return None
+    filename = KEYFRAME_NAME.format(position=name) if isinstance(name, int) else IMAGE_NAMES[name]
+    path = gen / filename
+    return path if path.is_file() else None
