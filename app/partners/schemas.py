@@ -144,8 +144,8 @@ class RetractionPublic(BaseModel):
 
     error: Literal["retracted"] = "retracted"
     detail: str
-    field: None = None
-    code: str
+    field: str | None = None
+    clip: str = Field(examples=["IRN091"])
     retracted_at: datetime | None
     reason: str | None
 

@@ -209,7 +209,7 @@ def get_visible(session: Session, code: str) -> Any:
         raise ClipRetracted(
             f"clip {code} was retracted",
             extra={
-                "code": code,
+                "clip": code,
                 "retracted_at": info.retracted_at.isoformat() if info.retracted_at else None,
                 "reason": info.reason,
             },

@@ -157,10 +157,15 @@ def _generation_dir(info: MediaInfo) -> Path | None:
 
 
 def playback_path(info: MediaInfo) -> Path:
-    """Where the public playback copy of this original lives (whether or not it exists)."""
+    """Where the public playback copy of this original lives (whether or not it exists).
+
+    Kept outside the derivatives tree (whose generation directories are swept) under
+    MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4."""
     from app.storage.store import get_store
 
-    return Path(get_store().derivative_root(info.sha256)) / PLAYBACK_DIR / PLAYBACK_NAME
+    sha = info.sha256
+    root = Path(get_store().root) / PLAYBACK_DIR
+    return root / sha[:2] / sha[2:4] / sha / PLAYBACK_NAME
 
 
 def playback_file(info: MediaInfo) -> Path | None:
@@ -169,8 +174,8 @@ def playback_file(info: MediaInfo) -> Path | None:
 
 
 # File names the keyframe job writes in a generation directory.
-IMAGE_NAMES = {"poster": "poster.jpg", "thumb": "thumb.jpg"}
-KEYFRAME_NAME = "keyframe-{position:04d}.jpg"
+IMAGE_NAMES = {"poster": "poster.jpg"}
+KEYFRAME_NAME = "kf_{position:04d}.jpg"  # app/ingest/pipeline.py
 
 
 def image_file(info: MediaInfo, name: str | int) -> Path | None:

@@ -85,3 +85,89 @@ def set_status(code: str, status: str) -> None:
         clip = session.scalar(select(Clip).where(Clip.code == code))
         assert clip is not None
         clip.status = status
+
+
+CANARY_GPS = "+35.6892+051.3890/"
+CANARY_DEVICE = "CANARY-DEVICE-SERIAL-7731"
+
+
+@dataclass
+class MediaClip:
+    code: str
+    sha256: str
+    playback: object  # Path of the playback copy
+
+
+def make_original(path: object) -> None:
+    """A 2-second H.264/AAC .mov carrying GPS and device tags (like a phone video)."""
+    import subprocess
+
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         "-metadata", f"location={CANARY_GPS}",
+         "-metadata", f"com.apple.quicktime.model={CANARY_DEVICE}",
+         "-movflags", "use_metadata_tags", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture()
+def media_clip(db_url: str, add_clip: Callable[..., str], tmp_path: object) -> MediaClip:
+    """A published clip with an original, keyframes, a poster and a playback copy."""
+    import hashlib
+    from pathlib import Path
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from app.clips.models import Clip
+    from app.ingest.models import Keyframe, Media
+    from app.public import sources
+    from app.public.playback import make_playback_copy
+    from app.storage.store import get_store
+
+    code = add_clip(title_en="Footage with media", city="Abadan", province="Khuzestan")
+    original = Path(str(tmp_path)) / "original.mov"
+    make_original(original)
+    sha = hashlib.sha256(original.read_bytes()).hexdigest()
+    store = get_store()
+    store.ensure()
+    gen, folder = store.new_generation(sha)
+    colours = [(200, 40, 40), (40, 160, 60), (40, 60, 200)]
+    for i, colour in enumerate(colours):
+        Image.new("RGB", (320, 240), colour).save(folder / f"kf_{i:04d}.jpg", "JPEG")
+    Image.new("RGB", (320, 240), (240, 200, 0)).save(folder / "poster.jpg", "JPEG")
+    with session_scope() as session:
+        clip = session.scalar(select(Clip).where(Clip.code == code))
+        assert clip is not None
+        media = Media(
+            clip_id=clip.id,
+            sha256=sha,
+            size=original.stat().st_size,
+            filename="IMG_0001-CANARY-FILENAME.MOV",
+            content_type="video/quicktime",
+            container="mov,mp4,m4a,3gp,3g2,mj2",
+            probe={
+                "duration": 2.0, "width": 320, "height": 240, "video_codec": "h264",
+                "gps": CANARY_GPS, "device_model": CANARY_DEVICE, "encoder": "CANARY-ENC",
+            },
+            via="raw",
+            derivative_generation=gen,
+        )  # fmt: skip
+        session.add(media)
+        session.flush()
+        for i in range(len(colours)):
+            session.add(
+                Keyframe(
+                    media_id=media.id, original_sha256=sha, generation=gen, position=i,
+                    timestamp=0.5 * i, width=320, height=240, sha256="0" * 64,
+                    phash=f"{i:016x}", source="keyframe",
+                )
+            )  # fmt: skip
+        info = sources.MediaInfo(sha, 2.0, 320, 240, gen)
+    dest = sources.playback_path(info)
+    make_playback_copy(original, dest, timeout=60)
+    return MediaClip(code, sha, dest)
