@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import app.models  # noqa: F401  (every mapper, for worker processes that start here)
 from app.config import get_settings
 from app.db import session_scope
 from app.ingest import pipeline
