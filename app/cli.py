@@ -375,5 +375,10 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
             )
 
 
+from app.ingest.commands import register as _register_ingest_commands  # noqa: E402
+
+_register_ingest_commands(app)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
