@@ -1,0 +1,181 @@
+"""Never leak: plant canaries everywhere the team keeps private things, crawl every public
+page and every partner API response (errors included), and find none of them."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.db import session_scope
+from tests.public.conftest import CANARY_DEVICE, CANARY_GPS, Key, MediaClip
+
+CANARY = "ZQXCANARY"
+PROBE = CANARY[:-1]  # searched for: would match the canary, but is not itself one
+CANARIES = [CANARY, CANARY_GPS, "35.6892", CANARY_DEVICE, "CANARY-FILENAME", "CANARY-ENC"]
+LINK = re.compile(r"""(?:href|src|poster)="([^"]+)"|<loc>([^<]+)</loc>""")
+
+
+def _plant(
+    make_user: Callable[..., object], add_clip: Callable[..., str], media: MediaClip
+) -> dict[str, str]:
+    from app.clips.models import Clip
+    from app.custody import service as custody
+    from app.ingest.models import Media
+    from app.review.models import Approval, ChecklistEntry, ChecklistTemplateItem, Comment
+
+    uploader = make_user("contributor", email=f"uploader-{CANARY.lower()}@example.org")
+    reviewer = make_user("reviewer", email=f"reviewer-{CANARY.lower()}@example.org")
+    secret = add_clip(
+        status="in_review",
+        user_id=uploader.id,  # type: ignore[attr-defined]
+        title_en=f"{CANARY} unpublished title",
+        title_fa=f"{CANARY} عنوان",
+        description_en=f"{CANARY} unpublished description",
+        tags=[f"{CANARY}-tag"],
+        city="Tabriz",
+        province="East Azerbaijan",
+    )
+    published = add_clip(
+        user_id=uploader.id,  # type: ignore[attr-defined]
+        title_en="Published by a canary uploader",
+    )
+    with session_scope() as session:
+        item = ChecklistTemplateItem(
+            key="location", label_en="Location confirmed", label_fa="مکان تأیید شد", kind="location"
+        )
+        session.add(item)
+        session.flush()
+        for code in (secret, published, media.code):
+            clip = session.scalar(select(Clip).where(Clip.code == code))
+            assert clip is not None
+            rid = reviewer.id  # type: ignore[attr-defined]
+            session.add(Comment(clip_id=clip.id, author_id=rid, body=f"{CANARY} comment"))
+            session.add(Approval(clip_id=clip.id, reviewer_id=rid, note=f"{CANARY} approval"))
+            session.add(
+                ChecklistEntry(
+                    clip_id=clip.id,
+                    item_id=item.id,
+                    done=True,
+                    note=f"{CANARY} checklist note",
+                    evidence=[f"https://{CANARY.lower()}.example/evidence"],
+                    data={"lat": 35.6892, "lon": 51.389, "precision": "exact"},
+                    updated_by_id=rid,
+                )
+            )
+            custody.record(
+                session,
+                actor=f"user:reviewer-{CANARY.lower()}@example.org",
+                action="review.transition",
+                clip_code=code,
+                payload={"from": "in_review", "to": "verified", "note": f"{CANARY} note"},
+            )
+        media_row = session.scalar(select(Media).where(Media.sha256 == media.sha256))
+        assert media_row is not None
+        media_row.uploaded_by_id = uploader.id  # type: ignore[attr-defined]
+    return {"secret": secret, "published": published}
+
+
+def _check(url: str, r: object, media_root: str) -> None:
+    body = r.content.decode("utf-8", "replace")  # type: ignore[attr-defined]
+    headers = str(dict(r.headers))  # type: ignore[attr-defined]
+    for canary in CANARIES:
+        assert canary not in body and canary not in headers, f"{canary!r} leaked by {url}"
+    assert "uploader-" not in body and "reviewer-" not in body, url
+    assert media_root not in body and "/originals/" not in body, f"storage path leaked by {url}"
+
+
+def _crawl(client: TestClient, starts: list[str], media_root: str) -> set[str]:
+    seen: set[str] = set()
+    queue = deque(starts)
+    while queue:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        r = client.get(url, headers={"accept": "text/html"})
+        _check(url, r, media_root)
+        assert r.status_code < 500, url
+        if "html" not in r.headers.get("content-type", "") and "xml" not in r.headers.get(
+            "content-type", ""
+        ):
+            continue
+        for a, b in LINK.findall(r.text):
+            link = urljoin(url, (a or b).replace("&amp;", "&"))
+            parts = urlsplit(link)
+            if parts.netloc not in ("", "127.0.0.1:8000", "testserver"):
+                continue
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if path.startswith("/static/") or path.startswith("/api/docs"):
+                continue
+            queue.append(path)
+    return seen
+
+
+def test_no_canary_in_any_public_page_or_partner_response(
+    client: TestClient,
+    demo: int,
+    media_clip: MediaClip,
+    make_user: Callable[..., object],
+    add_clip: Callable[..., str],
+    full_key: Key,
+) -> None:
+    from app.config import get_settings
+
+    media_root = str(get_settings().media_root)
+    codes = _plant(make_user, add_clip, media_clip)
+    client.cookies.set("cw_ok", "1")
+    seen = _crawl(
+        client,
+        ["/", "/fa/", "/cities?by=province", "/fa/cities?by=province", "/sitemap.xml",
+         "/robots.txt", f"/clips?q={PROBE}", f"/fa/clips?q={PROBE}"],
+        media_root,
+    )  # fmt: skip
+    assert len(seen) > 250, len(seen)  # every page in both languages, media included
+    assert f"/clips/{media_clip.code}/playback.mp4" in seen
+    assert f"/clips/{codes['published']}" in seen and f"/fa/clips/{codes['published']}" in seen
+    assert not any(codes["secret"] in u for u in seen)
+    # the verification summary is there, without notes or names
+    page = client.get(f"/clips/{codes['published']}").text
+    assert "Location confirmed" in page and "Verified on" in page
+
+    # every partner response, as anonymous and with a key, errors included
+    secret = codes["secret"]
+    api = [
+        "/api/v1/published?limit=200",
+        f"/api/v1/published?q={PROBE}",
+        "/api/v1/published?city=Tabriz",
+        f"/api/v1/published/{secret}",
+        f"/api/v1/published/{codes['published']}",
+        f"/api/v1/published/{media_clip.code}",
+        "/api/v1/published/IRN999",
+        "/api/v1/published?on=bad",
+        "/api/v1/published?cursor=bad",
+        "/api/v1/changes?limit=500",
+        "/api/v1/changes?since=bad",
+        "/api/v1/export.ndjson",
+        "/api/v1/export.csv",
+        "/api/v1/export.csv?q=" + PROBE,
+    ]
+    for url in api:
+        for headers in ({}, full_key.headers):
+            _check(url, client.get(url, headers=headers), media_root)
+    # the pages and media of the unpublished clip are plain 404s
+    for url in (
+        f"/clips/{secret}",
+        f"/fa/clips/{secret}",
+        f"/clips/{secret}/poster.jpg",
+        f"/clips/{secret}/playback.mp4",
+        f"/clips/{secret}/keyframes/0.jpg",
+        "/cities/tabriz",
+        f"/api/v1/published/{secret}",
+    ):
+        r = client.get(url, headers={"accept": "text/html"})
+        assert r.status_code == 404, url
+        _check(url, r, media_root)
+    changes = client.get("/api/v1/changes?limit=500", headers=full_key.headers).json()
+    assert secret not in {e["code"] for e in changes["events"]}
