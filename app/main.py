@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.accounts.deps import Anyone
+from app.accounts.deps import Anyone, SessionDep
 from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
@@ -69,13 +69,12 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
-    def healthz(_: Anyone) -> dict[str, str]:
+    def healthz(session: SessionDep, _: Anyone) -> dict[str, str]:
         from sqlalchemy import text
 
-        from app.db import session_scope
-
-        with session_scope() as session:
-            session.execute(text("SELECT 1"))
+        # The request's own session: a second one would wait on SQLite's write lock when
+        # the caller's token was looked up first (BEGIN IMMEDIATE), for 30 s, then fail.
+        session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
     app.include_router(accounts_router)
