@@ -23,6 +23,9 @@ from app.partners.router import router as partners_router
 from app.places.router import router as places_router
 from app.public import media as public_media
 from app.public import views as public_views
+from app.review.router import router as review_router
+from app.web import auth_views
+from app.web import team as team_web
 
 log = logging.getLogger("archive")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -82,6 +85,10 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(tus_router)
     app.include_router(places_router)
+    app.include_router(review_router)
+    app.include_router(auth_views.router)
+    for team_router in team_web.routers():
+        app.include_router(team_router)
     app.include_router(partners_router)
     # The public site last: it owns "/" (English) and "/fa" (Farsi).
     app.include_router(public_media.router)

@@ -8,11 +8,24 @@ from app.ingest.models import Keyframe, Media, Upload
 from app.jobs.models import ProcessingJob
 from app.partners.models import ApiKey, Partner
 from app.places.models import Place, PlaceAlias
+from app.review.models import (
+    Approval,
+    ChecklistEntry,
+    ChecklistTemplateItem,
+    ClipAssignment,
+    Comment,
+    Retraction,
+)
 from app.public.models import PublicChange
 
 __all__ = [
     "ApiKey",
     "ApiToken",
+    "Approval",
+    "ChecklistEntry",
+    "ChecklistTemplateItem",
+    "ClipAssignment",
+    "Comment",
     "Base",
     "Clip",
     "CodeSequence",
@@ -22,6 +35,7 @@ __all__ = [
     "Partner",
     "Place",
     "PlaceAlias",
+    "Retraction",
     "PublicChange",
     "ProcessingJob",
     "Upload",

@@ -1,0 +1,9 @@
+"""The team's web interface (/team/..., and /fa/team/... in Farsi)."""
+
+from fastapi import APIRouter
+
+from app.web.team import admin, clip, pages, upload
+
+
+def routers() -> list[APIRouter]:
+    return [pages.router, clip.router, admin.router, upload.router]

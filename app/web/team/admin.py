@@ -1,0 +1,165 @@
+"""Admin pages: users, partner API keys, and the checklist template."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from app.accounts import service as accounts
+from app.accounts.deps import SessionDep
+from app.accounts.models import ROLES, User
+from app.custody import service as custody
+from app.errors import AppError, InvalidInput, NotFound, StaleVersion
+from app.partners import service as partners
+from app.partners.models import SCOPES
+from app.review import checklist
+from app.web.team.common import AdminPage, make_router, page, see_other
+from app.web.templating import render
+
+router = make_router()
+
+
+def _users_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
+    users = list(session.scalars(select(User).order_by(User.id)))
+    status = ctx.pop("status", 200)
+    return render(request, "team/admin_users.html",
+                  {"users": users, "roles": ROLES, "flash": request.query_params.get("done"),
+                   **ctx}, status_code=status)
+
+
+@page(router, "/team/admin/users")
+def users_page(request: Request, session: SessionDep, _: AdminPage) -> Response:
+    return _users_page(request, session)
+
+
+@page(router, "/team/admin/users", methods=("POST",))
+def create_user(
+    request: Request, session: SessionDep, who: AdminPage,
+    email: Annotated[str, Form(max_length=254)], role: Annotated[str, Form(max_length=20)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    can_publish: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    try:
+        user, password = accounts.create_user(session, email=email, role=role, name=name,
+                                              can_publish=can_publish == "on")
+    except AppError as exc:
+        session.rollback()
+        return _users_page(request, session, error=exc, status=exc.status)
+    custody.record(session, actor=who.actor, action="user.created",
+                   payload={"email": user.email, "role": user.role,
+                            "can_publish": user.can_publish})
+    # the one-time password is shown once, on this response only (never in a URL)
+    return _users_page(request, session, created=user.email, one_time_password=password)
+
+
+@page(router, "/team/admin/users/{user_id}", methods=("POST",))
+def update_user(
+    user_id: int, request: Request, session: SessionDep, who: AdminPage,
+    version: Annotated[int, Form()], role: Annotated[str, Form(max_length=20)],
+    can_publish: Annotated[str, Form(max_length=5)] = "",
+    is_active: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    assert who.user is not None
+    try:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound(f"no user with id {user_id}")
+        if user.version != version:
+            raise StaleVersion(f"{user.email} was changed by someone else; reload the page")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        active = is_active == "on"
+        if user.id == who.user.id and (not active or role != "admin"):
+            raise InvalidInput("you cannot disable or demote your own account")
+        before = {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
+        user.role = role
+        user.can_publish = can_publish == "on" or role == "admin"
+        if active != user.is_active:
+            accounts.set_active(session, user, active)
+        session.flush()
+        after = {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
+        if before != after:
+            custody.record(session, actor=who.actor, action="user.updated",
+                           payload={"email": user.email, "before": before, "after": after})
+    except AppError as exc:
+        session.rollback()
+        return _users_page(request, session, error=exc, status=exc.status)
+    return see_other(request, "/team/admin/users", done="saved")
+
+
+def _keys_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
+    status = ctx.pop("status", 200)
+    return render(request, "team/admin_keys.html",
+                  {"keys": partners.list_keys(session), "scopes": SCOPES,
+                   "flash": request.query_params.get("done"), **ctx}, status_code=status)
+
+
+@page(router, "/team/admin/keys")
+def keys_page(request: Request, session: SessionDep, _: AdminPage) -> Response:
+    return _keys_page(request, session)
+
+
+@page(router, "/team/admin/keys", methods=("POST",))
+async def create_key(request: Request, session: SessionDep, who: AdminPage) -> Response:
+    form = await request.form()
+    name = str(form.get("partner") or "")
+    contact = str(form.get("contact") or "")
+    scopes = [str(s) for s in form.getlist("scopes")]
+    from starlette.concurrency import run_in_threadpool
+
+    def run() -> Response:
+        try:
+            partner = partners.get_or_create_partner(session, name, contact)
+            key, plain = partners.create_key(session, partner, scopes)
+        except AppError as exc:
+            session.rollback()
+            return _keys_page(request, session, error=exc, status=exc.status)
+        custody.record(session, actor=who.actor, action="apikey.created",
+                       payload={"key_id": key.id, "partner": partner.name,
+                                "prefix": key.prefix, "scopes": key.scopes})
+        return _keys_page(request, session, created_key=plain, created_for=partner.name)
+
+    return await run_in_threadpool(run)
+
+
+@page(router, "/team/admin/keys/{key_id}/revoke", methods=("POST",))
+def revoke_key(key_id: int, request: Request, session: SessionDep, who: AdminPage) -> Response:
+    try:
+        key = partners.revoke_key(session, key_id)
+    except AppError as exc:
+        session.rollback()
+        return _keys_page(request, session, error=exc, status=exc.status)
+    custody.record(session, actor=who.actor, action="apikey.revoked",
+                   payload={"key_id": key.id, "prefix": key.prefix})
+    return see_other(request, "/team/admin/keys", done="revoked")
+
+
+def _checklist_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
+    status = ctx.pop("status", 200)
+    return render(request, "team/admin_checklist.html",
+                  {"items": checklist.template(session, include_retired=True),
+                   "flash": request.query_params.get("done"), **ctx}, status_code=status)
+
+
+@page(router, "/team/admin/checklist")
+def checklist_page(request: Request, session: SessionDep, _: AdminPage) -> Response:
+    return _checklist_page(request, session)
+
+
+@page(router, "/team/admin/checklist", methods=("POST",))
+def add_checklist_item(
+    request: Request, session: SessionDep, who: AdminPage,
+    key: Annotated[str, Form(max_length=64)], label_en: Annotated[str, Form(max_length=200)],
+    label_fa: Annotated[str, Form(max_length=200)],
+    kind: Annotated[str, Form(max_length=16)] = "plain",
+) -> Response:
+    try:
+        checklist.add_item(session, key=key, label_en=label_en, label_fa=label_fa, kind=kind,
+                           actor=who.actor)
+    except AppError as exc:
+        session.rollback()
+        return _checklist_page(request, session, error=exc, status=exc.status)
+    return see_other(request, "/team/admin/checklist", done="added")

@@ -1,0 +1,135 @@
+"""Shared pieces of the team's web pages: access rules that redirect to the log-in page,
+English and Farsi routes (/team/... and /fa/team/...), and form helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.accounts.deps import Principal, PrincipalDep
+from app.db import UnitOfWorkRoute
+from app.errors import AppError, Forbidden, InvalidInput
+from app.web.templating import lang_of
+
+LANG_PREFIXES = ("", "/fa")
+
+
+class LoginRequired(AppError):
+    """A page for the team, asked for without a session: go to the log-in page."""
+
+    status = 303
+    code = "login_required"
+
+
+def _next_url(request: Request) -> str:
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return path
+
+
+def login_url(request: Request) -> str:
+    prefix = "/fa" if lang_of(request) == "fa" else ""
+    return f"{prefix}/login?next={quote(_next_url(request), safe='')}"
+
+
+def _page_rule(name: str, role: str) -> Callable[..., Any]:
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if principal.user is None:
+            raise LoginRequired("log in to see this page",
+                                headers={"Location": login_url(request)})
+        if not principal.has_role(role):
+            raise Forbidden(f"this page needs the {role} role (you are {principal.user.role})")
+        return principal
+
+    dependency.access_rule = name  # type: ignore[attr-defined]
+    dependency.__name__ = f"page_{name}"
+    return dependency
+
+
+TeamPage = Annotated[Principal, Depends(_page_rule("team", "contributor"))]
+AdminPage = Annotated[Principal, Depends(_page_rule("admin", "admin"))]
+
+
+def make_router() -> APIRouter:
+    return APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+
+def page(router: APIRouter, path: str, methods: tuple[str, ...] = ("GET",)) -> Callable[..., Any]:
+    """Register an HTML route in English (path) and Farsi (/fa + path)."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for prefix in LANG_PREFIXES:
+            router.add_api_route(prefix + path, fn, methods=list(methods),
+                                 response_class=HTMLResponse, include_in_schema=False)
+        return fn
+
+    return register
+
+
+def prefix_of(request: Request) -> str:
+    return "/fa" if lang_of(request) == "fa" else ""
+
+
+def see_other(request: Request, path: str, **flash: str) -> RedirectResponse:
+    """Post/redirect/get: back to a page of the same language, with a flash message key."""
+    url = prefix_of(request) + path
+    if flash:
+        url += "?" + "&".join(f"{k}={quote(v)}" for k, v in flash.items())
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(value: str | None, default: str) -> str:
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def form_int(value: str | None, field: str, *, required: bool = True) -> int | None:
+    if value is None or value.strip() == "":
+        if required:
+            raise InvalidInput(f"{field} is missing", field=field)
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{field} must be a whole number", field=field) from None
+
+
+def form_float(value: str | None, field: str) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a number", field=field) from None
+
+
+def parse_timecode(value: str | None) -> float | None:
+    """'75', '1:15' or '0:01:15' -> seconds."""
+    if value is None or not value.strip():
+        return None
+    parts = value.strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidInput("the time code must look like 1:15 or 75", field="at") from None
+    if len(numbers) > 3 or any(n < 0 for n in numbers):
+        raise InvalidInput("the time code must look like 1:15 or 75", field="at")
+    seconds = 0.0
+    for n in numbers:
+        seconds = seconds * 60 + n
+    return seconds
+
+
+def timecode(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    total = int(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

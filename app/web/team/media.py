@@ -1,0 +1,96 @@
+"""What the team pages show of a clip's original, keyframes and processing.
+
+The only place the team UI reads the ingest and jobs domains (through their services), so
+a change there touches one file here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.errors import AppError
+from app.kit.clock import utcnow
+
+ISO6709 = re.compile(r"^\s*([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
+
+
+@dataclass
+class MediaView:
+    sha256: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    processing: dict[str, Any] = field(default_factory=dict)
+    keyframes: list[dict[str, Any]] = field(default_factory=list)
+    has_derivatives: bool = False
+
+    @property
+    def gps(self) -> tuple[float, float] | None:
+        """From the ISO 6709 location tag, e.g. '+30.3473+048.2934+000.000/'."""
+        m = ISO6709.match(str(self.metadata.get("gps") or ""))
+        if not m:
+            return None
+        lat, lon = float(m.group(1)), float(m.group(2))
+        return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def media_view(session: Session, code: str) -> MediaView | None:
+    try:
+        from app.ingest import service as ingest
+    except ImportError:  # pragma: no cover - ingest not installed
+        return None
+    try:
+        clip, media = ingest.media_for(session, code)
+        read = ingest.media_read(session, code)
+        rows = ingest.keyframe_rows(session, media)
+    except AppError:
+        return None
+    base = f"/api/v1/clips/{clip.code}"
+    return MediaView(
+        sha256=media.sha256, size=media.size, filename=media.filename,
+        metadata=dict(read.get("metadata") or {}), processing=dict(read.get("processing") or {}),
+        has_derivatives=media.derivative_generation is not None,
+        keyframes=[{"position": k.position, "timestamp": k.timestamp,
+                    "url": f"{base}/keyframes/{k.position}/image",
+                    "thumbnail_url": f"{base}/keyframes/{k.position}/thumbnail"} for k in rows],
+    )
+
+
+@dataclass
+class StuckItem:
+    code: str
+    step: str
+    state: str
+    since: Any
+    last_error: str | None
+
+
+def stuck_processing(session: Session, limit: int = 20) -> list[StuckItem]:
+    """Clips whose processing failed, or has been queued or running for too long."""
+    try:
+        from app.jobs.models import ProcessingJob
+    except ImportError:  # pragma: no cover
+        return []
+    from app.clips.models import Clip
+
+    cutoff = utcnow() - timedelta(seconds=get_settings().job_stuck_after_seconds)
+    rows = session.execute(
+        select(Clip.code, ProcessingJob.step, ProcessingJob.state, ProcessingJob.queued_at,
+               ProcessingJob.heartbeat_at, ProcessingJob.last_error)
+        .join(Clip, Clip.id == ProcessingJob.clip_id)
+        .where(Clip.deleted_at.is_(None), ProcessingJob.state != "done")
+        .order_by(ProcessingJob.queued_at).limit(limit * 3)
+    ).all()
+    out = []
+    for r in rows:
+        last = r.heartbeat_at or r.queued_at
+        if r.state == "failed" or last < cutoff:
+            out.append(StuckItem(r.code, r.step, r.state, last, r.last_error))
+    return out[:limit]

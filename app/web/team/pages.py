@@ -1,0 +1,86 @@
+"""Dashboard, review queue and "my work"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from app.accounts.deps import SessionDep
+from app.accounts.models import User
+from app.clips.models import STATUSES
+from app.errors import InvalidInput
+from app.kit.dates import DateParseError, parse_day
+from app.review import queue
+from app.web.team.common import TeamPage, make_router, page, prefix_of
+from app.web.team.media import stuck_processing
+from app.web.templating import render
+
+router = make_router()
+OPEN_STATES = ["submitted", "in_review", "needs_info", "verified"]
+
+
+@page(router, "/team")
+def team_root(request: Request, _: TeamPage) -> Response:
+    return RedirectResponse(prefix_of(request) + "/team/", status_code=308)
+
+
+@page(router, "/team/")
+def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
+    assert who.user is not None
+    everything = queue.review_queue(session, queue.build_filter(session), limit=10)
+    mine = queue.review_queue(
+        session, queue.build_filter(session, statuses=OPEN_STATES, assignee_id=who.user.id),
+        limit=20)
+    return render(request, "team/dashboard.html", {
+        "counts": everything.counts, "recent": everything.items, "mine": mine.items,
+        "stuck": stuck_processing(session), "statuses": STATUSES,
+    })
+
+
+def _day(value: str | None, field: str):  # type: ignore[no-untyped-def]
+    if not value:
+        return None
+    try:
+        return parse_day(value)
+    except DateParseError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+@page(router, "/team/queue")
+def review_queue(
+    request: Request, session: SessionDep, who: TeamPage,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    assignee: Annotated[str | None, Query(max_length=254)] = None,
+    city: Annotated[str | None, Query(max_length=200)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    assert who.user is not None
+    assignee_filter: dict[str, object] = {}
+    if assignee == "me":
+        assignee_filter = {"assignee_id": who.user.id}
+    elif assignee == "none":
+        assignee_filter = {"unassigned": True}
+    elif assignee:
+        user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
+        assignee_filter = {"assignee_id": user.id if user else -1}
+    f = queue.build_filter(session, statuses=[state] if state else None, city=city or None,
+                           date_from=_day(from_, "from"), date_to=_day(to, "to"),
+                           **assignee_filter)  # type: ignore[arg-type]
+    q = queue.review_queue(session, f, limit=50, offset=offset)
+    reviewers = session.scalars(select(User.email).where(
+        User.role.in_(("reviewer", "admin")), User.is_active.is_(True)).order_by(User.email))
+    return render(request, "team/queue.html", {
+        "q": q, "statuses": STATUSES, "reviewers": list(reviewers),
+        "filters": {"state": state or "", "assignee": assignee or "", "city": city or "",
+                    "from": from_ or "", "to": to or ""},
+    })
+
+
+@page(router, "/team/mine")
+def my_work(request: Request, _: TeamPage) -> Response:
+    return RedirectResponse(prefix_of(request) + "/team/queue?assignee=me", status_code=303)
