@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts import service as accounts
 from app.accounts.models import User
@@ -106,7 +107,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     bearer = _bearer(request)
     if bearer is not None:
         if bearer.startswith(partners.KEY_PREFIX + "_"):
-            found = partners.resolve_key(session, bearer)
+            found = await run_in_threadpool(partners.resolve_key, session, bearer)
             if found is None:
                 raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "Bearer"})
             key, partner = found
@@ -120,14 +121,16 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
                 kind="partner", key=key, partner=partner, via="key", scopes=list(key.scopes)
             )
         else:
-            user = accounts.resolve_token(session, bearer)
+            user = await run_in_threadpool(accounts.resolve_token, session, bearer)
             if user is None:
                 raise Unauthenticated(
                     "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
                 )
             principal = Principal(kind="user", user=user, via="token")
     elif token := request.cookies.get(SESSION_COOKIE):
-        found_session = accounts.resolve_session(session, token)
+        # Database work off the event loop: on SQLite a blocked BEGIN IMMEDIATE here would
+        # stall the loop, so the request holding the lock could never commit (deadlock).
+        found_session = await run_in_threadpool(accounts.resolve_session, session, token)
         if found_session is not None:
             user, web = found_session
             principal = Principal(kind="user", user=user, via="session", csrf_token=web.csrf_token)
