@@ -96,10 +96,8 @@ def allowed_moves(session: Session, clip: Clip, user: User) -> list[AllowedMove]
 def transition(session: Session, code: str, *, to: str, note: str, version: int | None,
                user: User, actor: str) -> Clip:
     clip = repository.lock_clip(session, code)
-    if version is not None:
-        check_version(clip, version)
     move = transitions.find(clip.status, to)
-    if move is None:
+    if move is None:  # (before the version check: "illegal" says more than "stale")
         allowed = [m.to for m in allowed_moves(session, clip, user) if m.allowed]
         raise IllegalTransition(
             f"clip {code} is {clip.status}; it cannot move to {to}. "
@@ -107,6 +105,8 @@ def transition(session: Session, code: str, *, to: str, note: str, version: int 
                "You cannot move it anywhere from here."),
             field="to", extra={"current": clip.status, "allowed": allowed},
         )
+    if version is not None:
+        check_version(clip, version)
     _apply(session, clip, move, note=note, user=user, actor=actor)
     return clip
 
@@ -167,11 +167,11 @@ def approve(session: Session, code: str, *, note: str, version: int | None, user
     clip = repository.lock_clip(session, code)
     if version is not None:
         check_version(clip, version)
-    if transitions.ROLE_RANK[user.role] < transitions.ROLE_RANK["reviewer"]:
-        raise NotAllowed("approving a clip needs a reviewer or an admin")
     if clip.created_by_id == user.id:
         raise NotAllowed(f"you uploaded clip {code}, so you cannot approve it: nobody may "
                          "verify a clip they uploaded")
+    if transitions.ROLE_RANK[user.role] < transitions.ROLE_RANK["reviewer"]:
+        raise NotAllowed("approving a clip needs a reviewer or an admin")
     if clip.status != "in_review":
         raise IllegalTransition(f"clip {code} is {clip.status}; only clips in review can be "
                                 "approved", extra={"current": clip.status})
