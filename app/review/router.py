@@ -46,7 +46,7 @@ router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfW
 def _user(who: object) -> User:
     user = getattr(who, "user", None)
     assert user is not None
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 @router.get("/clips/{code}/transitions", response_model=TransitionsRead,
@@ -201,24 +201,26 @@ def get_queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueueRead:
+    assignee_id, unassigned = _assignee_filter(session, who, assignee)
     f = queue.build_filter(session, statuses=state, city=city, date_from=_day(from_, "from"),
-                           date_to=_day(to, "to"), **_assignee_filter(session, who, assignee))
+                           date_to=_day(to, "to"), assignee_id=assignee_id, unassigned=unassigned)
     q = queue.review_queue(session, f, limit=limit, offset=offset)
     return QueueRead(items=[QueueItemRead(**i.__dict__) for i in q.items], counts=q.counts,
                      total=q.total, offset=q.offset, limit=q.limit)
 
 
-def _assignee_filter(session: SessionDep, who: object, assignee: str | None) -> dict[str, object]:
+def _assignee_filter(session: SessionDep, who: object,
+                     assignee: str | None) -> tuple[int | None, bool]:
     if not assignee:
-        return {}
+        return None, False
     if assignee == "none":
-        return {"unassigned": True}
+        return None, True
     if assignee == "me":
-        return {"assignee_id": _user(who).id}
+        return _user(who).id, False
     user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
     if user is None:
         raise InvalidInput(f"no user with the email {assignee}", field="assignee")
-    return {"assignee_id": user.id}
+    return user.id, False
 
 
 @router.get("/clips/{code}/custody", response_model=CustodyExport,

@@ -254,3 +254,8 @@ def check_row_version(current: int, sent: int | None, what: str) -> None:
         raise StaleVersion(f"{what} has changed since you read it (you sent version {sent}, "
                            f"it is now {current}); reload and try again", field="version",
                            extra={"current_version": current})
+
+
+def retraction_notice(session: Session, clip_id: int) -> Retraction | None:
+    """The public reason and time of a retraction (public-safe: for the public clip page)."""
+    return session.get(Retraction, clip_id)

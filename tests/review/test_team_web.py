@@ -97,7 +97,13 @@ def test_forms_drive_the_workflow_and_refusals_are_explained(client: TestClient,
     r = client.post(f"/team/clips/{code}/transition", headers=HTML,
                     data={"csrf_token": token, "to": "needs_info", "note": "again",
                           "version": version})
-    assert r.status_code == 409 and 'role="alert"' in r.text and "changed since" in r.text
+    assert r.status_code == 409 and 'role="alert"' in r.text
+    assert "is needs_info; it cannot move to needs_info" in r.text
+    # a stale catalogue edit is refused too, never silently applied
+    r = client.post(f"/team/clips/{code}/edit", headers=HTML,
+                    data={"csrf_token": token, "version": version, "title_en": "old"})
+    assert r.status_code == 409 and "changed since" in r.text
+    assert api.clip(code, team.r1)["title_en"] is None
     r = client.post(f"/team/clips/{code}/transition", headers=HTML,
                     data={"csrf_token": token, "to": "published", "note": "x"})
     assert r.status_code == 409 and "cannot move to published" in r.text

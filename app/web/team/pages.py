@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -40,7 +41,7 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
     })
 
 
-def _day(value: str | None, field: str):  # type: ignore[no-untyped-def]
+def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
