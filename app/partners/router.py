@@ -8,6 +8,7 @@ else is a 404, a retracted clip is a 410 tombstone.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -108,8 +109,34 @@ UpdatedQ = Annotated[
 TextQ = Annotated[str | None, Query(max_length=200, description="text search", examples=["Abadan"])]
 
 
-def _filter(
-    session: SessionDep,
+@dataclass
+class FilterParams:
+    """The list/export query parameters, parsed without touching the database."""
+
+    city: str | None
+    province: str | None
+    on: date | None
+    date_from: date | None
+    date_to: date | None
+    updated_since: datetime | None
+    q: str | None
+    cursor: str | None
+
+    def build(self, session: Any) -> PublicFilter:
+        return service.make_filter(
+            session,
+            city=self.city,
+            province=self.province,
+            on=self.on,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            updated_since=self.updated_since,
+            q=self.q,
+            cursor=self.cursor,
+        )
+
+
+async def _params(
     city: CityQ = None,
     province: ProvinceQ = None,
     on: OnQ = None,
@@ -118,9 +145,9 @@ def _filter(
     updated_since: UpdatedQ = None,
     q: TextQ = None,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor")] = None,
-) -> PublicFilter:
-    return service.make_filter(
-        session,
+) -> FilterParams:
+    # async and database-free: parsed on the event loop, no extra thread-pool hop
+    return FilterParams(
         city=city,
         province=province,
         on=_day(on, "on"),
@@ -132,7 +159,7 @@ def _filter(
     )
 
 
-FilterDep = Annotated[PublicFilter, Depends(_filter)]
+FilterDep = Annotated[FilterParams, Depends(_params)]
 
 
 @router.get(
@@ -151,7 +178,8 @@ def list_published(
     """Published clips in a stable order (keyset pages: follow `next_cursor`).
 
     Every response has an `ETag`; send it back as `If-None-Match` to get a `304`."""
-    return json_with_etag(request, service.list_public(session, f, limit), LIST_CACHE)
+    page = service.list_public(session, f.build(session), limit)
+    return json_with_etag(request, page, LIST_CACHE)
 
 
 @router.get(
@@ -206,9 +234,9 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {**ERRORS}
         **EXPORT_RESPONSES,
     },
 )
-def export_ndjson(_: PartnerExport, f: FilterDep) -> StreamingResponse:
+def export_ndjson(session: SessionDep, _: PartnerExport, f: FilterDep) -> StreamingResponse:
     return StreamingResponse(
-        exports.ndjson(f),
+        exports.ndjson(f.build(session)),
         media_type="application/x-ndjson",
         headers={
             "Content-Disposition": 'attachment; filename="published.ndjson"',
@@ -229,9 +257,9 @@ def export_ndjson(_: PartnerExport, f: FilterDep) -> StreamingResponse:
         **EXPORT_RESPONSES,
     },
 )
-def export_csv(_: PartnerExport, f: FilterDep) -> StreamingResponse:
+def export_csv(session: SessionDep, _: PartnerExport, f: FilterDep) -> StreamingResponse:
     return StreamingResponse(
-        exports.csv_stream(f),
+        exports.csv_stream(f.build(session)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="published.csv"',

@@ -51,3 +51,11 @@ def last_change(session: Session, code: str, kind: str | None = None) -> PublicC
 
 def head_id(session: Session) -> int:
     return int(session.scalar(select(PublicChange.id).order_by(PublicChange.id.desc())) or 0)
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The newest change (id, time): a version stamp for everything public."""
+    row = session.execute(
+        select(PublicChange.id, PublicChange.occurred_at).order_by(PublicChange.id.desc()).limit(1)
+    ).first()
+    return (0, "") if row is None else (int(row[0]), row[1].isoformat())

@@ -18,7 +18,7 @@ from app.accounts.deps import Anyone, SessionDep
 from app.config import get_settings
 from app.db import UnitOfWorkRoute
 from app.errors import NotFound
-from app.public import pages, repository, service, sources
+from app.public import cache, pages, repository, service, sources
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -77,7 +77,12 @@ def sitemap(session: SessionDep, _: Anyone) -> Response:
     """Home, the cities and every published clip, in English and Farsi."""
     base = service.base_url()
     urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
-    for slug in sorted({pages.slugify(r.name_en) for r in repository.city_counts(session)}):
+    for slug in sorted(
+        {
+            pages.slugify(r.name_en)
+            for r in cache.cached(session, "city_counts", lambda: repository.city_counts(session))
+        }
+    ):
         urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")
     for code, updated_at in repository.sitemap_rows(session, SITEMAP_MAX_CLIPS):
         urls += _both(service.permalink(code), service.permalink(code, "fa"), updated_at)

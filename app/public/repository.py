@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, distinct, func, or_, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.clips.models import Clip
 from app.places.models import Place
+from app.public.models import PublicChange
 
 City = aliased(Place, name="pub_city")
 Province = aliased(Place, name="pub_province")
@@ -52,7 +54,9 @@ PUBLIC_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=2)
 def visible_select(*, with_retracted: bool = False) -> Select[Any]:
+    """Built once: statements are immutable, and building one costs about a millisecond."""
     statuses = [PUBLISHED, RETRACTED] if with_retracted else [PUBLISHED]
     return (
         select(*PUBLIC_COLUMNS)
@@ -140,8 +144,16 @@ def totals(session: Session) -> tuple[int, int, int]:
 
 
 def latest(session: Session, limit: int) -> list[Any]:
-    stmt = visible_select().order_by(Clip.published_at.desc(), Clip.id.desc()).limit(limit)
-    return list(session.execute(stmt).all())
+    """The most recently published clips still published (newest "published" events)."""
+    recent = (
+        select(PublicChange.code)
+        .where(PublicChange.kind == "published")
+        .order_by(PublicChange.id.desc())
+        .limit(limit * 4)
+    )
+    rows = rows_by_codes(session, list(session.scalars(recent)))
+    rows.sort(key=lambda r: (r.published_at is not None, r.published_at, r.id), reverse=True)
+    return list(rows[:limit])
 
 
 def city_counts(session: Session) -> list[Any]:
@@ -190,4 +202,7 @@ def sitemap_rows(session: Session, limit: int) -> list[Any]:
 def rows_by_codes(session: Session, codes: list[str]) -> list[Any]:
     if not codes:
         return []
-    return list(session.execute(visible_select().where(Clip.code.in_(codes))).all())
+    # ids first: with "status IN (...)" in the same WHERE, SQLite (without ANALYZE) scans
+    # the status index instead of using the unique index on code.
+    ids = list(session.scalars(select(Clip.id).where(Clip.code.in_(codes))))
+    return list(session.execute(visible_select().where(Clip.id.in_(ids))).all())

@@ -6,6 +6,7 @@ not published is reported exactly like a code that never existed: ``ClipNotPubli
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -157,6 +158,28 @@ def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
     return value
 
 
+_PLACES: dict[tuple[str, str | None, str | None], tuple[float, list[int]]] = {}
+PLACE_CACHE_SECONDS = 300.0
+
+
+def _place_ids(session: Session, city: str | None, province: str | None) -> list[int] | None:
+    """places.city_ids_for, remembered for a few minutes when it found something (a name
+    keeps meaning the same places; an unknown name is asked again every time)."""
+    if city is None and province is None:
+        return None
+    key = (str(session.get_bind().engine.url), city, province)
+    hit = _PLACES.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < PLACE_CACHE_SECONDS:
+        return list(hit[1])
+    ids = places.city_ids_for(session, city=city, province=province) or []
+    if ids:
+        if len(_PLACES) > 5000:
+            _PLACES.clear()
+        _PLACES[key] = (now, ids)
+    return ids
+
+
 def make_filter(
     session: Session,
     *,
@@ -173,7 +196,7 @@ def make_filter(
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
-    place_ids = places.city_ids_for(session, city=city or None, province=province or None)
+    place_ids = _place_ids(session, city or None, province or None)
     return PublicFilter(
         place_ids=place_ids,
         on=on,

@@ -19,7 +19,7 @@ from app.errors import InvalidInput
 from app.i18n import translate
 from app.kit.dates import DateParseError, parse_day
 from app.places import service as places
-from app.public import pages, repository, service
+from app.public import cache, pages, repository, service
 from app.public.repository import PublicFilter
 from app.web.templating import lang_of, render
 
@@ -61,6 +61,10 @@ def _prefix(request: Request) -> str:
     return "/fa" if lang_of(request) == "fa" else ""
 
 
+def _city_counts(session: SessionDep) -> list[Any]:
+    return cache.cached(session, "city_counts", lambda: repository.city_counts(session))
+
+
 def _cards(session: SessionDep, rows: list[Any], request: Request) -> list[pages.Card]:
     lang, prefix = lang_of(request), _prefix(request)
     return [pages.card(e, lang, prefix) for e in service.enrich(session, rows)]
@@ -68,7 +72,7 @@ def _cards(session: SessionDep, rows: list[Any], request: Request) -> list[pages
 
 @router.get("/")
 def home(request: Request, session: SessionDep, _: Anyone) -> Response:
-    clips, cities, provinces = repository.totals(session)
+    clips, cities, provinces = cache.cached(session, "totals", lambda: repository.totals(session))
     latest = repository.latest(session, 6)
     return _page(
         request,
@@ -90,7 +94,7 @@ def cities(
     by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     lang = lang_of(request)
-    entries = pages.city_entries(repository.city_counts(session), lang)
+    entries = pages.city_entries(_city_counts(session), lang)
     grouped = pages.group_by_province(entries, lang) if by == "province" else None
     return _page(request, "cities.html", {"entries": entries, "grouped": grouped, "by": by})
 
@@ -117,7 +121,7 @@ def city(
         {
             "city": pages.pick(lang, place[1], place[2]),
             "province": pages.pick(lang, place[3], place[4]),
-            "total": repository.count(session, PublicFilter(place_ids=ids)),
+            "total": sum(c.clips for c in _city_counts(session) if c.id in ids),
             "cards": _cards(session, rows, request),
             "next_url": f"?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
             "first_url": request.url.path if cursor else None,
@@ -137,7 +141,7 @@ def search(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     lang = lang_of(request)
-    entries = pages.city_entries(repository.city_counts(session), lang)
+    entries = pages.city_entries(_city_counts(session), lang)
     provinces = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
     form = {"province": province or "", "from": from_ or "", "to": to or "", "q": q or ""}
     ctx: dict[str, Any] = {"form": form, "provinces": provinces, "cards": [], "error": None}
