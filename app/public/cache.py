@@ -28,7 +28,7 @@ def cached(session: Session, name: str, compute: Callable[[], T]) -> T:
     with _lock:
         hit = _values.get(key)
     if hit is not None and hit[0] == head:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]  # type: ignore[no-any-return,unused-ignore]
     value = compute()
     with _lock:
         if len(_values) > 10_000:

@@ -47,7 +47,8 @@ def limiter_for(request: Request) -> Limiter:
     state = request.app.state
     if getattr(state, "partner_limiter", None) is None:
         state.partner_limiter = Limiter()
-    return state.partner_limiter  # type: ignore[no-any-return]
+    limiter: Limiter = state.partner_limiter
+    return limiter
 
 
 async def rate_limit(request: Request, principal: PrincipalDep) -> None:

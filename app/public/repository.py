@@ -26,7 +26,7 @@ Province = aliased(Place, name="pub_province")
 PUBLISHED = "published"
 RETRACTED = "retracted"
 
-PUBLIC_COLUMNS = (
+PUBLIC_COLUMNS: tuple[Any, ...] = (
     Clip.id,
     Clip.code,
     Clip.country_code,
@@ -58,12 +58,13 @@ PUBLIC_COLUMNS = (
 def visible_select(*, with_retracted: bool = False) -> Select[Any]:
     """Built once: statements are immutable, and building one costs about a millisecond."""
     statuses = [PUBLISHED, RETRACTED] if with_retracted else [PUBLISHED]
-    return (
+    stmt: Select[Any] = (
         select(*PUBLIC_COLUMNS)
         .join(City, City.id == Clip.place_id)
         .join(Province, Province.id == City.parent_id)
         .where(Clip.status.in_(statuses), Clip.deleted_at.is_(None))
     )
+    return stmt
 
 
 @dataclass

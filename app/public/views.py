@@ -157,9 +157,10 @@ def search(
     except InvalidInput as exc:
         ctx["error"] = exc.message
         return _page(request, "search.html", ctx, status_code=422)
-    if f.place_ids == []:
-        rows, next_cursor, total = [], None, 0
-    else:
+    rows: list[Any] = []
+    next_cursor: str | None = None
+    total = 0
+    if f.place_ids != []:
         rows, next_cursor = service.page(session, f, get_settings().public_page_size)
         total = repository.count(session, PublicFilter(**{**f.__dict__, "after_id": None}))
     query = {k: v for k, v in form.items() if v}
