@@ -152,3 +152,31 @@ def test_sitemap_lists_published_clips_in_both_languages(client: TestClient, dem
         103 + 2 + len(set(re.findall(r"/cities/([a-z0-9-]+)<", r.text)))
     )
     assert "/fa/clips/IRN091" in r.text
+
+
+def test_retraction_notice_shows_the_public_reason(
+    client: TestClient, add_clip: Callable[..., str]
+) -> None:
+    from sqlalchemy import select
+
+    from app.clips.models import Clip
+    from app.db import session_scope
+    from app.review.models import Retraction
+
+    code = add_clip(title_en="Misattributed")
+    set_status(code, "retracted")
+    with session_scope() as session:
+        clip = session.scalar(select(Clip).where(Clip.code == code))
+        assert clip is not None
+        session.add(Retraction(clip_id=clip.id, public_reason="Filmed in another city."))
+    page = client.get(f"/fa/clips/{code}", headers=HTML)
+    assert page.status_code == 410 and "Filmed in another city." in page.text
+    assert 'dir="rtl"' in page.text and "Misattributed" not in page.text
+    body = client.get(f"/api/v1/published/{code}").json()
+    assert body["reason"] == "Filmed in another city." and body["clip"] == code
+    assert body["retracted_at"]
+
+
+def test_farsi_home_without_trailing_slash(client: TestClient, demo: int) -> None:
+    r = client.get("/fa", headers=HTML)
+    assert r.status_code == 200 and 'lang="fa"' in r.text
