@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.clips.models import Clip
 from app.custody.models import CustodyEvent
 from app.ingest.models import Keyframe, Media
-from app.review.models import ChecklistEntry, ChecklistTemplateItem, Retraction
+from app.review.models import ChecklistEntry, ChecklistTemplateItem
 
 PLAYBACK_DIR = "public"
 PLAYBACK_NAME = "playback.mp4"
@@ -142,7 +142,10 @@ VERIFY_ACTIONS = ("review.transition",)  # payload {"from", "to", ...}; see app/
 
 
 def retraction(session: Session, clip_id: int) -> RetractionInfo | None:
-    row = session.get(Retraction, clip_id)
+    """The public reason and time, through the review service (public-safe by contract)."""
+    from app.review.service import retraction_notice
+
+    row = retraction_notice(session, clip_id)
     if row is None:
         return None
     return RetractionInfo(reason=row.public_reason, retracted_at=row.retracted_at)
