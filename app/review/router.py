@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
 from app.accounts.deps import Admin, Reviewer, SessionDep, TeamMember
@@ -40,6 +40,7 @@ from app.review.schemas import (
     TransitionsRead,
 )
 
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfWorkRoute)
 
 
@@ -142,7 +143,7 @@ def post_comment(code: str, data: CommentCreate, session: SessionDep,
 
 @router.patch("/clips/{code}/comments/{comment_id}", response_model=CommentRead,
               summary="Edit your comment (version: the one you read)")
-def patch_comment(code: str, comment_id: int, data: CommentUpdate, session: SessionDep,
+def patch_comment(code: str, comment_id: RowId, data: CommentUpdate, session: SessionDep,
                   who: TeamMember) -> CommentRead:
     c = comments.edit(session, code, comment_id, body=data.body, version=data.version,
                       user=_user(who), actor=who.actor)

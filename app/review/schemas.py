@@ -127,7 +127,7 @@ class CommentCreate(BaseModel):
 
     body: str = Field(max_length=10000)
     at_seconds: float | None = Field(default=None, ge=0, description="time in the video")
-    parent_id: int | None = None
+    parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class CommentUpdate(BaseModel):

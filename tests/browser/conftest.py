@@ -30,6 +30,9 @@ def _free_port() -> int:
 @pytest.fixture()
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
     """The app served by uvicorn in a subprocess, with embedded job workers."""
+    from tests.review.conftest import restore_default_checklist
+
+    restore_default_checklist()
     port = _free_port()
     env = {**os.environ,
            "ARCHIVE_DATABASE_URL": db_url, "ARCHIVE_VAR_DIR": str(tmp_path / "var"),

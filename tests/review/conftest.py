@@ -157,3 +157,36 @@ def make_pg_team(pg_app_url: str):  # type: ignore[no-untyped-def]
                     admin=member("admin"), publisher=member("reviewer", True))
 
     return make
+
+
+def restore_default_checklist() -> None:
+    """The migration seeds the checklist template; the PostgreSQL test reset truncates every
+    table except places, so put the migration's own rows back when the template is empty."""
+    import importlib.util
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from app.review.models import ChecklistTemplateItem
+
+    path = next((Path(__file__).resolve().parents[2] / "migrations" / "versions")
+                .glob("*_review_workflow.py"))
+    spec = importlib.util.spec_from_file_location("review_workflow_migration", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with session_scope() as session:
+        if session.scalar(select(func.count()).select_from(ChecklistTemplateItem)):
+            return
+        now = datetime.now(UTC)
+        for i, (key, kind, en, fa, hen, hfa) in enumerate(module.CHECKLIST):
+            session.add(ChecklistTemplateItem(key=key, kind=kind, label_en=en, label_fa=fa,
+                                              help_en=hen, help_fa=hfa, position=(i + 1) * 10,
+                                              created_at=now))
+
+
+@pytest.fixture(autouse=True)
+def _default_checklist(request: pytest.FixtureRequest) -> None:
+    if "db_url" in request.fixturenames:
+        request.getfixturevalue("db_url")  # (autouse fixtures run first: reset the DB now)
+        restore_default_checklist()

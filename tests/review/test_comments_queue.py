@@ -97,3 +97,13 @@ def test_the_queue_filters_and_counts(api: Api, team: Team) -> None:
     assert q(city="Tehran")["counts"]["in_review"] == 0
     r = api.c.get("/api/v1/review/queue", params={"state": "lost"}, headers=team.r1.headers)
     assert r.status_code == 422
+
+
+def test_ids_beyond_the_database_integer_range_are_a_422(api: Api, team: Team) -> None:
+    code = api.new_clip(team.uploader)
+    r = api.c.patch(f"/api/v1/clips/{code}/comments/{2**31}", json={"body": "x", "version": 1},
+                    headers=team.r1.headers)
+    assert r.status_code == 422
+    r = api.c.post(f"/api/v1/clips/{code}/comments", json={"body": "x", "parent_id": 2**31},
+                   headers=team.r1.headers)
+    assert r.status_code == 422

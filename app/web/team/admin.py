@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from app.web.team.common import AdminPage, make_router, page, see_other
 from app.web.templating import render
 
 router = make_router()
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 
 
 def _users_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
@@ -57,7 +58,7 @@ def create_user(
 
 @page(router, "/team/admin/users/{user_id}", methods=("POST",))
 def update_user(
-    user_id: int, request: Request, session: SessionDep, who: AdminPage,
+    user_id: RowId, request: Request, session: SessionDep, who: AdminPage,
     version: Annotated[int, Form()], role: Annotated[str, Form(max_length=20)],
     can_publish: Annotated[str, Form(max_length=5)] = "",
     is_active: Annotated[str, Form(max_length=5)] = "",
@@ -126,7 +127,7 @@ async def create_key(request: Request, session: SessionDep, who: AdminPage) -> R
 
 
 @page(router, "/team/admin/keys/{key_id}/revoke", methods=("POST",))
-def revoke_key(key_id: int, request: Request, session: SessionDep, who: AdminPage) -> Response:
+def revoke_key(key_id: RowId, request: Request, session: SessionDep, who: AdminPage) -> Response:
     try:
         key = partners.revoke_key(session, key_id)
     except AppError as exc:

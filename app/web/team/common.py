@@ -95,9 +95,12 @@ def form_int(value: str | None, field: str, *, required: bool = True) -> int | N
             raise InvalidInput(f"{field} is missing", field=field)
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"{field} must be a whole number", field=field) from None
+    if not 0 <= number < 2**31:
+        raise InvalidInput(f"{field} is out of range", field=field)
+    return number
 
 
 def form_float(value: str | None, field: str) -> float | None:
