@@ -138,6 +138,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/clips/{code}/poster.jpg"): public(404),
     ("GET", "/clips/{code}/keyframes/{position}.jpg"): public(404),
     ("GET", "/sitemap.xml"): public(),
+    ("GET", "/sitemap-pages.xml"): public(),
+    ("GET", "/sitemap-clips-{part}.xml"): public(),
     ("GET", "/robots.txt"): public(),
     # log-in pages and the team interface (HTML: anonymous callers are sent to /login)
     ("GET", "/login"): cells("public", 200, 200, 401, 303, 303, 303),
@@ -292,6 +294,7 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
         "key": "no-such-item",
         "key_id": "999999",
         "upload_id": "0" * 32,
+        "part": "1",
     }
     return World(headers, values)
 

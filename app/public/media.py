@@ -8,6 +8,7 @@ FileResponse answers Range requests (206, multiple ranges, 416).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -72,29 +73,73 @@ def _both(en: str, fa: str, lastmod: datetime | None = None) -> list[str]:
     return [_url(en, (en, fa), lastmod), _url(fa, (en, fa), lastmod)]
 
 
-@router.get("/sitemap.xml")
-def sitemap(session: SessionDep, _: Anyone) -> Response:
-    """Home, the cities and every published clip, in English and Farsi."""
-    base = service.base_url()
-    urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
-    for slug in sorted(
-        {
-            pages.slugify(r.name_en)
-            for r in cache.cached(session, "city_counts", lambda: repository.city_counts(session))
-        }
-    ):
-        urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")
-    for code, updated_at in repository.sitemap_rows(session, SITEMAP_MAX_CLIPS):
-        urls += _both(service.permalink(code), service.permalink(code, "fa"), updated_at)
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n' + "\n".join(urls) + "\n</urlset>\n"
-    )
+URLSET = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+    'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n'
+)
+
+
+def _xml(body: str) -> Response:
     seconds = get_settings().public_cache_seconds
     return Response(
         body, media_type="application/xml", headers={"Cache-Control": f"public, max-age={seconds}"}
     )
+
+
+def _page_urls(session: SessionDep) -> list[str]:
+    base = service.base_url()
+    urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
+    counts = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
+    for slug in sorted({pages.slugify(r.name_en) for r in counts}):
+        urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")
+    return urls
+
+
+def _clip_urls(session: SessionDep, offset: int) -> list[str]:
+    urls: list[str] = []
+    for code, updated_at in repository.sitemap_rows(session, SITEMAP_MAX_CLIPS, offset):
+        urls += _both(service.permalink(code), service.permalink(code, "fa"), updated_at)
+    return urls
+
+
+def _clip_total(session: SessionDep) -> int:
+    return cache.cached(session, "totals", lambda: repository.totals(session))[0]
+
+
+@router.get("/sitemap.xml")
+def sitemap(session: SessionDep, _: Anyone) -> Response:
+    """Home, the cities and every published clip, in English and Farsi; past
+    SITEMAP_MAX_CLIPS clips, a sitemap index of /sitemap-pages.xml and
+    /sitemap-clips-N.xml (a sitemap may hold at most 50,000 URLs)."""
+    total = _clip_total(session)
+    if total <= SITEMAP_MAX_CLIPS:
+        urls = _page_urls(session) + _clip_urls(session, 0)
+        return _xml(URLSET + "\n".join(urls) + "\n</urlset>\n")
+    base = service.base_url()
+    parts = [f"{base}/sitemap-pages.xml"] + [
+        f"{base}/sitemap-clips-{n}.xml" for n in range(1, math.ceil(total / SITEMAP_MAX_CLIPS) + 1)
+    ]
+    entries = "\n".join(f"<sitemap><loc>{escape(p)}</loc></sitemap>" for p in parts)
+    return _xml(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + entries
+        + "\n</sitemapindex>\n"
+    )
+
+
+@router.get("/sitemap-pages.xml")
+def sitemap_pages(session: SessionDep, _: Anyone) -> Response:
+    return _xml(URLSET + "\n".join(_page_urls(session)) + "\n</urlset>\n")
+
+
+@router.get("/sitemap-clips-{part}.xml")
+def sitemap_clips(part: int, session: SessionDep, _: Anyone) -> Response:
+    if not 1 <= part <= math.ceil(_clip_total(session) / SITEMAP_MAX_CLIPS):
+        raise NotFound(f"there is no sitemap part {part}", field="part")
+    urls = _clip_urls(session, (part - 1) * SITEMAP_MAX_CLIPS)
+    return _xml(URLSET + "\n".join(urls) + "\n</urlset>\n")
 
 
 @router.get("/robots.txt")

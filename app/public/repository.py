@@ -190,12 +190,13 @@ def places_by_ids(session: Session, ids: list[int]) -> list[Any]:
     return list(session.execute(stmt).all())
 
 
-def sitemap_rows(session: Session, limit: int) -> list[Any]:
+def sitemap_rows(session: Session, limit: int, offset: int = 0) -> list[Any]:
     stmt = (
         select(Clip.code, Clip.updated_at)
         .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None))
         .order_by(Clip.id)
         .limit(limit)
+        .offset(offset)
     )
     return list(session.execute(stmt).all())
 

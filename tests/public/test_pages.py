@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.public.conftest import MediaClip, set_status
@@ -180,3 +181,29 @@ def test_retraction_notice_shows_the_public_reason(
 def test_farsi_home_without_trailing_slash(client: TestClient, demo: int) -> None:
     r = client.get("/fa", headers=HTML)
     assert r.status_code == 200 and 'lang="fa"' in r.text
+
+
+def test_big_archives_get_a_sitemap_index(
+    client: TestClient, demo: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.public import media
+
+    monkeypatch.setattr(media, "SITEMAP_MAX_CLIPS", 40)
+    index = client.get("/sitemap.xml").text
+    assert "<sitemapindex" in index
+    parts = re.findall(r"<loc>http://127.0.0.1:8000(/sitemap-[a-z0-9-]+\.xml)</loc>", index)
+    assert parts == [
+        "/sitemap-pages.xml",
+        "/sitemap-clips-1.xml",
+        "/sitemap-clips-2.xml",
+        "/sitemap-clips-3.xml",
+    ]
+    codes: list[str] = []
+    for part in parts[1:]:
+        codes += re.findall(
+            r"<loc>http://127.0.0.1:8000/clips/(IRN\d+)</loc>", client.get(part).text
+        )
+    assert len(codes) == len(set(codes)) == 103
+    assert "/cities/shiraz<" in client.get("/sitemap-pages.xml").text
+    assert client.get("/sitemap-clips-4.xml").status_code == 404
+    assert client.get("/sitemap-clips-0.xml").status_code == 404
