@@ -62,7 +62,7 @@ test-sqlite:
 
 # The same suite again with PostgreSQL as the app's database (video-only tests need no DB).
 test-postgres:
-	TEST_DB=postgres $(BIN)/python -m pytest -m "not nodb" $(PYTEST_ARGS)
+	TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: bootstrap
 	$(BIN)/ruff check app tests bench

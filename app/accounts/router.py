@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy import select
 
 from app.accounts import service
@@ -92,7 +94,12 @@ def create_user(data: UserCreate, session: SessionDep, _: Admin) -> UserCreated:
 
 
 @router.patch("/users/{user_id}", response_model=UserRead, summary="Disable, re-role a user")
-def update_user(user_id: int, data: UserUpdate, session: SessionDep, who: Admin) -> UserRead:
+def update_user(
+    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    data: UserUpdate,
+    session: SessionDep,
+    who: Admin,
+) -> UserRead:
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
         raise UserNotFound(f"no user with id {user_id}")
