@@ -8,6 +8,7 @@ from app.ingest.models import Keyframe, Media, Upload
 from app.jobs.models import ProcessingJob
 from app.partners.models import ApiKey, Partner
 from app.places.models import Place, PlaceAlias
+from app.public.models import PublicChange
 from app.review.models import (
     Approval,
     ChecklistEntry,
@@ -16,7 +17,6 @@ from app.review.models import (
     Comment,
     Retraction,
 )
-from app.public.models import PublicChange
 
 __all__ = [
     "ApiKey",

@@ -45,10 +45,31 @@ def proc_write_bytes(pid: int) -> int:
 
 def make_file(path: Path, size: int) -> None:
     seed = path.with_suffix(".seed.ts")
-    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f",
-                    "lavfi", "-i", "testsrc2=s=640x360:r=30:d=4,noise=alls=80:allf=t",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "20M", "-f", "mpegts",
-                    str(seed)], check=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=30:d=4,noise=alls=80:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "20M",
+            "-f",
+            "mpegts",
+            str(seed),
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
     block = seed.read_bytes()
     block = block[: len(block) // 188 * 188]
     with open(path, "wb") as fh:
@@ -94,11 +115,16 @@ def setup(env: dict[str, str]) -> str:
     upgrade()
     with session_scope() as s:
         seed(s)
-        user, _ = create_user(s, email="bench@example.org", role="contributor",
-                              password="bench password long enough")
+        user, _ = create_user(
+            s, email="bench@example.org", role="contributor", password="bench password long enough"
+        )
         _, token = create_token(s, user, "bench")
-        create(s, ClipCreate(city="Abadan", province="Khuzestan", date="2019-11-16"),
-               actor="bench", user_id=user.id)
+        create(
+            s,
+            ClipCreate(city="Abadan", province="Khuzestan", date="2019-11-16"),
+            actor="bench",
+            user_id=user.id,
+        )
     return token
 
 
@@ -118,10 +144,14 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ingest-", dir=base) as tmp:
         work = Path(tmp)
-        env = {"ARCHIVE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-               "ARCHIVE_VAR_DIR": str(work / "var"), "ARCHIVE_MEDIA_ROOT": str(work / "media"),
-               "ARCHIVE_JOBS": "off", "ARCHIVE_DEMO_ON_FIRST_RUN": "false",
-               "ARCHIVE_MAX_UPLOAD_BYTES": str(size + 1)}
+        env = {
+            "ARCHIVE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+            "ARCHIVE_VAR_DIR": str(work / "var"),
+            "ARCHIVE_MEDIA_ROOT": str(work / "media"),
+            "ARCHIVE_JOBS": "off",
+            "ARCHIVE_DEMO_ON_FIRST_RUN": "false",
+            "ARCHIVE_MAX_UPLOAD_BYTES": str(size + 1),
+        }
         token = setup(env)
         video = work / "big.ts"
         make_file(video, size)
@@ -130,20 +160,43 @@ def main() -> int:
         port = _free_port()
         log = open(work / "server.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             _wait(url)
             rss0 = proc_status(server.pid, "VmRSS")
             io0 = proc_write_bytes(server.pid)
             start = time.perf_counter()
-            r = httpx.post(f"{url}/api/v1/clips/IRN001/media", content=chunks(video),
-                           params={"filename": "big.ts"}, timeout=600,
-                           headers={"Authorization": f"Bearer {token}",
-                                    "Content-Length": str(size),
-                                    "Content-Type": "video/mp2t"})
+            r = httpx.post(
+                f"{url}/api/v1/clips/IRN001/media",
+                content=chunks(video),
+                params={"filename": "big.ts"},
+                timeout=600,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Length": str(size),
+                    "Content-Type": "video/mp2t",
+                },
+            )
             upload_t = time.perf_counter() - start
             if r.status_code != 201:
                 print(f"upload failed: {r.status_code} {r.text}")
@@ -157,8 +210,10 @@ def main() -> int:
     floor = max(sha_t, write_t)
     mib = size / 1024**2
     print(f"== ingest: {mib:.0f} MiB over loopback HTTP (2 shared cores: ratios, not times)")
-    print(f"upload {upload_t:.2f}s ({mib / upload_t:.0f} MiB/s); sha256 {sha_t:.2f}s; "
-          f"write+fsync {write_t:.2f}s")
+    print(
+        f"upload {upload_t:.2f}s ({mib / upload_t:.0f} MiB/s); sha256 {sha_t:.2f}s; "
+        f"write+fsync {write_t:.2f}s"
+    )
     print(f"upload / max(sha256, write+fsync) = {upload_t / floor:.2f}  (target <= 1.5)")
     print(f"server peak RSS growth = {(peak - rss0) / 1e6:.1f} MB  (target <= 64)")
     print(f"bytes written by the server / file size = {written / size:.3f}  (target 1.0)")

@@ -42,8 +42,11 @@ X264_FAST = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                   check=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def make_clips(work: Path, segments: int, seconds: float) -> tuple[dict[str, Path], list[float]]:
@@ -52,20 +55,68 @@ def make_clips(work: Path, segments: int, seconds: float) -> tuple[dict[str, Pat
         inputs += ["-f", "lavfi", "-t", f"{seconds}", "-i", SOURCES[i % len(SOURCES)]]
     concat = "".join(f"[{i}:v]" for i in range(segments)) + f"concat=n={segments}:v=1:a=0[v]"
     cuts = [i * seconds for i in range(1, segments)]
-    clips = {"phone": work / "phone.mp4", "x264": work / "x264.mp4",
-             "rotated": work / "rotated.mp4", "vfr": work / "vfr.mp4"}
-    ffmpeg(*inputs, "-filter_complex", concat, "-map", "[v]", *X264_FAST,
-           "-g", "30", "-keyint_min", "30", "-sc_threshold", "0", str(clips["phone"]))
+    clips = {
+        "phone": work / "phone.mp4",
+        "x264": work / "x264.mp4",
+        "rotated": work / "rotated.mp4",
+        "vfr": work / "vfr.mp4",
+    }
+    ffmpeg(
+        *inputs,
+        "-filter_complex",
+        concat,
+        "-map",
+        "[v]",
+        *X264_FAST,
+        "-g",
+        "30",
+        "-keyint_min",
+        "30",
+        "-sc_threshold",
+        "0",
+        str(clips["phone"]),
+    )
     # x264's own defaults for keyframe placement (keyint 250, scene-cut 40); veryfast speed
-    ffmpeg(*inputs, "-filter_complex", concat, "-map", "[v]", "-c:v", "libx264",
-           "-preset", "veryfast", "-pix_fmt", "yuv420p", str(clips["x264"]))
-    ffmpeg("-i", str(clips["phone"]), "-c", "copy", "-metadata:s:v:0", "rotate=90",
-           str(clips["rotated"]))
+    ffmpeg(
+        *inputs,
+        "-filter_complex",
+        concat,
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(clips["x264"]),
+    )
+    ffmpeg(
+        "-i",
+        str(clips["phone"]),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        str(clips["rotated"]),
+    )
     # VFR: alternate 2 s at 30 fps and 2 s at 10 fps, keyframe every 15 frames
-    ffmpeg("-i", str(clips["phone"]), "-vf",
-           "select='lt(mod(t\\,4)\\,2)+not(mod(n\\,3))',setpts=PTS", "-fps_mode", "vfr",
-           *X264_FAST, "-g", "15", "-keyint_min", "15", "-sc_threshold", "0",
-           str(clips["vfr"]))
+    ffmpeg(
+        "-i",
+        str(clips["phone"]),
+        "-vf",
+        "select='lt(mod(t\\,4)\\,2)+not(mod(n\\,3))',setpts=PTS",
+        "-fps_mode",
+        "vfr",
+        *X264_FAST,
+        "-g",
+        "15",
+        "-keyint_min",
+        "15",
+        "-sc_threshold",
+        "0",
+        str(clips["vfr"]),
+    )
     return clips, cuts
 
 
@@ -76,14 +127,35 @@ def timed(fn: object, *args: object, **kwargs: object) -> tuple[float, object]:
 
 
 def ffmpeg_keyframes_only(path: Path) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                    "-skip_frame", "nokey", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
-                   check=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-skip_frame",
+            "nokey",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-f",
+            "null",
+            "-",
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def plain_ffprobe(path: Path) -> None:
-    subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-                    str(path)], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def scenedetect_time(path: Path) -> float | None:
@@ -111,38 +183,59 @@ def main() -> int:
     parser.add_argument("--no-scenedetect", action="store_true")
     args = parser.parse_args()
     segments, seconds = (6, 5.0) if args.quick else (8, 20.0)
-    print(f"== video: {segments} segments x {seconds:g} s at 1080p30 "
-          "(2 shared cores: compare ratios, not times)")
+    print(
+        f"== video: {segments} segments x {seconds:g} s at 1080p30 "
+        "(2 shared cores: compare ratios, not times)"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         clips, cuts = make_clips(work, segments, seconds)
-        print(f"generated 4 clips in {time.perf_counter() - t0:.1f}s; cuts at "
-              f"{', '.join(f'{c:g}' for c in cuts)} s")
+        print(
+            f"generated 4 clips in {time.perf_counter() - t0:.1f}s; cuts at "
+            f"{', '.join(f'{c:g}' for c in cuts)} s"
+        )
         for name, clip in clips.items():
             ref = best_of(2, ffmpeg_keyframes_only, clip)
             ours, frames = min(
                 (timed(extract_keyframes, clip, work / f"out-{name}-{i}") for i in range(2)),
-                key=lambda r: r[0])
+                key=lambda r: r[0],
+            )
             times = [f.timestamp for f in frames]  # type: ignore[attr-defined]
             sd = None if args.no_scenedetect else scenedetect_time(clip)
             probe_ref = statistics.median(timed(plain_ffprobe, clip)[0] for _ in range(15))
             probe_ours = statistics.median(timed(probe, clip)[0] for _ in range(15))
-            rows.append((name, ours, ref, recall(times, cuts), len(frames) / (len(cuts) + 1),
-                         sd, probe_ours / probe_ref, len(frames)))
-    print(f"{'clip':8} {'ours s':>7} {'ffmpeg s':>8} {'ratio':>6} {'recall':>6} "
-          f"{'fr/shot':>7} {'frames':>6} {'scenedetect/ours':>16} {'probe ratio':>11}")
+            rows.append(
+                (
+                    name,
+                    ours,
+                    ref,
+                    recall(times, cuts),
+                    len(frames) / (len(cuts) + 1),
+                    sd,
+                    probe_ours / probe_ref,
+                    len(frames),
+                )
+            )
+    print(
+        f"{'clip':8} {'ours s':>7} {'ffmpeg s':>8} {'ratio':>6} {'recall':>6} "
+        f"{'fr/shot':>7} {'frames':>6} {'scenedetect/ours':>16} {'probe ratio':>11}"
+    )
     ok = True
     for name, ours, ref, rec, per_shot, sd, pr, n in rows:
         sd_txt = f"{sd / ours:16.1f}" if sd is not None else f"{'n/a':>16}"
-        print(f"{name:8} {ours:7.2f} {ref:8.2f} {ours / ref:6.2f} {rec:6.2f} {per_shot:7.2f} "
-              f"{n:6d} {sd_txt} {pr:11.2f}")
+        print(
+            f"{name:8} {ours:7.2f} {ref:8.2f} {ours / ref:6.2f} {rec:6.2f} {per_shot:7.2f} "
+            f"{n:6d} {sd_txt} {pr:11.2f}"
+        )
         ok &= ours / ref <= 1.3 and rec >= 0.95 and per_shot <= 2 and pr <= 1.2
     if any(r[5] is None for r in rows) and not args.no_scenedetect:
         print("PySceneDetect not installed (pip install scenedetect): comparison skipped")
-    print("targets: ratio <= 1.3, recall >= 0.95, frames/shot <= 2, probe ratio <= 1.2, "
-          f"scenedetect/ours >= 5 -> {'all met' if ok else 'NOT all met'}")
+    print(
+        "targets: ratio <= 1.3, recall >= 0.95, frames/shot <= 2, probe ratio <= 1.2, "
+        f"scenedetect/ours >= 5 -> {'all met' if ok else 'NOT all met'}"
+    )
     return 0
 
 

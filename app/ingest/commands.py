@@ -20,8 +20,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-VideoArg = Annotated[Path, typer.Argument(help="a video file", exists=True, dir_okay=False,
-                                          readable=True)]
+VideoArg = Annotated[
+    Path, typer.Argument(help="a video file", exists=True, dir_okay=False, readable=True)
+]
 
 
 def probe_cmd(video: VideoArg) -> None:
@@ -37,12 +38,16 @@ def probe_cmd(video: VideoArg) -> None:
 
 def keyframes_cmd(
     video: VideoArg,
-    out: Annotated[Path, typer.Option("--out", help="directory for the JPEG keyframes",
-                                      file_okay=False)],
-    min_interval: Annotated[float | None, typer.Option(
-        help="at least one frame per this many seconds (0: off)")] = None,
-    threshold: Annotated[int | None, typer.Option(
-        help="drop a frame within this pHash distance of the previous one (-1: off)")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="directory for the JPEG keyframes", file_okay=False)
+    ],
+    min_interval: Annotated[
+        float | None, typer.Option(help="at least one frame per this many seconds (0: off)")
+    ] = None,
+    threshold: Annotated[
+        int | None,
+        typer.Option(help="drop a frame within this pHash distance of the previous one (-1: off)"),
+    ] = None,
     max_count: Annotated[int | None, typer.Option(help="at most this many frames")] = None,
 ) -> None:
     """Write the keyframes to --out and print [{"timestamp", "path", "phash"}, ...] as JSON."""
@@ -51,7 +56,8 @@ def keyframes_cmd(
     s = get_settings()
     try:
         frames = extract_keyframes(
-            video, out,
+            video,
+            out,
             min_interval=s.keyframe_min_interval_seconds if min_interval is None else min_interval,
             phash_threshold=s.keyframe_phash_threshold if threshold is None else threshold,
             max_count=s.keyframe_max_count if max_count is None else max_count,
@@ -59,13 +65,18 @@ def keyframes_cmd(
         )
     except VideoError as exc:
         _fail(f"{video}: {exc.message}")
-    typer.echo(json.dumps([{"timestamp": f.timestamp, "path": str(f.path), "phash": f.phash}
-                           for f in frames], indent=2))
+    typer.echo(
+        json.dumps(
+            [{"timestamp": f.timestamp, "path": str(f.path), "phash": f.phash} for f in frames],
+            indent=2,
+        )
+    )
 
 
 def worker_cmd(
-    concurrency: Annotated[int | None, typer.Option(
-        help="parallel jobs (default ARCHIVE_JOB_WORKERS)")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="parallel jobs (default ARCHIVE_JOB_WORKERS)")
+    ] = None,
     pool: Annotated[str, typer.Option(help="Celery pool (prefork, threads, solo)")] = "prefork",
 ) -> None:
     """Run processing jobs: a Celery worker when ARCHIVE_JOBS=celery, otherwise workers that
@@ -127,8 +138,7 @@ def fixity_cmd(
                 if sha not in all_known:
                     typer.echo(f"unreferenced original (no record): SHA-256:{sha}")
     if bad:
-        typer.secho(f"{bad} original(s) failed the fixity check", fg=typer.colors.RED,
-                    err=True)
+        typer.secho(f"{bad} original(s) failed the fixity check", fg=typer.colors.RED, err=True)
         sys.exit(1)
 
 

@@ -74,11 +74,13 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     gen, out = store.new_generation(sha256)
     try:
         frames = extract_keyframes(
-            store.original_path(sha256), out,
+            store.original_path(sha256),
+            out,
             min_interval=settings.keyframe_min_interval_seconds,
             phash_threshold=settings.keyframe_phash_threshold,
             max_count=settings.keyframe_max_count,
-            timeout=settings.ffmpeg_timeout_seconds, probe_info=info,
+            timeout=settings.ffmpeg_timeout_seconds,
+            probe_info=info,
             progress=lambda f: progress(0.8 * f),
         )
         for i, kf in enumerate(frames):
@@ -95,10 +97,20 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         session.execute(delete(Keyframe).where(Keyframe.media_id == media.id))
         session.flush()
         for i, kf in enumerate(frames):
-            session.add(Keyframe(
-                media_id=media.id, original_sha256=sha256, generation=gen, position=i,
-                timestamp=kf.timestamp, width=kf.width, height=kf.height, sha256=kf.sha256,
-                phash=kf.phash, source=kf.source))
+            session.add(
+                Keyframe(
+                    media_id=media.id,
+                    original_sha256=sha256,
+                    generation=gen,
+                    position=i,
+                    timestamp=kf.timestamp,
+                    width=kf.width,
+                    height=kf.height,
+                    sha256=kf.sha256,
+                    phash=kf.phash,
+                    source=kf.source,
+                )
+            )
         media.derivative_generation = gen
 
     def drop_old() -> None:
@@ -123,16 +135,22 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         if media is None or media.derivative_generation is None:
             raise StepFailed("there are no keyframes to hash (run the keyframes step first)")
         gen = media.derivative_generation
-        rows = [(k.id, k.position, k.sha256) for k in session.scalars(
-            select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position))]
+        rows = [
+            (k.id, k.position, k.sha256)
+            for k in session.scalars(
+                select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position)
+            )
+        ]
     folder = store.generation_dir(sha256, gen)
     phashes: dict[int, str] = {}
     for n, (row_id, position, expected) in enumerate(rows):
         path = folder / f"kf_{position:04d}.jpg"
         actual = _sha256(path)
         if actual != expected:
-            raise StepFailed(f"keyframe {position} does not match its recorded SHA-256 "
-                             f"(expected {expected}, found {actual})")
+            raise StepFailed(
+                f"keyframe {position} does not match its recorded SHA-256 "
+                f"(expected {expected}, found {actual})"
+            )
         phashes[row_id] = phash_hex(open_image(path))
         progress(0.5 + 0.5 * (n + 1) / max(1, len(rows)))
 
@@ -166,4 +184,3 @@ def describe(exc: BaseException) -> str:
         tail = exc.stderr_tail.strip()
         return f"{exc.message}\n--- ffmpeg stderr (end) ---\n{tail}" if tail else exc.message
     return f"{type(exc).__name__}: {exc}"
-

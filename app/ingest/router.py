@@ -55,16 +55,28 @@ def _filename_from(request: Request, query_name: str | None) -> str | None:
     return None
 
 
-@router.post("/{code}/media", response_model=MediaRead, status_code=201,
-             summary="Upload the clip's original (raw body or multipart form, streamed)",
-             responses={409: {"description": "duplicate bytes or the clip has an original"},
-                        413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
-                        415: {"description": "not a video container we accept"},
-                        422: {"description": "a video we recognise but cannot use"}})
+@router.post(
+    "/{code}/media",
+    response_model=MediaRead,
+    status_code=201,
+    summary="Upload the clip's original (raw body or multipart form, streamed)",
+    responses={
+        409: {"description": "duplicate bytes or the clip has an original"},
+        413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
+        415: {"description": "not a video container we accept"},
+        422: {"description": "a video we recognise but cannot use"},
+    },
+)
 async def upload_media(
-    code: str, request: Request, response: Response, session: SessionDep, who: TeamMember,
-    filename: Annotated[str | None, Query(max_length=500, description="original file name "
-                                          "(metadata only) for raw uploads")] = None,
+    code: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    who: TeamMember,
+    filename: Annotated[
+        str | None,
+        Query(max_length=500, description="original file name (metadata only) for raw uploads"),
+    ] = None,
 ) -> Any:
     """Send the file as the request body (`application/octet-stream` or `video/*`) or as the
     `file` field of a `multipart/form-data` form. A 201 means the original is fsynced,
@@ -76,12 +88,17 @@ async def upload_media(
     if not multipart and not ctype.lower().startswith(service.ACCEPTED_TYPES):
         raise UnsupportedVideoFile(
             f"send the video as application/octet-stream, video/* or a multipart form, not "
-            f"{ctype.split(';')[0]}", field="content-type")
+            f"{ctype.split(';')[0]}",
+            field="content-type",
+        )
     declared = _declared_length(request)
     if declared is not None and declared > limit + (MULTIPART_SLACK if multipart else 0):
-        raise UploadTooLarge(f"the upload ({declared} bytes) is larger than the limit of "
-                             f"{limit} bytes; nothing was stored", field="file",
-                             extra={"limit": limit})
+        raise UploadTooLarge(
+            f"the upload ({declared} bytes) is larger than the limit of "
+            f"{limit} bytes; nothing was stored",
+            field="file",
+            extra={"limit": limit},
+        )
     clip = await run_in_threadpool(service.clip_for_upload, session, code)
     await release_before_stream(session)
     store = get_store()
@@ -95,13 +112,23 @@ async def upload_media(
             written = await stream_raw(request.stream(), store, limit=limit, block=block)
             name, claimed, via = _filename_from(request, filename), ctype, "raw"
     except ClientDisconnect:
-        raise ClientGone("the client disconnected before the upload finished; nothing was "
-                         "stored") from None
+        raise ClientGone(
+            "the client disconnected before the upload finished; nothing was stored"
+        ) from None
     user_id = who.user.id if who.user else None
     await run_in_threadpool(
-        lambda: service.ingest(session, clip=clip, written=written, filename=name,
-                               content_type=claimed, via=via, actor=who.actor, user_id=user_id,
-                               store=store))
+        lambda: service.ingest(
+            session,
+            clip=clip,
+            written=written,
+            filename=name,
+            content_type=claimed,
+            via=via,
+            actor=who.actor,
+            user_id=user_id,
+            store=store,
+        )
+    )
     response.headers["Location"] = f"/api/v1/clips/{clip.code}/media"
     return await run_in_threadpool(service.media_read, session, clip.code)
 
@@ -111,10 +138,16 @@ def get_media(code: str, session: SessionDep, _: TeamMember) -> Any:
     return service.media_read(session, code)
 
 
-@router.get("/{code}/media/original", summary="Download the original (custody-logged)",
-            response_class=FileResponse)
+@router.get(
+    "/{code}/media/original",
+    summary="Download the original (custody-logged)",
+    response_class=FileResponse,
+)
 def download_original(
-    code: str, request: Request, session: SessionDep, who: TeamMember,
+    code: str,
+    request: Request,
+    session: SessionDep,
+    who: TeamMember,
     inline: Annotated[bool, Query(description="view in the browser instead of saving")] = False,
 ) -> FileResponse:
     rng = request.headers.get("range", "")
@@ -127,7 +160,8 @@ def download_original(
     ext = {"mov": "mp4", "matroska": "mkv"}.get(media.container.split(",")[0], "bin")
     ext = {"avi": "avi", "mpegts": "ts", "flv": "flv"}.get(media.container.split(",")[0], ext)
     return FileResponse(
-        path, media_type="application/octet-stream" if not inline else "video/mp4",
+        path,
+        media_type="application/octet-stream" if not inline else "video/mp4",
         filename=f"{code}-{media.sha256[:12]}.{ext}",
         content_disposition_type="inline" if inline else "attachment",
         headers={"Cache-Control": "private, no-store", "X-Content-SHA256": media.sha256},
@@ -145,31 +179,50 @@ def list_keyframes(code: str, session: SessionDep, _: TeamMember) -> Any:
     rows = service.keyframe_rows(session, media)
     has = media.derivative_generation is not None
     return KeyframeList(
-        clip=clip.code, original_sha256=media.sha256, generation=media.derivative_generation,
+        clip=clip.code,
+        original_sha256=media.sha256,
+        generation=media.derivative_generation,
         poster_url=f"{base}/poster" if has else None,
         contact_sheet_url=f"{base}/contact-sheet" if has else None,
-        items=[KeyframeRead(position=k.position, timestamp=k.timestamp, width=k.width,
-                            height=k.height, sha256=k.sha256, phash=k.phash, source=k.source,
-                            url=f"{base}/keyframes/{k.position}/image",
-                            thumbnail_url=f"{base}/keyframes/{k.position}/thumbnail")
-               for k in rows],
+        items=[
+            KeyframeRead(
+                position=k.position,
+                timestamp=k.timestamp,
+                width=k.width,
+                height=k.height,
+                sha256=k.sha256,
+                phash=k.phash,
+                source=k.source,
+                url=f"{base}/keyframes/{k.position}/image",
+                thumbnail_url=f"{base}/keyframes/{k.position}/thumbnail",
+            )
+            for k in rows
+        ],
     )
 
 
 Position = Annotated[int, Path(ge=0, le=100_000)]
 
 
-@router.get("/{code}/keyframes/{position}/image", summary="A keyframe (JPEG, at most 1280 px)",
-            response_class=FileResponse)
-def keyframe_image(code: str, position: Position, session: SessionDep,
-                   _: TeamMember) -> FileResponse:
+@router.get(
+    "/{code}/keyframes/{position}/image",
+    summary="A keyframe (JPEG, at most 1280 px)",
+    response_class=FileResponse,
+)
+def keyframe_image(
+    code: str, position: Position, session: SessionDep, _: TeamMember
+) -> FileResponse:
     return _image(service.derivative_file(session, code, f"kf_{position:04d}.jpg"))
 
 
-@router.get("/{code}/keyframes/{position}/thumbnail", summary="A keyframe thumbnail (320 px)",
-            response_class=FileResponse)
-def keyframe_thumbnail(code: str, position: Position, session: SessionDep,
-                       _: TeamMember) -> FileResponse:
+@router.get(
+    "/{code}/keyframes/{position}/thumbnail",
+    summary="A keyframe thumbnail (320 px)",
+    response_class=FileResponse,
+)
+def keyframe_thumbnail(
+    code: str, position: Position, session: SessionDep, _: TeamMember
+) -> FileResponse:
     return _image(service.derivative_file(session, code, f"thumb_{position:04d}.jpg"))
 
 
@@ -178,8 +231,9 @@ def poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
     return _image(service.derivative_file(session, code, "poster.jpg"))
 
 
-@router.get("/{code}/contact-sheet", summary="Contact sheet with timestamps",
-            response_class=FileResponse)
+@router.get(
+    "/{code}/contact-sheet", summary="Contact sheet with timestamps", response_class=FileResponse
+)
 def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
     return _image(service.derivative_file(session, code, "contact.jpg"))
 
@@ -189,21 +243,39 @@ def _processing(session: SessionDep, code: str) -> ProcessingRead:
     rows = jobs.jobs_for_clip(session, clip.id)
     summary = jobs.summary(rows)
     return ProcessingRead(
-        clip=clip.code, sha256=rows[0].original_sha256 if rows else None, **summary,
-        steps=[{"step": j.step, "state": j.state, "progress": j.progress,  # type: ignore[misc]
-                "attempts": j.attempts, "last_error": j.last_error, "queued_at": j.queued_at,
-                "started_at": j.started_at, "finished_at": j.finished_at} for j in rows],
+        clip=clip.code,
+        sha256=rows[0].original_sha256 if rows else None,
+        **summary,
+        steps=[
+            {
+                "step": j.step,
+                "state": j.state,
+                "progress": j.progress,  # type: ignore[misc]
+                "attempts": j.attempts,
+                "last_error": j.last_error,
+                "queued_at": j.queued_at,
+                "started_at": j.started_at,
+                "finished_at": j.finished_at,
+            }
+            for j in rows
+        ],
     )
 
 
-@router.get("/{code}/processing", response_model=ProcessingRead,
-            summary="Processing state: step, progress, attempts, last error")
+@router.get(
+    "/{code}/processing",
+    response_model=ProcessingRead,
+    summary="Processing state: step, progress, attempts, last error",
+)
 def get_processing(code: str, session: SessionDep, _: TeamMember) -> Any:
     return _processing(session, code)
 
 
-@router.post("/{code}/processing/retry", response_model=ProcessingRead,
-             summary="Retry the failed step (failed -> queued)")
+@router.post(
+    "/{code}/processing/retry",
+    response_model=ProcessingRead,
+    summary="Retry the failed step (failed -> queued)",
+)
 def retry_processing(code: str, session: SessionDep, who: TeamMember) -> Any:
     service.retry(session, code, actor=who.actor)
     return _processing(session, code)

@@ -45,8 +45,10 @@ class MediaRead(BaseModel):
     via: str
     created_at: datetime
     fixity_checked_at: datetime | None
-    metadata: dict[str, Any] = Field(description="ffprobe summary (duration, codecs, size, "
-                                     "rotation, frame rate, GPS, device ...)")
+    metadata: dict[str, Any] = Field(
+        description="ffprobe summary (duration, codecs, size, "
+        "rotation, frame rate, GPS, device ...)"
+    )
     sensitive_fields: list[str] = Field(description="metadata keys that are team-only")
     processing: ProcessingSummary
 

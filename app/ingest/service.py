@@ -50,14 +50,17 @@ def clip_for_upload(session: Session, code: str) -> Clip:
     if existing is not None:
         raise ClipHasMedia(
             f"clip {code} already has its original (SHA-256:{existing}); an original is never "
-            "replaced. Create a new clip for other footage.", field="code",
-            extra={"sha256": existing})
+            "replaced. Create a new clip for other footage.",
+            field="code",
+            extra={"sha256": existing},
+        )
     return clip
 
 
 def _duplicate(session: Session, sha256: str) -> DuplicateMedia | None:
     row = session.execute(
-        select(Clip.code, Clip.deleted_at).join(Media, Media.clip_id == Clip.id)
+        select(Clip.code, Clip.deleted_at)
+        .join(Media, Media.clip_id == Clip.id)
         .where(Media.sha256 == sha256)
     ).first()
     if row is None:
@@ -65,7 +68,8 @@ def _duplicate(session: Session, sha256: str) -> DuplicateMedia | None:
     note = " (a deleted clip)" if row.deleted_at is not None else ""
     return DuplicateMedia(
         f"these exact bytes (SHA-256:{sha256}) are already archived as clip {row.code}{note}",
-        extra={"clip": row.code, "sha256": sha256})
+        extra={"clip": row.code, "sha256": sha256},
+    )
 
 
 def validate(path: Path) -> dict[str, Any]:
@@ -108,9 +112,15 @@ def ingest(
     finally:
         written.path.unlink(missing_ok=True)
     media = Media(
-        clip_id=clip.id, sha256=sha, size=written.size, filename=_clean_name(filename),
-        content_type=(content_type or "")[:200] or None, container=info["container"][:40],
-        probe=info, via=via, uploaded_by_id=user_id,
+        clip_id=clip.id,
+        sha256=sha,
+        size=written.size,
+        filename=_clean_name(filename),
+        content_type=(content_type or "")[:200] or None,
+        container=info["container"][:40],
+        probe=info,
+        via=via,
+        uploaded_by_id=user_id,
     )
     try:
         with session.begin_nested():
@@ -118,12 +128,22 @@ def ingest(
     except IntegrityError:
         if (dup := _duplicate(session, sha)) is not None:
             raise dup from None
-        raise ClipHasMedia(f"clip {clip.code} received its original from another upload "
-                           "just now", field="code") from None
+        raise ClipHasMedia(
+            f"clip {clip.code} received its original from another upload just now", field="code"
+        ) from None
     custody.record(
-        session, actor=actor, action="media.ingested", clip_code=clip.code,
-        payload={"sha256": sha, "hash": f"SHA-256:{sha}", "size": written.size,
-                 "filename": media.filename, "via": via, "container": media.container},
+        session,
+        actor=actor,
+        action="media.ingested",
+        clip_code=clip.code,
+        payload={
+            "sha256": sha,
+            "hash": f"SHA-256:{sha}",
+            "size": written.size,
+            "filename": media.filename,
+            "via": via,
+            "container": media.container,
+        },
     )
     jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step="probe")
     return media
@@ -169,10 +189,12 @@ def open_original(session: Session, code: str, *, actor: str, action: str) -> tu
     clip, media = media_for(session, code)
     path = get_store().original_path(media.sha256)
     if not path.exists():
-        raise MediaNotFound(f"the original of clip {code} is missing from the store "
-                            "(run a fixity check)")
-    custody.record(session, actor=actor, action=action, clip_code=clip.code,
-                   payload={"sha256": media.sha256})
+        raise MediaNotFound(
+            f"the original of clip {code} is missing from the store (run a fixity check)"
+        )
+    custody.record(
+        session, actor=actor, action=action, clip_code=clip.code, payload={"sha256": media.sha256}
+    )
     return path, media
 
 
@@ -186,16 +208,25 @@ def retry(session: Session, code: str, *, actor: str) -> list[int]:
     clip = live_clip(session, code)
     ids = jobs.retry_failed(session, clip.id)
     if not ids:
-        raise Conflict(f"nothing to retry: no step of clip {code} has failed",
-                       code="nothing_to_retry")
-    custody.record(session, actor=actor, action="processing.retried", clip_code=clip.code,
-                   payload={"jobs": ids})
+        raise Conflict(
+            f"nothing to retry: no step of clip {code} has failed", code="nothing_to_retry"
+        )
+    custody.record(
+        session,
+        actor=actor,
+        action="processing.retried",
+        clip_code=clip.code,
+        payload={"jobs": ids},
+    )
     return ids
 
 
 def keyframe_rows(session: Session, media: Media) -> list[Keyframe]:
-    return list(session.scalars(select(Keyframe).where(Keyframe.media_id == media.id)
-                                .order_by(Keyframe.position)))
+    return list(
+        session.scalars(
+            select(Keyframe).where(Keyframe.media_id == media.id).order_by(Keyframe.position)
+        )
+    )
 
 
 def derivative_file(session: Session, code: str, name: str) -> Path:

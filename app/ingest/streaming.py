@@ -25,7 +25,10 @@ MAX_FIELD_BYTES = 64 * 1024
 def _too_large(limit: int) -> UploadTooLarge:
     return UploadTooLarge(
         f"the upload is larger than the limit of {limit} bytes ({limit / 1024**3:.2f} GiB); "
-        "nothing was stored", field="file", extra={"limit": limit})
+        "nothing was stored",
+        field="file",
+        extra={"limit": limit},
+    )
 
 
 async def _write(temp: TempWrite, block: bytes) -> None:
@@ -35,8 +38,9 @@ async def _write(temp: TempWrite, block: bytes) -> None:
         raise _too_large(temp.limit) from None
 
 
-async def stream_raw(chunks: AsyncIterator[bytes], store: MediaStore, *, limit: int,
-                     block: int) -> Written:
+async def stream_raw(
+    chunks: AsyncIterator[bytes], store: MediaStore, *, limit: int, block: int
+) -> Written:
     temp = store.open_temp(limit)
     try:
         buf = bytearray()
@@ -99,7 +103,8 @@ class _Collector:
 
     def on_header_end(self) -> None:
         self.part.headers[bytes(self.header_field).lower().decode("latin-1")] = bytes(
-            self.header_value)
+            self.header_value
+        )
         self.header_field.clear()
         self.header_value.clear()
 
@@ -123,27 +128,41 @@ class _Collector:
         else:
             self.part.field_value += data[start:end]
             if len(self.part.field_value) > MAX_FIELD_BYTES:
-                raise BadUploadRequest(f"form field {self.part.name!r} is too long",
-                                       field=self.part.name)
+                raise BadUploadRequest(
+                    f"form field {self.part.name!r} is too long", field=self.part.name
+                )
 
     def on_part_end(self) -> None:
         if self.part is not self.file_part and self.part.name:
             self.fields[self.part.name] = self.part.field_value.decode("utf-8", "replace")
 
 
-async def stream_multipart(chunks: AsyncIterator[bytes], content_type: str, store: MediaStore,
-                           *, limit: int, block: int, file_field: str = "file") -> MultipartResult:
+async def stream_multipart(
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    store: MediaStore,
+    *,
+    limit: int,
+    block: int,
+    file_field: str = "file",
+) -> MultipartResult:
     _, opts = parse_options_header(content_type)
     boundary = opts.get(b"boundary")
     if not boundary:
         raise BadUploadRequest("multipart upload without a boundary in its Content-Type")
     col = _Collector(file_field)
-    parser = MultipartParser(boundary, {
-        "on_part_begin": col.on_part_begin, "on_header_field": col.on_header_field,
-        "on_header_value": col.on_header_value, "on_header_end": col.on_header_end,
-        "on_headers_finished": col.on_headers_finished, "on_part_data": col.on_part_data,
-        "on_part_end": col.on_part_end,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": col.on_part_begin,
+            "on_header_field": col.on_header_field,
+            "on_header_value": col.on_header_value,
+            "on_header_end": col.on_header_end,
+            "on_headers_finished": col.on_headers_finished,
+            "on_part_data": col.on_part_data,
+            "on_part_end": col.on_part_end,
+        },
+    )
     temp = store.open_temp(limit)
     try:
         async for chunk in chunks:
@@ -162,11 +181,14 @@ async def stream_multipart(chunks: AsyncIterator[bytes], content_type: str, stor
                 col.pending.clear()
         parser.finalize()
         if parser.state != MultipartState.END:
-            raise BadUploadRequest("the multipart body ended before its closing boundary "
-                                   "(the upload was cut off); nothing was stored")
+            raise BadUploadRequest(
+                "the multipart body ended before its closing boundary "
+                "(the upload was cut off); nothing was stored"
+            )
         if col.file_part is None:
-            raise BadUploadRequest(f"the form has no file field named {file_field!r}",
-                                   field=file_field)
+            raise BadUploadRequest(
+                f"the form has no file field named {file_field!r}", field=file_field
+            )
         if col.pending:
             await _write(temp, bytes(col.pending))
             col.pending.clear()
@@ -174,5 +196,4 @@ async def stream_multipart(chunks: AsyncIterator[bytes], content_type: str, stor
     except BaseException:
         temp.discard()
         raise
-    return MultipartResult(written, col.file_part.filename, col.file_part.content_type,
-                           col.fields)
+    return MultipartResult(written, col.file_part.filename, col.file_part.content_type, col.fields)

@@ -57,28 +57,40 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise BadUploadRequest(f"Upload-Metadata value for {key!r} is not base64 UTF-8",
-                                   field="Upload-Metadata") from None
+            raise BadUploadRequest(
+                f"Upload-Metadata value for {key!r} is not base64 UTF-8", field="Upload-Metadata"
+            ) from None
     return out
 
 
-def create(session: Session, *, length: int, metadata: dict[str, str],
-           user_id: int | None) -> Upload:
+def create(
+    session: Session, *, length: int, metadata: dict[str, str], user_id: int | None
+) -> Upload:
     limit = get_settings().max_upload_bytes
     if length > limit:
-        raise UploadTooLarge(f"the upload ({length} bytes) is larger than the limit of {limit} "
-                             "bytes", field="Upload-Length", extra={"limit": limit})
+        raise UploadTooLarge(
+            f"the upload ({length} bytes) is larger than the limit of {limit} bytes",
+            field="Upload-Length",
+            extra={"limit": limit},
+        )
     code = metadata.get("clip") or metadata.get("code")
     if not code:
-        raise BadUploadRequest("Upload-Metadata must name the clip: 'clip <base64 code>'",
-                               field="Upload-Metadata")
+        raise BadUploadRequest(
+            "Upload-Metadata must name the clip: 'clip <base64 code>'", field="Upload-Metadata"
+        )
     clip = service.clip_for_upload(session, code.strip())
     store = get_store()
     store.ensure()
-    upload = Upload(id=uuid.uuid4().hex, clip_id=clip.id, created_by_id=user_id, length=length,
-                    received=0, filename=metadata.get("filename") or metadata.get("name"),
-                    content_type=metadata.get("filetype") or metadata.get("type"),
-                    state="uploading")
+    upload = Upload(
+        id=uuid.uuid4().hex,
+        clip_id=clip.id,
+        created_by_id=user_id,
+        length=length,
+        received=0,
+        filename=metadata.get("filename") or metadata.get("name"),
+        content_type=metadata.get("filetype") or metadata.get("type"),
+        state="uploading",
+    )
     path = store.upload_path(upload.id)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.fsync(fd)
@@ -111,8 +123,9 @@ class Writer:
 
     def write(self, data: bytes) -> None:
         if self.offset + len(data) > self.length:
-            raise UploadTooLarge(f"more bytes than the declared Upload-Length ({self.length})",
-                                 field="Upload-Length")
+            raise UploadTooLarge(
+                f"more bytes than the declared Upload-Length ({self.length})", field="Upload-Length"
+            )
         self.hasher.update(data)
         view = memoryview(data)
         while view:
@@ -138,18 +151,24 @@ def open_writer(store: MediaStore, upload: Upload) -> Writer:
     try:
         fh = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed by Writer.close
     except FileNotFoundError:
-        raise UploadGone("the bytes of this upload are gone from the server; start a new "
-                         "upload") from None
+        raise UploadGone(
+            "the bytes of this upload are gone from the server; start a new upload"
+        ) from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.close()
-        raise UploadLocked("another request is writing to this upload; wait for it to end "
-                           "or check the offset with HEAD") from None
+        raise UploadLocked(
+            "another request is writing to this upload; wait for it to end "
+            "or check the offset with HEAD"
+        ) from None
     try:
         if os.fstat(fh.fileno()).st_size < upload.received:
-            raise AppError("the upload file is shorter than its committed offset",
-                           status=500, code="upload_corrupt")
+            raise AppError(
+                "the upload file is shorter than its committed offset",
+                status=500,
+                code="upload_corrupt",
+            )
         fh.truncate(upload.received)  # drop bytes never acknowledged
         fh.seek(upload.received)
         hasher = _cached_hasher(upload.id, upload.received) or _rehash(path, upload.received)
@@ -198,9 +217,16 @@ def finish(session: Session, upload: Upload, writer: Writer, *, actor: str) -> M
     digest = writer.hasher.hexdigest()
     written = Written(writer.path, digest, writer.offset)
     clip = service.clip_for_upload(session, clip_code(session, upload))
-    media = service.ingest(session, clip=clip, written=written, filename=upload.filename,
-                           content_type=upload.content_type, via="tus", actor=actor,
-                           user_id=upload.created_by_id)
+    media = service.ingest(
+        session,
+        clip=clip,
+        written=written,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        via="tus",
+        actor=actor,
+        user_id=upload.created_by_id,
+    )
     upload.received, upload.state, upload.media_id = writer.offset, "done", media.id
     session.flush()
     return media

@@ -24,8 +24,9 @@ from app.ingest.models import Upload
 from app.ingest.router import release_before_stream
 from app.storage import get_store
 
-router = APIRouter(prefix="/api/v1/uploads", tags=["resumable uploads (tus)"],
-                   route_class=UnitOfWorkRoute)
+router = APIRouter(
+    prefix="/api/v1/uploads", tags=["resumable uploads (tus)"], route_class=UnitOfWorkRoute
+)
 
 
 class TusVersionMismatch(AppError):
@@ -39,14 +40,17 @@ def _tus_headers(**extra: str) -> dict[str, str]:
 
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != tus.TUS_VERSION:
-        raise TusVersionMismatch("send 'Tus-Resumable: 1.0.0' (the only version served)",
-                                 headers={"Tus-Version": tus.TUS_VERSION})
+        raise TusVersionMismatch(
+            "send 'Tus-Resumable: 1.0.0' (the only version served)",
+            headers={"Tus-Version": tus.TUS_VERSION},
+        )
 
 
 def _int_header(value: str | None, name: str) -> int:
     if value is None or not value.isdigit():
-        raise BadUploadRequest(f"the {name} header must be a non-negative integer",
-                               field=name, headers=_tus_headers())
+        raise BadUploadRequest(
+            f"the {name} header must be a non-negative integer", field=name, headers=_tus_headers()
+        )
     return int(value)
 
 
@@ -57,52 +61,79 @@ def _own(upload: Upload, who: TeamMember) -> None:
 
 @router.options("", status_code=204, summary="tus: server capabilities")
 def options(_: Anyone) -> Response:
-    return Response(status_code=204, headers=_tus_headers(
-        **{"Tus-Version": tus.TUS_VERSION, "Tus-Extension": tus.EXTENSIONS,
-           "Tus-Max-Size": str(get_settings().max_upload_bytes)}))
+    return Response(
+        status_code=204,
+        headers=_tus_headers(
+            **{
+                "Tus-Version": tus.TUS_VERSION,
+                "Tus-Extension": tus.EXTENSIONS,
+                "Tus-Max-Size": str(get_settings().max_upload_bytes),
+            }
+        ),
+    )
 
 
 @router.post("", status_code=201, summary="tus: create an upload for a clip")
 def create(
-    request: Request, session: SessionDep, who: TeamMember,
+    request: Request,
+    session: SessionDep,
+    who: TeamMember,
     upload_length: Annotated[str | None, Header()] = None,
     upload_metadata: Annotated[str | None, Header()] = None,
 ) -> Response:
     _require_tus(request)
     length = _int_header(upload_length, "Upload-Length")
     meta = tus.parse_metadata(upload_metadata)
-    upload = tus.create(session, length=length, metadata=meta,
-                        user_id=who.user.id if who.user else None)
-    return Response(status_code=201, headers=_tus_headers(
-        Location=f"/api/v1/uploads/{upload.id}", **{"Upload-Offset": "0"}))
+    upload = tus.create(
+        session, length=length, metadata=meta, user_id=who.user.id if who.user else None
+    )
+    return Response(
+        status_code=201,
+        headers=_tus_headers(Location=f"/api/v1/uploads/{upload.id}", **{"Upload-Offset": "0"}),
+    )
 
 
 @router.head("/{upload_id}", summary="tus: the offset to resume from")
 def head(upload_id: str, session: SessionDep, who: TeamMember) -> Response:
     upload = tus.get(session, upload_id)
     _own(upload, who)
-    return Response(status_code=200, headers=_tus_headers(**{
-        "Upload-Offset": str(upload.received), "Upload-Length": str(upload.length),
-        "Cache-Control": "no-store"}))
+    return Response(
+        status_code=200,
+        headers=_tus_headers(
+            **{
+                "Upload-Offset": str(upload.received),
+                "Upload-Length": str(upload.length),
+                "Cache-Control": "no-store",
+            }
+        ),
+    )
 
 
 @router.patch("/{upload_id}", status_code=204, summary="tus: append bytes at Upload-Offset")
 async def patch(
-    upload_id: str, request: Request, session: SessionDep, who: TeamMember,
+    upload_id: str,
+    request: Request,
+    session: SessionDep,
+    who: TeamMember,
     upload_offset: Annotated[str | None, Header()] = None,
 ) -> Response:
     _require_tus(request)
-    if request.headers.get("content-type", "").split(";")[0].strip() != \
-            "application/offset+octet-stream":
-        raise UnsupportedMedia("PATCH bodies must be application/offset+octet-stream",
-                               headers=_tus_headers())
+    if (
+        request.headers.get("content-type", "").split(";")[0].strip()
+        != "application/offset+octet-stream"
+    ):
+        raise UnsupportedMedia(
+            "PATCH bodies must be application/offset+octet-stream", headers=_tus_headers()
+        )
     offset = _int_header(upload_offset, "Upload-Offset")
     upload = await run_in_threadpool(tus.get, session, upload_id)
     _own(upload, who)
     if offset != upload.received:
-        raise OffsetMismatch(f"the upload is at offset {upload.received}, not {offset}; "
-                             "resume from there", field="Upload-Offset",
-                             headers=_tus_headers(**{"Upload-Offset": str(upload.received)}))
+        raise OffsetMismatch(
+            f"the upload is at offset {upload.received}, not {offset}; resume from there",
+            field="Upload-Offset",
+            headers=_tus_headers(**{"Upload-Offset": str(upload.received)}),
+        )
     if upload.state == "done":
         return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)}))
     await release_before_stream(session)
@@ -127,8 +158,9 @@ async def patch(
         headers = _tus_headers(**{"Upload-Offset": str(writer.offset)})
         if writer.offset == upload.length and not disconnected:
             try:
-                await run_in_threadpool(lambda: tus.finish(session, upload, writer,
-                                                           actor=who.actor))
+                await run_in_threadpool(
+                    lambda: tus.finish(session, upload, writer, actor=who.actor)
+                )
             except AppError as exc:
                 await run_in_threadpool(session.rollback)
                 await run_in_threadpool(tus.mark_failed, upload_id, exc.message)

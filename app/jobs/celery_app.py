@@ -48,7 +48,8 @@ def get_celery() -> Celery:
                 task_ignore_result=True,
                 broker_connection_retry_on_startup=True,
                 broker_transport_options={
-                    "visibility_timeout": settings.celery_visibility_timeout_seconds},
+                    "visibility_timeout": settings.celery_visibility_timeout_seconds
+                },
                 worker_hijack_root_logger=False,
                 worker_send_task_events=False,
             )
@@ -82,8 +83,11 @@ def _sweeper(stop: threading.Event) -> None:
 
             sweep_temp()
             with session_scope() as session:
-                service.requeue_stuck(session, stuck_after=settings.job_stuck_after_seconds,
-                                      max_attempts=settings.job_max_attempts)
+                service.requeue_stuck(
+                    session,
+                    stuck_after=settings.job_stuck_after_seconds,
+                    max_attempts=settings.job_max_attempts,
+                )
                 service.resend_queued(session, older_than=settings.job_stuck_after_seconds)
         except Exception:  # noqa: BLE001 - try again on the next round
             log.exception("celery sweeper failed")
@@ -94,19 +98,30 @@ def run_worker(concurrency: int, *, pool: str = "prefork", loglevel: str = "INFO
     settings = get_settings()
     app = get_celery()
     with session_scope() as session:  # jobs whose worker died on this host, or were never sent
-        service.requeue_stuck(session, stuck_after=settings.job_stuck_after_seconds,
-                              max_attempts=settings.job_max_attempts)
+        service.requeue_stuck(
+            session,
+            stuck_after=settings.job_stuck_after_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
         service.resend_queued(session, older_than=0)
     stop = threading.Event()
-    sweeper = threading.Thread(target=_sweeper, args=(stop,), name="archive-sweeper",
-                               daemon=True)
+    sweeper = threading.Thread(target=_sweeper, args=(stop,), name="archive-sweeper", daemon=True)
     sweeper.start()
     try:
-        app.worker_main([
-            "worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}",
-            f"--pool={pool}", "-Q", settings.celery_queue,
-            "-n", f"archive-{service.HOST}-{service.BOOT_ID}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ])
+        app.worker_main(
+            [
+                "worker",
+                f"--loglevel={loglevel}",
+                f"--concurrency={concurrency}",
+                f"--pool={pool}",
+                "-Q",
+                settings.celery_queue,
+                "-n",
+                f"archive-{service.HOST}-{service.BOOT_ID}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
+        )
     finally:
         stop.set()

@@ -26,8 +26,11 @@ def sweep_once() -> list[int]:
     settings = get_settings()
     sweep_temp()
     with session_scope() as session:
-        return service.requeue_stuck(session, stuck_after=settings.job_stuck_after_seconds,
-                                     max_attempts=settings.job_max_attempts)
+        return service.requeue_stuck(
+            session,
+            stuck_after=settings.job_stuck_after_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
 
 
 class EmbeddedWorkers:
@@ -52,8 +55,9 @@ class EmbeddedWorkers:
             log.exception("start-up job sweep failed")
         dispatch.add_waker(self.wake)
         for i in range(self.count):
-            t = threading.Thread(target=self._work, args=(i,), name=f"archive-worker-{i}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._work, args=(i,), name=f"archive-worker-{i}", daemon=True
+            )
             t.start()
             self._threads.append(t)
         sweeper = threading.Thread(target=self._sweep, name="archive-sweeper", daemon=True)

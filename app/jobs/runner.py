@@ -62,8 +62,9 @@ def execute(worker: str, job_id: int | None = None) -> bool:
         claim = service.claim(session, worker, job_id)
     if claim is None:
         return False
-    log.info("job %s (%s of clip %s) attempt %s", claim.job_id, claim.step, claim.clip_id,
-             claim.attempt)
+    log.info(
+        "job %s (%s of clip %s) attempt %s", claim.job_id, claim.step, claim.clip_id, claim.attempt
+    )
     beat = _Heartbeat(claim, settings.job_heartbeat_seconds)
     beat.start()
     try:
@@ -75,8 +76,14 @@ def execute(worker: str, job_id: int | None = None) -> bool:
         if not permanent:
             log.exception("job %s crashed", claim.job_id)
         with session_scope() as session:
-            service.mark_failed(session, claim.job_id, claim.token, pipeline.describe(exc),
-                                retry=not permanent, max_attempts=settings.job_max_attempts)
+            service.mark_failed(
+                session,
+                claim.job_id,
+                claim.token,
+                pipeline.describe(exc),
+                retry=not permanent,
+                max_attempts=settings.job_max_attempts,
+            )
         return True
     beat.stop.set()
     beat.join()
@@ -94,14 +101,24 @@ def execute(worker: str, job_id: int | None = None) -> bool:
             service.mark_done(job)
             nxt = pipeline.NEXT_STEP[claim.step]
             if nxt is not None:
-                service.enqueue(session, clip_id=claim.clip_id, media_id=claim.media_id,
-                                sha256=claim.sha256, step=nxt)
+                service.enqueue(
+                    session,
+                    clip_id=claim.clip_id,
+                    media_id=claim.media_id,
+                    sha256=claim.sha256,
+                    step=nxt,
+                )
     except Exception as exc:  # noqa: BLE001
         outcome.discard()
         with session_scope() as session:
-            service.mark_failed(session, claim.job_id, claim.token, pipeline.describe(exc),
-                                retry=not isinstance(exc, VideoError),
-                                max_attempts=settings.job_max_attempts)
+            service.mark_failed(
+                session,
+                claim.job_id,
+                claim.token,
+                pipeline.describe(exc),
+                retry=not isinstance(exc, VideoError),
+                max_attempts=settings.job_max_attempts,
+            )
         return True
     outcome.after_commit()
     return True

@@ -69,8 +69,15 @@ def enqueue(session: Session, *, clip_id: int, media_id: int, sha256: str, step:
         )
     )
     if job is None:
-        job = ProcessingJob(clip_id=clip_id, media_id=media_id, step=step, original_sha256=sha256,
-                            state="queued", progress=0, attempts=0)
+        job = ProcessingJob(
+            clip_id=clip_id,
+            media_id=media_id,
+            step=step,
+            original_sha256=sha256,
+            state="queued",
+            progress=0,
+            attempts=0,
+        )
         session.add(job)
     elif job.state != "running":
         job.state, job.progress, job.queued_at = "queued", 0, utcnow()
@@ -108,32 +115,57 @@ def claim(session: Session, worker: str, job_id: int | None = None) -> Claim | N
         token = uuid.uuid4().hex
         now = utcnow()
         cond = [ProcessingJob.id == job.id, ProcessingJob.state == expected_state]
-        cond.append(ProcessingJob.claim_token == expected_token if expected_token
-                    else ProcessingJob.claim_token.is_(None))
+        cond.append(
+            ProcessingJob.claim_token == expected_token
+            if expected_token
+            else ProcessingJob.claim_token.is_(None)
+        )
         done = session.execute(
-            update(ProcessingJob).where(*cond).values(
-                state="running", claim_token=token, claimed_by=worker, started_at=now,
-                heartbeat_at=now, attempts=ProcessingJob.attempts + 1, progress=0,
+            update(ProcessingJob)
+            .where(*cond)
+            .values(
+                state="running",
+                claim_token=token,
+                claimed_by=worker,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=ProcessingJob.attempts + 1,
+                progress=0,
                 finished_at=None,
-            ).execution_options(synchronize_session=False)
+            )
+            .execution_options(synchronize_session=False)
         )
         if done.rowcount == 1:  # type: ignore[attr-defined]
-            return Claim(job.id, token, job.step, job.clip_id, job.media_id,
-                         job.original_sha256, job.attempts + 1)
+            return Claim(
+                job.id,
+                token,
+                job.step,
+                job.clip_id,
+                job.media_id,
+                job.original_sha256,
+                job.attempts + 1,
+            )
     return None
 
 
 def _owned(job_id: int, token: str) -> list[Any]:
-    return [ProcessingJob.id == job_id, ProcessingJob.claim_token == token,
-            ProcessingJob.state == "running"]
+    return [
+        ProcessingJob.id == job_id,
+        ProcessingJob.claim_token == token,
+        ProcessingJob.state == "running",
+    ]
 
 
 def heartbeat(session: Session, job_id: int, token: str, progress: int | None) -> bool:
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if progress is not None:
         values["progress"] = max(0, min(100, progress))
-    res = session.execute(update(ProcessingJob).where(*_owned(job_id, token)).values(**values)
-                          .execution_options(synchronize_session=False))
+    res = session.execute(
+        update(ProcessingJob)
+        .where(*_owned(job_id, token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return res.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -149,8 +181,9 @@ def mark_done(job: ProcessingJob) -> None:
     job.claim_token = None
 
 
-def mark_failed(session: Session, job_id: int, token: str, error: str, *,
-                retry: bool, max_attempts: int) -> str | None:
+def mark_failed(
+    session: Session, job_id: int, token: str, error: str, *, retry: bool, max_attempts: int
+) -> str | None:
     """Record ``error``; re-queue when ``retry`` and attempts remain. Returns the new state."""
     job = lock_owned(session, job_id, token)
     if job is None:
@@ -179,8 +212,10 @@ def requeue_stuck(session: Session, *, stuck_after: float, max_attempts: int) ->
         who = job.claimed_by or "?"
         if job.attempts >= max_attempts:
             job.state, job.finished_at = "failed", utcnow()
-            job.last_error = (f"gave up after {job.attempts} attempts: the worker ({who}) "
-                              "stopped responding each time")
+            job.last_error = (
+                f"gave up after {job.attempts} attempts: the worker ({who}) "
+                "stopped responding each time"
+            )
         else:
             job.state, job.queued_at = "queued", utcnow()
             job.last_error = f"the worker ({who}) stopped responding; re-queued"
@@ -194,16 +229,24 @@ def requeue_stuck(session: Session, *, stuck_after: float, max_attempts: int) ->
 def resend_queued(session: Session, *, older_than: float) -> list[int]:
     """Queued jobs waiting longer than ``older_than`` s are sent again (lost broker sends)."""
     limit = utcnow() - timedelta(seconds=older_than)
-    ids = list(session.scalars(select(ProcessingJob.id).where(
-        ProcessingJob.state == "queued", ProcessingJob.queued_at < limit)))
+    ids = list(
+        session.scalars(
+            select(ProcessingJob.id).where(
+                ProcessingJob.state == "queued", ProcessingJob.queued_at < limit
+            )
+        )
+    )
     for job_id in ids:
         dispatch.after_commit(session, job_id)
     return ids
 
 
 def retry_failed(session: Session, clip_id: int) -> list[int]:
-    jobs = session.scalars(select(ProcessingJob).where(
-        ProcessingJob.clip_id == clip_id, ProcessingJob.state == "failed")).all()
+    jobs = session.scalars(
+        select(ProcessingJob).where(
+            ProcessingJob.clip_id == clip_id, ProcessingJob.state == "failed"
+        )
+    ).all()
     for job in jobs:
         job.state, job.queued_at, job.progress, job.attempts = "queued", utcnow(), 0, 0
         job.claim_token = None
@@ -213,8 +256,11 @@ def retry_failed(session: Session, clip_id: int) -> list[int]:
 
 
 def jobs_for_clip(session: Session, clip_id: int) -> list[ProcessingJob]:
-    return list(session.scalars(select(ProcessingJob).where(ProcessingJob.clip_id == clip_id)
-                                .order_by(ProcessingJob.id)))
+    return list(
+        session.scalars(
+            select(ProcessingJob).where(ProcessingJob.clip_id == clip_id).order_by(ProcessingJob.id)
+        )
+    )
 
 
 def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
@@ -222,18 +268,32 @@ def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
     by_step = {j.step: j for j in jobs}
     if not jobs:
         return {"state": "none", "step": None, "progress": 0, "attempts": 0, "last_error": None}
-    current = next((by_step[s] for s in STEPS if s in by_step and by_step[s].state != "done"),
-                   None)
+    current = next((by_step[s] for s in STEPS if s in by_step and by_step[s].state != "done"), None)
     if current is None and all(s in by_step for s in STEPS):
         last = by_step[STEPS[-1]]
-        return {"state": "done", "step": None, "progress": 100, "attempts": last.attempts,
-                "last_error": None}
+        return {
+            "state": "done",
+            "step": None,
+            "progress": 100,
+            "attempts": last.attempts,
+            "last_error": None,
+        }
     if current is None:  # a step finished and the next one is about to be queued
         current = max(jobs, key=lambda j: STEPS.index(j.step))
-        return {"state": "queued", "step": current.step, "progress": 100,
-                "attempts": current.attempts, "last_error": None}
+        return {
+            "state": "queued",
+            "step": current.step,
+            "progress": 100,
+            "attempts": current.attempts,
+            "last_error": None,
+        }
     done = sum(1 for s in STEPS if s in by_step and by_step[s].state == "done")
     overall = round((done * 100 + (current.progress or 0)) / len(STEPS))
-    return {"state": current.state, "step": current.step, "progress": overall,
-            "step_progress": current.progress, "attempts": current.attempts,
-            "last_error": current.last_error}
+    return {
+        "state": current.state,
+        "step": current.step,
+        "progress": overall,
+        "step_progress": current.progress,
+        "attempts": current.attempts,
+        "last_error": current.last_error,
+    }

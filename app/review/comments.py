@@ -44,27 +44,47 @@ def _clean(body: str, at_seconds: float | None) -> tuple[str, float | None]:
     return body, at_seconds
 
 
-def add(session: Session, code: str, *, body: str, at_seconds: float | None,
-        parent_id: int | None, user: User, actor: str) -> CommentView:
+def add(
+    session: Session,
+    code: str,
+    *,
+    body: str,
+    at_seconds: float | None,
+    parent_id: int | None,
+    user: User,
+    actor: str,
+) -> CommentView:
     clip = repository.lock_clip(session, code)
     body, at_seconds = _clean(body, at_seconds)
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.clip_id != clip.id:
-            raise CommentNotFound(f"no comment {parent_id} on clip {code} to reply to",
-                                  field="parent_id")
-    comment = Comment(clip_id=clip.id, parent_id=parent_id, author_id=user.id, body=body,
-                      at_seconds=at_seconds)
+            raise CommentNotFound(
+                f"no comment {parent_id} on clip {code} to reply to", field="parent_id"
+            )
+    comment = Comment(
+        clip_id=clip.id, parent_id=parent_id, author_id=user.id, body=body, at_seconds=at_seconds
+    )
     session.add(comment)
     session.flush()
-    custody.record(session, actor=actor, action="review.comment", clip_code=code,
-                   payload={"comment_id": comment.id, "parent_id": parent_id, "body": body,
-                            "at_seconds": at_seconds})
+    custody.record(
+        session,
+        actor=actor,
+        action="review.comment",
+        clip_code=code,
+        payload={
+            "comment_id": comment.id,
+            "parent_id": parent_id,
+            "body": body,
+            "at_seconds": at_seconds,
+        },
+    )
     return _view(comment, user.email)
 
 
-def edit(session: Session, code: str, comment_id: int, *, body: str, version: int, user: User,
-         actor: str) -> CommentView:
+def edit(
+    session: Session, code: str, comment_id: int, *, body: str, version: int, user: User, actor: str
+) -> CommentView:
     clip = repository.lock_clip(session, code)
     comment = session.get(Comment, comment_id, populate_existing=True)
     if comment is None or comment.clip_id != clip.id:
@@ -72,28 +92,39 @@ def edit(session: Session, code: str, comment_id: int, *, body: str, version: in
     if comment.author_id != user.id:
         raise NotAllowed("only the author may edit a comment")
     if comment.version != version:
-        raise StaleVersion(f"comment {comment_id} has changed since you read it", field="version",
-                           extra={"current_version": comment.version})
+        raise StaleVersion(
+            f"comment {comment_id} has changed since you read it",
+            field="version",
+            extra={"current_version": comment.version},
+        )
     body, _ = _clean(body, None)
     before = comment.body
     comment.body = body
     comment.edited_at = utcnow()
     session.flush()
-    custody.record(session, actor=actor, action="review.comment_edited", clip_code=code,
-                   payload={"comment_id": comment.id, "before": before, "after": body})
+    custody.record(
+        session,
+        actor=actor,
+        action="review.comment_edited",
+        clip_code=code,
+        payload={"comment_id": comment.id, "before": before, "after": body},
+    )
     return _view(comment, user.email)
 
 
 def _view(c: Comment, author: str | None, depth: int = 0) -> CommentView:
-    return CommentView(c.id, c.parent_id, author, c.body, c.at_seconds, c.created_at,
-                       c.edited_at, c.version, depth)
+    return CommentView(
+        c.id, c.parent_id, author, c.body, c.at_seconds, c.created_at, c.edited_at, c.version, depth
+    )
 
 
 def thread(session: Session, clip_id: int) -> list[CommentView]:
     """All comments, replies directly under their parent (depth-first, oldest first)."""
     rows = session.execute(
-        select(Comment, User.email).outerjoin(User, User.id == Comment.author_id)
-        .where(Comment.clip_id == clip_id).order_by(Comment.id)
+        select(Comment, User.email)
+        .outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.clip_id == clip_id)
+        .order_by(Comment.id)
     ).all()
     children: dict[int | None, list[tuple[Comment, str | None]]] = {}
     for c, email in rows:

@@ -23,10 +23,12 @@ class ClipAssignment(Base):
 
     __tablename__ = "clip_assignment"
 
-    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    clip_id: Mapped[int] = mapped_column(
+        ForeignKey("clip.id", ondelete="CASCADE"), primary_key=True
+    )
     assignee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
     assigned_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
@@ -38,9 +40,7 @@ class Approval(Base):
     leaves review without being verified)."""
 
     __tablename__ = "review_approval"
-    __table_args__ = (
-        Index("ix_review_approval_clip_id_active", "clip_id", "withdrawn_at"),
-    )
+    __table_args__ = (Index("ix_review_approval_clip_id_active", "clip_id", "withdrawn_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
@@ -81,13 +81,15 @@ class ChecklistEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(
-        ForeignKey("checklist_template_item.id", ondelete="RESTRICT"))
+        ForeignKey("checklist_template_item.id", ondelete="RESTRICT")
+    )
     done: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL"))
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -106,9 +108,11 @@ class Comment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("review_comment.id", ondelete="CASCADE"))
+        ForeignKey("review_comment.id", ondelete="CASCADE")
+    )
     author_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL"))
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     body: Mapped[str] = mapped_column(Text)
     at_seconds: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -123,7 +127,8 @@ class Retraction(Base):
 
     __tablename__ = "clip_retraction"
 
-    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    clip_id: Mapped[int] = mapped_column(
+        ForeignKey("clip.id", ondelete="CASCADE"), primary_key=True
+    )
     public_reason: Mapped[str] = mapped_column(Text)
     retracted_at: Mapped[datetime] = mapped_column(default=utcnow)

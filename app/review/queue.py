@@ -39,28 +39,57 @@ class Queue:
     limit: int
 
 
-def build_filter(session: Session, *, statuses: list[str] | None = None,
-                 assignee_id: int | None = None, unassigned: bool = False,
-                 city: str | None = None, date_from: date | None = None,
-                 date_to: date | None = None) -> QueueFilter:
+def build_filter(
+    session: Session,
+    *,
+    statuses: list[str] | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    city: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QueueFilter:
     for s in statuses or []:
         if s not in STATUSES:
             raise InvalidInput(f"state {s!r} is not one of {', '.join(STATUSES)}", field="state")
     if date_from and date_to and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
     place_ids = places.city_ids_for(session, city=city) if city else None
-    return QueueFilter(statuses=statuses or None, assignee_id=assignee_id,
-                       unassigned=unassigned, place_ids=place_ids, date_from=date_from,
-                       date_to=date_to)
+    return QueueFilter(
+        statuses=statuses or None,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        place_ids=place_ids,
+        date_from=date_from,
+        date_to=date_to,
+    )
 
 
-def review_queue(session: Session, f: QueueFilter, *, limit: int = 50,
-                 offset: int = 0) -> Queue:
+def review_queue(session: Session, f: QueueFilter, *, limit: int = 50, offset: int = 0) -> Queue:
     rows = repository.queue_rows(session, f, limit, offset)
     counts = repository.counts_by_status(session, f)
     selected = f.statuses or list(STATUSES)
-    items = [QueueItem(r.code, r.status, r.title_en, r.title_fa, r.date_display_en,
-                       r.date_display_fa, r.city, r.city_fa, r.assignee, r.assigned_at,
-                       r.updated_at, r.version) for r in rows]
-    return Queue(items=items, counts={s: counts.get(s, 0) for s in STATUSES},
-                 total=sum(counts.get(s, 0) for s in selected), offset=offset, limit=limit)
+    items = [
+        QueueItem(
+            r.code,
+            r.status,
+            r.title_en,
+            r.title_fa,
+            r.date_display_en,
+            r.date_display_fa,
+            r.city,
+            r.city_fa,
+            r.assignee,
+            r.assigned_at,
+            r.updated_at,
+            r.version,
+        )
+        for r in rows
+    ]
+    return Queue(
+        items=items,
+        counts={s: counts.get(s, 0) for s in STATUSES},
+        total=sum(counts.get(s, 0) for s in selected),
+        offset=offset,
+        limit=limit,
+    )

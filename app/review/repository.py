@@ -25,7 +25,9 @@ def lock_clip(session: Session, code: str) -> Clip:
     On SQLite the whole database is already locked by BEGIN IMMEDIATE (see app/db.py).
     """
     clip = session.scalar(
-        select(Clip).where(Clip.code == code).with_for_update()
+        select(Clip)
+        .where(Clip.code == code)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if clip is None:
@@ -46,7 +48,8 @@ def clip_by_code(session: Session, code: str) -> Clip:
 
 def active_approvals(session: Session, clip_id: int) -> list[tuple[Approval, str]]:
     rows = session.execute(
-        select(Approval, User.email).join(User, User.id == Approval.reviewer_id)
+        select(Approval, User.email)
+        .join(User, User.id == Approval.reviewer_id)
         .where(Approval.clip_id == clip_id, Approval.withdrawn_at.is_(None))
         .order_by(Approval.id)
     ).all()
@@ -87,10 +90,19 @@ def _filtered(stmt: Any, f: QueueFilter) -> Any:
 def queue_rows(session: Session, f: QueueFilter, limit: int, offset: int) -> list[Any]:
     stmt = (
         select(
-            Clip.id, Clip.code, Clip.status, Clip.title_en, Clip.title_fa,
-            Clip.date_display_en, Clip.date_display_fa, Clip.updated_at, Clip.version,
-            City.name_en.label("city"), City.name_fa.label("city_fa"),
-            Assignee.email.label("assignee"), ClipAssignment.assigned_at,
+            Clip.id,
+            Clip.code,
+            Clip.status,
+            Clip.title_en,
+            Clip.title_fa,
+            Clip.date_display_en,
+            Clip.date_display_fa,
+            Clip.updated_at,
+            Clip.version,
+            City.name_en.label("city"),
+            City.name_fa.label("city_fa"),
+            Assignee.email.label("assignee"),
+            ClipAssignment.assigned_at,
         )
         .join(City, City.id == Clip.place_id)
         .outerjoin(ClipAssignment, ClipAssignment.clip_id == Clip.id)
@@ -104,6 +116,7 @@ def counts_by_status(session: Session, f: QueueFilter) -> dict[str, int]:
     """Counts per state for every filter except the state itself."""
     without_state = QueueFilter(**{**f.__dict__, "statuses": None})
     stmt = select(Clip.status, func.count(Clip.id)).outerjoin(
-        ClipAssignment, ClipAssignment.clip_id == Clip.id)
+        ClipAssignment, ClipAssignment.clip_id == Clip.id
+    )
     stmt = _filtered(stmt, without_state).group_by(Clip.status)
     return {status: n for status, n in session.execute(stmt).all()}

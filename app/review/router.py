@@ -50,44 +50,78 @@ def _user(who: object) -> User:
     return user
 
 
-@router.get("/clips/{code}/transitions", response_model=TransitionsRead,
-            summary="The moves out of the clip's state, and which ones you may make")
+@router.get(
+    "/clips/{code}/transitions",
+    response_model=TransitionsRead,
+    summary="The moves out of the clip's state, and which ones you may make",
+)
 def get_transitions(code: str, session: SessionDep, who: TeamMember) -> TransitionsRead:
     clip = repository.clip_by_code(session, code)
     ready = service.readiness(session, clip)
     moves = service.allowed_moves(session, clip, _user(who))
     return TransitionsRead(
-        code=clip.code, current=clip.status, version=clip.version,
-        moves=[AllowedMoveRead(**m.__dict__) for m in moves], approvals=ready.approvals,
-        required_approvals=ready.required, missing_items=ready.missing_items)
+        code=clip.code,
+        current=clip.status,
+        version=clip.version,
+        moves=[AllowedMoveRead(**m.__dict__) for m in moves],
+        approvals=ready.approvals,
+        required_approvals=ready.required,
+        missing_items=ready.missing_items,
+    )
 
 
-@router.post("/clips/{code}/transitions", response_model=ClipStateRead,
-             summary="Move the clip to another state (409 lists the allowed ones)")
-def post_transition(code: str, data: TransitionRequest, session: SessionDep,
-                    who: TeamMember) -> ClipStateRead:
-    clip = service.transition(session, code, to=data.to, note=data.note, version=data.version,
-                              user=_user(who), actor=who.actor)
+@router.post(
+    "/clips/{code}/transitions",
+    response_model=ClipStateRead,
+    summary="Move the clip to another state (409 lists the allowed ones)",
+)
+def post_transition(
+    code: str, data: TransitionRequest, session: SessionDep, who: TeamMember
+) -> ClipStateRead:
+    clip = service.transition(
+        session,
+        code,
+        to=data.to,
+        note=data.note,
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
     return ClipStateRead(code=clip.code, status=clip.status, version=clip.version)
 
 
-@router.post("/clips/{code}/approvals", response_model=ClipStateRead, status_code=201,
-             summary="Approve the clip (verifies it when the last approval needed arrives)")
-def post_approval(code: str, data: ApprovalRequest, session: SessionDep,
-                  who: Reviewer) -> ClipStateRead:
-    clip, verified = service.approve(session, code, note=data.note, version=data.version,
-                                     user=_user(who), actor=who.actor)
-    return ClipStateRead(code=clip.code, status=clip.status, version=clip.version,
-                         verified_now=verified)
+@router.post(
+    "/clips/{code}/approvals",
+    response_model=ClipStateRead,
+    status_code=201,
+    summary="Approve the clip (verifies it when the last approval needed arrives)",
+)
+def post_approval(
+    code: str, data: ApprovalRequest, session: SessionDep, who: Reviewer
+) -> ClipStateRead:
+    clip, verified = service.approve(
+        session, code, note=data.note, version=data.version, user=_user(who), actor=who.actor
+    )
+    return ClipStateRead(
+        code=clip.code, status=clip.status, version=clip.version, verified_now=verified
+    )
 
 
 def _checklist_read(session: SessionDep, code: str) -> ChecklistRead:
     clip = repository.clip_by_code(session, code)
     items = checklist.entries(session, clip.id)
     missing = [i.key for i in items if not i.done]
-    return ChecklistRead(code=code, complete=not missing, missing=missing, items=[
-        ChecklistEntryRead(**{k: v for k, v in i.__dict__.items()
-                              if k not in ("help_en", "help_fa")}) for i in items])
+    return ChecklistRead(
+        code=code,
+        complete=not missing,
+        missing=missing,
+        items=[
+            ChecklistEntryRead(
+                **{k: v for k, v in i.__dict__.items() if k not in ("help_en", "help_fa")}
+            )
+            for i in items
+        ],
+    )
 
 
 @router.get("/clips/{code}/checklist", response_model=ChecklistRead, summary="The checklist")
@@ -95,29 +129,50 @@ def get_checklist(code: str, session: SessionDep, _: TeamMember) -> ChecklistRea
     return _checklist_read(session, code)
 
 
-@router.put("/clips/{code}/checklist/{key}", response_model=ChecklistEntryRead,
-            summary="Answer one checklist item (version: the one you read; 0 if unanswered)")
-def put_checklist_item(code: str, key: str, data: ChecklistEntryUpdate, session: SessionDep,
-                       who: Reviewer) -> ChecklistEntryRead:
+@router.put(
+    "/clips/{code}/checklist/{key}",
+    response_model=ChecklistEntryRead,
+    summary="Answer one checklist item (version: the one you read; 0 if unanswered)",
+)
+def put_checklist_item(
+    code: str, key: str, data: ChecklistEntryUpdate, session: SessionDep, who: Reviewer
+) -> ChecklistEntryRead:
     extra = {"lat": data.lat, "lon": data.lon, "precision": data.precision, "date": data.date}
     entry = checklist.update_entry(
-        session, code, key, done=data.done, note=data.note, evidence=data.evidence,
-        data={k: v for k, v in extra.items() if v is not None}, version=data.version,
-        user=_user(who), actor=who.actor)
-    return ChecklistEntryRead(**{k: v for k, v in entry.__dict__.items()
-                                 if k not in ("help_en", "help_fa")})
+        session,
+        code,
+        key,
+        done=data.done,
+        note=data.note,
+        evidence=data.evidence,
+        data={k: v for k, v in extra.items() if v is not None},
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
+    return ChecklistEntryRead(
+        **{k: v for k, v in entry.__dict__.items() if k not in ("help_en", "help_fa")}
+    )
 
 
-@router.get("/review/checklist-items", response_model=list[ChecklistItemRead],
-            summary="The checklist template")
+@router.get(
+    "/review/checklist-items",
+    response_model=list[ChecklistItemRead],
+    summary="The checklist template",
+)
 def list_template(session: SessionDep, _: TeamMember) -> list[ChecklistItemRead]:
     return [_item_read(i) for i in checklist.template(session, include_retired=True)]
 
 
-@router.post("/review/checklist-items", response_model=ChecklistItemRead, status_code=201,
-             summary="Add an item to the checklist template (admins)")
-def add_template_item(data: ChecklistItemCreate, session: SessionDep,
-                      who: Admin) -> ChecklistItemRead:
+@router.post(
+    "/review/checklist-items",
+    response_model=ChecklistItemRead,
+    status_code=201,
+    summary="Add an item to the checklist template (admins)",
+)
+def add_template_item(
+    data: ChecklistItemCreate, session: SessionDep, who: Admin
+) -> ChecklistItemRead:
     return _item_read(checklist.add_item(session, actor=who.actor, **data.model_dump()))
 
 
@@ -125,28 +180,54 @@ def _item_read(i: object) -> ChecklistItemRead:
     return ChecklistItemRead(**{k: getattr(i, k) for k in ChecklistItemRead.model_fields})
 
 
-@router.get("/clips/{code}/comments", response_model=list[CommentRead],
-            summary="Internal comments, threaded")
+@router.get(
+    "/clips/{code}/comments",
+    response_model=list[CommentRead],
+    summary="Internal comments, threaded",
+)
 def get_comments(code: str, session: SessionDep, _: TeamMember) -> list[CommentRead]:
     clip = repository.clip_by_code(session, code)
     return [CommentRead(**c.__dict__) for c in comments.thread(session, clip.id)]
 
 
-@router.post("/clips/{code}/comments", response_model=CommentRead, status_code=201,
-             summary="Add a comment (optionally at a time in the video, or as a reply)")
-def post_comment(code: str, data: CommentCreate, session: SessionDep,
-                 who: TeamMember) -> CommentRead:
-    c = comments.add(session, code, body=data.body, at_seconds=data.at_seconds,
-                     parent_id=data.parent_id, user=_user(who), actor=who.actor)
+@router.post(
+    "/clips/{code}/comments",
+    response_model=CommentRead,
+    status_code=201,
+    summary="Add a comment (optionally at a time in the video, or as a reply)",
+)
+def post_comment(
+    code: str, data: CommentCreate, session: SessionDep, who: TeamMember
+) -> CommentRead:
+    c = comments.add(
+        session,
+        code,
+        body=data.body,
+        at_seconds=data.at_seconds,
+        parent_id=data.parent_id,
+        user=_user(who),
+        actor=who.actor,
+    )
     return CommentRead(**c.__dict__)
 
 
-@router.patch("/clips/{code}/comments/{comment_id}", response_model=CommentRead,
-              summary="Edit your comment (version: the one you read)")
-def patch_comment(code: str, comment_id: RowId, data: CommentUpdate, session: SessionDep,
-                  who: TeamMember) -> CommentRead:
-    c = comments.edit(session, code, comment_id, body=data.body, version=data.version,
-                      user=_user(who), actor=who.actor)
+@router.patch(
+    "/clips/{code}/comments/{comment_id}",
+    response_model=CommentRead,
+    summary="Edit your comment (version: the one you read)",
+)
+def patch_comment(
+    code: str, comment_id: RowId, data: CommentUpdate, session: SessionDep, who: TeamMember
+) -> CommentRead:
+    c = comments.edit(
+        session,
+        code,
+        comment_id,
+        body=data.body,
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
     return CommentRead(**c.__dict__)
 
 
@@ -154,29 +235,42 @@ def _assignment_read(session: SessionDep, code: str) -> AssignmentRead:
     clip = repository.clip_by_code(session, code)
     row = repository.assignment(session, clip.id)
     assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
-    return AssignmentRead(code=code, assignee=assignee.email if assignee else None,
-                          assigned_at=row.assigned_at if row else None,
-                          version=row.version if row else None)
+    return AssignmentRead(
+        code=code,
+        assignee=assignee.email if assignee else None,
+        assigned_at=row.assigned_at if row else None,
+        version=row.version if row else None,
+    )
 
 
-@router.post("/clips/{code}/assignment", response_model=AssignmentRead,
-             summary="Claim the clip (or, as an admin, assign it to someone)")
-def post_assignment(code: str, data: AssignmentRequest, session: SessionDep,
-                    who: Reviewer) -> AssignmentRead:
+@router.post(
+    "/clips/{code}/assignment",
+    response_model=AssignmentRead,
+    summary="Claim the clip (or, as an admin, assign it to someone)",
+)
+def post_assignment(
+    code: str, data: AssignmentRequest, session: SessionDep, who: Reviewer
+) -> AssignmentRead:
     assignee = None
     if data.assignee:
         assignee = session.scalar(select(User).where(User.email == data.assignee.strip().lower()))
         if assignee is None:
             raise UserNotFound(f"no user with the email {data.assignee}", field="assignee")
-    service.claim(session, code, user=_user(who), actor=who.actor, assignee=assignee,
-                  version=data.version)
+    service.claim(
+        session, code, user=_user(who), actor=who.actor, assignee=assignee, version=data.version
+    )
     return _assignment_read(session, code)
 
 
-@router.delete("/clips/{code}/assignment", response_model=AssignmentRead,
-               summary="Unassign the clip")
-def delete_assignment(code: str, session: SessionDep, who: Reviewer,
-                      version: Annotated[int | None, Query(ge=1)] = None) -> AssignmentRead:
+@router.delete(
+    "/clips/{code}/assignment", response_model=AssignmentRead, summary="Unassign the clip"
+)
+def delete_assignment(
+    code: str,
+    session: SessionDep,
+    who: Reviewer,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> AssignmentRead:
     service.unassign(session, code, user=_user(who), actor=who.actor, version=version)
     return _assignment_read(session, code)
 
@@ -190,10 +284,12 @@ def _day(value: str | None, field: str) -> date | None:
         raise InvalidInput(str(exc), field=field, code="invalid_date") from None
 
 
-@router.get("/review/queue", response_model=QueueRead,
-            summary="The review queue, with counts per state")
+@router.get(
+    "/review/queue", response_model=QueueRead, summary="The review queue, with counts per state"
+)
 def get_queue(
-    session: SessionDep, who: TeamMember,
+    session: SessionDep,
+    who: TeamMember,
     state: Annotated[list[str] | None, Query()] = None,
     assignee: Annotated[str | None, Query(description="an email, 'me' or 'none'")] = None,
     city: Annotated[str | None, Query(max_length=200)] = None,
@@ -203,15 +299,28 @@ def get_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueueRead:
     assignee_id, unassigned = _assignee_filter(session, who, assignee)
-    f = queue.build_filter(session, statuses=state, city=city, date_from=_day(from_, "from"),
-                           date_to=_day(to, "to"), assignee_id=assignee_id, unassigned=unassigned)
+    f = queue.build_filter(
+        session,
+        statuses=state,
+        city=city,
+        date_from=_day(from_, "from"),
+        date_to=_day(to, "to"),
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+    )
     q = queue.review_queue(session, f, limit=limit, offset=offset)
-    return QueueRead(items=[QueueItemRead(**i.__dict__) for i in q.items], counts=q.counts,
-                     total=q.total, offset=q.offset, limit=q.limit)
+    return QueueRead(
+        items=[QueueItemRead(**i.__dict__) for i in q.items],
+        counts=q.counts,
+        total=q.total,
+        offset=q.offset,
+        limit=q.limit,
+    )
 
 
-def _assignee_filter(session: SessionDep, who: object,
-                     assignee: str | None) -> tuple[int | None, bool]:
+def _assignee_filter(
+    session: SessionDep, who: object, assignee: str | None
+) -> tuple[int | None, bool]:
     if not assignee:
         return None, False
     if assignee == "none":
@@ -224,18 +333,36 @@ def _assignee_filter(session: SessionDep, who: object,
     return user.id, False
 
 
-@router.get("/clips/{code}/custody", response_model=CustodyExport,
-            summary="Export the clip's custody events with their hashes (itself logged)")
+@router.get(
+    "/clips/{code}/custody",
+    response_model=CustodyExport,
+    summary="Export the clip's custody events with their hashes (itself logged)",
+)
 def export_custody(code: str, session: SessionDep, who: TeamMember) -> CustodyExport:
     repository.clip_by_code(session, code)
     actor = who.actor
     result = custody.verify(session)  # (it expunges the session's objects as it pages)
-    custody.record(session, actor=actor, action="custody.exported", clip_code=code,
-                   payload={"format": "json"})
+    custody.record(
+        session, actor=actor, action="custody.exported", clip_code=code, payload={"format": "json"}
+    )
     events = custody.events_for_clip(session, code)
     return CustodyExport(
-        code=code, exported_at=utcnow(), chain_ok=result.ok, chain_head=result.head,
+        code=code,
+        exported_at=utcnow(),
+        chain_ok=result.ok,
+        chain_head=result.head,
         chain_events=result.count,
-        events=[CustodyEventRead(id=e.id, occurred_at=e.occurred_at, actor=e.actor,
-                                 action=e.action, clip_code=e.clip_code, payload=e.payload,
-                                 prev_hash=e.prev_hash, hash=e.hash) for e in events])
+        events=[
+            CustodyEventRead(
+                id=e.id,
+                occurred_at=e.occurred_at,
+                actor=e.actor,
+                action=e.action,
+                clip_code=e.clip_code,
+                payload=e.payload,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
+            )
+            for e in events
+        ],
+    )

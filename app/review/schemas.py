@@ -16,9 +16,12 @@ class TransitionRequest(BaseModel):
     model_config = _FORBID
 
     to: str = Field(examples=list(STATUSES))
-    note: str = Field(default="", max_length=5000,
-                      description="Required for rejections, retractions (public reason), "
-                                  "requests for information and reopening")
+    note: str = Field(
+        default="",
+        max_length=5000,
+        description="Required for rejections, retractions (public reason), "
+        "requests for information and reopening",
+    )
     version: int | None = Field(default=None, ge=1, description="The clip version you read")
 
 
@@ -95,8 +98,9 @@ class ChecklistEntryUpdate(BaseModel):
     lat: float | None = Field(default=None, description="location items")
     lon: float | None = None
     precision: str | None = Field(default=None, examples=["exact", "vicinity", "locality"])
-    date: str | None = Field(default=None, description="date items: sets the clip's date",
-                             examples=["16 Nov 2019"])
+    date: str | None = Field(
+        default=None, description="date items: sets the clip's date", examples=["16 Nov 2019"]
+    )
 
 
 class ChecklistItemCreate(BaseModel):

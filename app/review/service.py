@@ -57,11 +57,14 @@ class Readiness:
     def explain(self) -> str:
         parts = []
         if len(self.approvals) < self.required:
-            parts.append(f"it has {len(self.approvals)} of the {self.required} approvals needed "
-                         "from distinct reviewers")
+            parts.append(
+                f"it has {len(self.approvals)} of the {self.required} approvals needed "
+                "from distinct reviewers"
+            )
         if self.missing_items:
-            parts.append("the checklist is not complete (missing: "
-                         + ", ".join(self.missing_items) + ")")
+            parts.append(
+                "the checklist is not complete (missing: " + ", ".join(self.missing_items) + ")"
+            )
         return "; ".join(parts)
 
 
@@ -87,23 +90,28 @@ def allowed_moves(session: Session, clip: Clip, user: User) -> list[AllowedMove]
     out = []
     for move in transitions.moves_from(clip.status):
         reason = transitions.refusal(move, user, clip.created_by_id) or _condition(
-            session, clip, move)
-        out.append(AllowedMove(move.target, move.name, move.note_required, reason is None,
-                               reason))
+            session, clip, move
+        )
+        out.append(AllowedMove(move.target, move.name, move.note_required, reason is None, reason))
     return out
 
 
-def transition(session: Session, code: str, *, to: str, note: str, version: int | None,
-               user: User, actor: str) -> Clip:
+def transition(
+    session: Session, code: str, *, to: str, note: str, version: int | None, user: User, actor: str
+) -> Clip:
     clip = repository.lock_clip(session, code)
     move = transitions.find(clip.status, to)
     if move is None:  # (before the version check: "illegal" says more than "stale")
         allowed = [m.to for m in allowed_moves(session, clip, user) if m.allowed]
         raise IllegalTransition(
             f"clip {code} is {clip.status}; it cannot move to {to}. "
-            + (f"Allowed now: {', '.join(allowed)}." if allowed else
-               "You cannot move it anywhere from here."),
-            field="to", extra={"current": clip.status, "allowed": allowed},
+            + (
+                f"Allowed now: {', '.join(allowed)}."
+                if allowed
+                else "You cannot move it anywhere from here."
+            ),
+            field="to",
+            extra={"current": clip.status, "allowed": allowed},
         )
     if version is not None:
         check_version(clip, version)
@@ -111,8 +119,16 @@ def transition(session: Session, code: str, *, to: str, note: str, version: int 
     return clip
 
 
-def _apply(session: Session, clip: Clip, move: Move, *, note: str, user: User,
-           actor: str, via: str = "transition") -> None:
+def _apply(
+    session: Session,
+    clip: Clip,
+    move: Move,
+    *,
+    note: str,
+    user: User,
+    actor: str,
+    via: str = "transition",
+) -> None:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise NoteRequired(f"the note is longer than {MAX_NOTE} characters", field="note")
@@ -120,14 +136,16 @@ def _apply(session: Session, clip: Clip, move: Move, *, note: str, user: User,
     if refused:
         raise NotAllowed(f"you cannot {move.name.replace('_', ' ')} clip {clip.code}: {refused}")
     if move.note_required and not note:
-        what = {"rejected": "a reason for the rejection",
-                "retracted": "a public reason for the retraction"}.get(move.target, "a note")
-        raise NoteRequired(f"moving clip {clip.code} to {move.target} needs {what}",
-                           field="note")
+        what = {
+            "rejected": "a reason for the rejection",
+            "retracted": "a public reason for the retraction",
+        }.get(move.target, "a note")
+        raise NoteRequired(f"moving clip {clip.code} to {move.target} needs {what}", field="note")
     condition = _condition(session, clip, move)
     if condition:
-        raise VerificationIncomplete(f"clip {clip.code}: {condition}",
-                                     extra=_readiness_extra(session, clip))
+        raise VerificationIncomplete(
+            f"clip {clip.code}: {condition}", extra=_readiness_extra(session, clip)
+        )
     source = clip.status
     approvals = [e for _, e in repository.active_approvals(session, clip.id)]
     clip.status = move.target
@@ -141,55 +159,82 @@ def _apply(session: Session, clip: Clip, move: Move, *, note: str, user: User,
     if move.target != "verified" and source in ("in_review", "verified"):
         withdrawn = approvals
         session.execute(
-            update(Approval).where(Approval.clip_id == clip.id, Approval.withdrawn_at.is_(None))
+            update(Approval)
+            .where(Approval.clip_id == clip.id, Approval.withdrawn_at.is_(None))
             .values(withdrawn_at=now)
         )
-    payload: dict[str, object] = {"from": source, "to": move.target, "move": move.name,
-                                  "note": note, "via": via}
+    payload: dict[str, object] = {
+        "from": source,
+        "to": move.target,
+        "move": move.name,
+        "note": note,
+        "via": via,
+    }
     if move.target == "verified":
         payload["approvals"] = approvals
     if withdrawn:
         payload["approvals_withdrawn"] = withdrawn
-    custody.record(session, actor=actor, action="review.transition", clip_code=clip.code,
-                   payload=payload)
+    custody.record(
+        session, actor=actor, action="review.transition", clip_code=clip.code, payload=payload
+    )
 
 
 def _readiness_extra(session: Session, clip: Clip) -> dict[str, object]:
     r = readiness(session, clip)
-    return {"approvals": r.approvals, "required_approvals": r.required,
-            "missing_items": r.missing_items}
+    return {
+        "approvals": r.approvals,
+        "required_approvals": r.required,
+        "missing_items": r.missing_items,
+    }
 
 
-def approve(session: Session, code: str, *, note: str, version: int | None, user: User,
-            actor: str) -> tuple[Clip, bool]:
+def approve(
+    session: Session, code: str, *, note: str, version: int | None, user: User, actor: str
+) -> tuple[Clip, bool]:
     """Record this reviewer's approval. When it is the last one needed and the checklist is
     complete, the clip is verified at once. Returns (clip, verified_now)."""
     clip = repository.lock_clip(session, code)
     if version is not None:
         check_version(clip, version)
     if clip.created_by_id == user.id:
-        raise NotAllowed(f"you uploaded clip {code}, so you cannot approve it: nobody may "
-                         "verify a clip they uploaded")
+        raise NotAllowed(
+            f"you uploaded clip {code}, so you cannot approve it: nobody may "
+            "verify a clip they uploaded"
+        )
     if transitions.ROLE_RANK[user.role] < transitions.ROLE_RANK["reviewer"]:
         raise NotAllowed("approving a clip needs a reviewer or an admin")
     if clip.status != "in_review":
-        raise IllegalTransition(f"clip {code} is {clip.status}; only clips in review can be "
-                                "approved", extra={"current": clip.status})
+        raise IllegalTransition(
+            f"clip {code} is {clip.status}; only clips in review can be approved",
+            extra={"current": clip.status},
+        )
     if any(a.reviewer_id == user.id for a, _ in repository.active_approvals(session, clip.id)):
-        raise AlreadyApproved(f"you have already approved clip {code}; approvals must come "
-                              "from distinct reviewers")
+        raise AlreadyApproved(
+            f"you have already approved clip {code}; approvals must come from distinct reviewers"
+        )
     note = (note or "").strip()[:MAX_NOTE]
     session.add(Approval(clip_id=clip.id, reviewer_id=user.id, note=note))
     session.flush()
     ready = readiness(session, clip)
-    custody.record(session, actor=actor, action="review.approved", clip_code=code,
-                   payload={"note": note, "approvals": ready.approvals,
-                            "required": ready.required})
+    custody.record(
+        session,
+        actor=actor,
+        action="review.approved",
+        clip_code=code,
+        payload={"note": note, "approvals": ready.approvals, "required": ready.required},
+    )
     if ready.ready:
         move = transitions.find("in_review", "verified")
         assert move is not None
-        _apply(session, clip, move, user=user, actor=actor, via="approval",
-               note=f"approved by {', '.join(ready.approvals)}")
+        _apply(
+            session,
+            clip,
+            move,
+            user=user,
+            actor=actor,
+            via="approval",
+            note=f"approved by {', '.join(ready.approvals)}",
+        )
         return clip, True
     return clip, False
 
@@ -197,8 +242,15 @@ def approve(session: Session, code: str, *, note: str, version: int | None, user
 # --- claiming --------------------------------------------------------------------------------
 
 
-def claim(session: Session, code: str, *, user: User, actor: str,
-          assignee: User | None = None, version: int | None = None) -> ClipAssignment:
+def claim(
+    session: Session,
+    code: str,
+    *,
+    user: User,
+    actor: str,
+    assignee: User | None = None,
+    version: int | None = None,
+) -> ClipAssignment:
     """Assign a clip to `assignee` (default: the caller). Others need an admin to reassign."""
     clip = repository.lock_clip(session, code)
     target = assignee or user
@@ -214,18 +266,26 @@ def claim(session: Session, code: str, *, user: User, actor: str,
         row = ClipAssignment(clip_id=clip.id)
         session.add(row)
     elif row.assignee_id not in (None, target.id) and user.role != "admin":
-        raise AlreadyAssigned(f"clip {code} is already assigned to {before}; ask them or an "
-                              "admin to unassign it first")
+        raise AlreadyAssigned(
+            f"clip {code} is already assigned to {before}; ask them or an "
+            "admin to unassign it first"
+        )
     row.assignee_id = target.id
     row.assigned_at = utcnow()
     session.flush()
-    custody.record(session, actor=actor, action="review.assigned", clip_code=code,
-                   payload={"before": before, "after": target.email})
+    custody.record(
+        session,
+        actor=actor,
+        action="review.assigned",
+        clip_code=code,
+        payload={"before": before, "after": target.email},
+    )
     return row
 
 
-def unassign(session: Session, code: str, *, user: User, actor: str,
-             version: int | None = None) -> ClipAssignment | None:
+def unassign(
+    session: Session, code: str, *, user: User, actor: str, version: int | None = None
+) -> ClipAssignment | None:
     clip = repository.lock_clip(session, code)
     row = repository.assignment(session, clip.id)
     if row is None or row.assignee_id is None:
@@ -237,8 +297,9 @@ def unassign(session: Session, code: str, *, user: User, actor: str,
     row.assignee_id = None
     row.assigned_at = None
     session.flush()
-    custody.record(session, actor=actor, action="review.unassigned", clip_code=code,
-                   payload={"before": before})
+    custody.record(
+        session, actor=actor, action="review.unassigned", clip_code=code, payload={"before": before}
+    )
     return row
 
 
@@ -251,9 +312,12 @@ def _assignee_email(session: Session, row: ClipAssignment | None) -> str | None:
 
 def check_row_version(current: int, sent: int | None, what: str) -> None:
     if sent is not None and sent != current:
-        raise StaleVersion(f"{what} has changed since you read it (you sent version {sent}, "
-                           f"it is now {current}); reload and try again", field="version",
-                           extra={"current_version": current})
+        raise StaleVersion(
+            f"{what} has changed since you read it (you sent version {sent}, "
+            f"it is now {current}); reload and try again",
+            field="version",
+            extra={"current_version": current},
+        )
 
 
 def retraction_notice(session: Session, clip_id: int) -> Retraction | None:

@@ -76,6 +76,9 @@ def refusal(move: Move, user: User, uploader_id: int | None) -> str | None:
     if move.who == "reviewer":
         return None if rank >= ROLE_RANK["reviewer"] else "this needs a reviewer or an admin"
     if move.who == "publisher":
-        return None if is_publisher(user) else (
-            "publishing needs an admin or a reviewer with publishing rights")
+        return (
+            None
+            if is_publisher(user)
+            else ("publishing needs an admin or a reviewer with publishing rights")
+        )
     return None if user.role == "admin" else "only an admin may do this"

@@ -30,16 +30,27 @@ def login_form(request: Request, who: Anyone, next: str | None = None) -> Respon
     if who.user is not None:
         return RedirectResponse(safe_next(next, default), status_code=303)
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = render(request, "login.html", {"next": safe_next(next, default),
-                                              "login_csrf": token, "error": None})
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=get_settings().cookie_secure, path="/")
+    response = render(
+        request,
+        "login.html",
+        {"next": safe_next(next, default), "login_csrf": token, "error": None},
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().cookie_secure,
+        path="/",
+    )
     return response
 
 
 @page(router, "/login", methods=("POST",))
 def login(
-    request: Request, session: SessionDep, who: Anyone,
+    request: Request,
+    session: SessionDep,
+    who: Anyone,
     email: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1000)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -52,14 +63,29 @@ def login(
             raise CsrfFailed("this form has expired; reload the log-in page and try again")
     user = accounts.authenticate(session, email, password)
     if user is None:
-        response = render(request, "login.html", {
-            "next": safe_next(next, default), "login_csrf": csrf_token, "email": email,
-            "error": "team.login.failed"}, status_code=401)
+        response = render(
+            request,
+            "login.html",
+            {
+                "next": safe_next(next, default),
+                "login_csrf": csrf_token,
+                "email": email,
+                "error": "team.login.failed",
+            },
+            status_code=401,
+        )
         return response
     new = accounts.start_session(session, user, max_age=get_settings().session_max_age_seconds)
     response = RedirectResponse(safe_next(next, default), status_code=303)
-    response.set_cookie(SESSION_COOKIE, new.token, max_age=new.max_age, httponly=True,
-                        samesite="lax", secure=get_settings().cookie_secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.token,
+        max_age=new.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().cookie_secure,
+        path="/",
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
 

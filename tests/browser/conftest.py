@@ -16,8 +16,14 @@ import httpx
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -34,17 +40,36 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
 
     restore_default_checklist()
     port = _free_port()
-    env = {**os.environ,
-           "ARCHIVE_DATABASE_URL": db_url, "ARCHIVE_VAR_DIR": str(tmp_path / "var"),
-           "ARCHIVE_MEDIA_ROOT": str(tmp_path / "media"),
-           "ARCHIVE_SECRET_KEY": "browser-test-" + "x" * 40, "ARCHIVE_JOBS": "embedded",
-           "ARCHIVE_DEMO_ON_FIRST_RUN": "false", "ARCHIVE_KEYFRAME_MIN_INTERVAL_SECONDS": "1",
-           "ARCHIVE_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "ARCHIVE_DATABASE_URL": db_url,
+        "ARCHIVE_VAR_DIR": str(tmp_path / "var"),
+        "ARCHIVE_MEDIA_ROOT": str(tmp_path / "media"),
+        "ARCHIVE_SECRET_KEY": "browser-test-" + "x" * 40,
+        "ARCHIVE_JOBS": "embedded",
+        "ARCHIVE_DEMO_ON_FIRST_RUN": "false",
+        "ARCHIVE_KEYFRAME_MIN_INTERVAL_SECONDS": "1",
+        "ARCHIVE_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -55,8 +80,9 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n"
-                                   + (tmp_path / "server.log").read_text())
+                raise RuntimeError(
+                    "the server did not start:\n" + (tmp_path / "server.log").read_text()
+                )
             time.sleep(0.2)
         yield base
     finally:
@@ -93,7 +119,25 @@ def sample_video(tmp_path: Path) -> Path:
         pytest.skip("ffmpeg is needed to generate the sample clip")
     out = tmp_path / "sample.mp4"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-         "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "libx264", "-g", "25",
-         "-pix_fmt", "yuv420p", "-y", str(out)], check=True, timeout=60)
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=4",
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(out),
+        ],
+        check=True,
+        timeout=60,
+    )
     return out

@@ -38,14 +38,16 @@ def _check(page: Any, key: str, **fields: str) -> None:
     item = page.locator(f"#item-{key}")
     item.get_by_test_id(f"done-{key}").check()
     for name, value in fields.items():
-        item.locator(f"[name={name}]").fill(value) if name != "precision" else \
-            item.locator("select[name=precision]").select_option(value)
+        item.locator(f"[name={name}]").fill(value) if name != "precision" else item.locator(
+            "select[name=precision]"
+        ).select_option(value)
     item.get_by_test_id(f"save-{key}").click()
     page.wait_for_url(re.compile(r"done=checked"))
 
 
-def test_the_verification_journey(browser: Any, server: str, make_user: Any,
-                                  sample_video: Path) -> None:
+def test_the_verification_journey(
+    browser: Any, server: str, make_user: Any, sample_video: Path
+) -> None:
     uploader = make_user("contributor")
     reviewer_a, reviewer_b = make_user("reviewer"), make_user("reviewer")
     admin = make_user("admin")
@@ -84,8 +86,9 @@ def test_the_verification_journey(browser: Any, server: str, make_user: Any,
         assert f"Assigned to {reviewer_a.email}" in a.content()
         a.get_by_test_id("move-in_review").click()
         _check(a, "source_identified", note="Filmed by a resident; confirmed by phone")
-        _check(a, "earliest_copy", note="Earliest copy on Telegram",
-               evidence="https://t.me/example/1")
+        _check(
+            a, "earliest_copy", note="Earliest copy on Telegram", evidence="https://t.me/example/1"
+        )
         _check(a, "location_confirmed", lat="30.3473", lon="48.2934", precision="vicinity")
         _check(a, "date_confirmed", date="16 Nov 2019")
         _check(a, "content_described", note="A crowd at a gate; chanting")
@@ -96,10 +99,13 @@ def test_the_verification_journey(browser: Any, server: str, make_user: Any,
         # the uploader cannot approve their own clip (posting the form anyway is refused)
         up.goto(f"/team/clips/{code}")
         assert up.get_by_test_id("approve").count() == 0
-        up.evaluate("""(code) => { const f = document.createElement('form');
+        up.evaluate(
+            """(code) => { const f = document.createElement('form');
             f.method = 'post'; f.action = '/team/clips/' + code + '/approve';
             const t = document.querySelector('input[name=csrf_token]').cloneNode();
-            f.appendChild(t); document.body.appendChild(f); f.submit(); }""", code)
+            f.appendChild(t); document.body.appendChild(f); f.submit(); }""",
+            code,
+        )
         up.get_by_test_id("error").wait_for()
         assert "you uploaded clip" in up.get_by_test_id("error").inner_text()
 

@@ -51,8 +51,7 @@ def phone_clip(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def other_clip(media_dir: Path) -> Path:
     out = media_dir / "other.mp4"
-    ffmpeg("-f", "lavfi", "-i", "mandelbrot=s=160x120:r=10:end_pts=1", "-t", "1", *X264,
-           str(out))
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=s=160x120:r=10:end_pts=1", "-t", "1", *X264, str(out))
     return out
 
 
@@ -108,8 +107,9 @@ def hls_playlist(port: int) -> bytes:
 
 
 def concat_playlist(port: int) -> bytes:
-    return (f"ffconcat version 1.0\nfile 'http://127.0.0.1:{port}/x.mp4'\n"
-            "file '/etc/passwd'\n").encode()
+    return (
+        f"ffconcat version 1.0\nfile 'http://127.0.0.1:{port}/x.mp4'\nfile '/etc/passwd'\n"
+    ).encode()
 
 
 def avi_wrapped(payload: bytes) -> bytes:
@@ -134,10 +134,21 @@ def new_clip(client: Any, contributor: Any) -> Callable[..., str]:
     return make
 
 
-def upload(client: Any, who: Any, code: str, data: bytes, *, name: str = "clip.mp4",
-           ctype: str = "video/mp4") -> Any:
-    return client.post(f"/api/v1/clips/{code}/media", params={"filename": name}, content=data,
-                       headers={**who.headers, "Content-Type": ctype})
+def upload(
+    client: Any,
+    who: Any,
+    code: str,
+    data: bytes,
+    *,
+    name: str = "clip.mp4",
+    ctype: str = "video/mp4",
+) -> Any:
+    return client.post(
+        f"/api/v1/clips/{code}/media",
+        params={"filename": name},
+        content=data,
+        headers={**who.headers, "Content-Type": ctype},
+    )
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
@@ -156,6 +167,9 @@ def store_files(root: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for area in ("tmp", "uploads", "originals", "derivatives"):
         base = root / area
-        out[area] = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()) \
-            if base.exists() else []
+        out[area] = (
+            sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+            if base.exists()
+            else []
+        )
     return out

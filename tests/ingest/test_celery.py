@@ -44,24 +44,38 @@ def job(step: str) -> ProcessingJob | None:
 
 
 def test_killed_celery_worker_job_completes_exactly_once(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path, redis_url: str,
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    phone_clip: Path,
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from app.jobs.celery_app import reset_celery
 
     queue = f"archive-test-{uuid.uuid4().hex[:8]}"
-    env_over = {"ARCHIVE_JOBS": "celery", "ARCHIVE_REDIS_URL": redis_url,
-                "ARCHIVE_CELERY_QUEUE": queue, "ARCHIVE_JOB_HEARTBEAT_SECONDS": "1"}
+    env_over = {
+        "ARCHIVE_JOBS": "celery",
+        "ARCHIVE_REDIS_URL": redis_url,
+        "ARCHIVE_CELERY_QUEUE": queue,
+        "ARCHIVE_JOB_HEARTBEAT_SECONDS": "1",
+    }
     for k, v in env_over.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     reset_celery()
     marker = tmp_path / "slow-marker"
-    env = {**os.environ, **env_over, "SLOW_MARKER": str(marker),
-           "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, **env_over, "SLOW_MARKER": str(marker), "PYTHONPATH": str(PROJECT_ROOT)}
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name(
-        "slow_celery_worker.py"))], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=PROJECT_ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("slow_celery_worker.py"))],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=PROJECT_ROOT,
+    )
     try:
         code = new_clip()
         sha = upload(client, contributor, code, phone_clip.read_bytes()).json()["sha256"]
@@ -74,8 +88,9 @@ def test_killed_celery_worker_job_completes_exactly_once(
         wait_for(lambda: (j := job("hashes")) is not None and j.state == "done", timeout=90)
     except AssertionError as exc:
         log.flush()
-        raise AssertionError(f"{exc}\n--- worker log ---\n"
-                             f"{(tmp_path / 'worker.log').read_text()[-4000:]}") from None
+        raise AssertionError(
+            f"{exc}\n--- worker log ---\n{(tmp_path / 'worker.log').read_text()[-4000:]}"
+        ) from None
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -21,8 +21,9 @@ def test_probe_prints_metadata_as_json(phone_clip: Path) -> None:
     assert info["width"] == 160 and info["video_codec"] == "h264" and info["duration"] > 2.9
 
 
-def test_probe_and_keyframes_fail_clearly_on_bad_files(tmp_path: Path, jpeg_bytes: bytes,
-                                                       truncated_clip: Path) -> None:
+def test_probe_and_keyframes_fail_clearly_on_bad_files(
+    tmp_path: Path, jpeg_bytes: bytes, truncated_clip: Path
+) -> None:
     photo = tmp_path / "photo.mp4"
     photo.write_bytes(jpeg_bytes)
     result = runner.invoke(app, ["probe", str(photo)])
@@ -34,7 +35,8 @@ def test_probe_and_keyframes_fail_clearly_on_bad_files(tmp_path: Path, jpeg_byte
 
 
 def test_keyframes_writes_jpegs_and_prints_timestamps_and_hashes(
-        phone_clip: Path, tmp_path: Path) -> None:
+    phone_clip: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "frames"
     result = runner.invoke(app, ["keyframes", str(phone_clip), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -45,8 +47,9 @@ def test_keyframes_writes_jpegs_and_prints_timestamps_and_hashes(
         assert Path(f["path"]).read_bytes()[:3] == b"\xff\xd8\xff"
 
 
-def test_fixity_reports_changed_originals(client: Any, contributor: Any, new_clip: Any,
-                                          phone_clip: Path) -> None:
+def test_fixity_reports_changed_originals(
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     import os
 
     from app.config import get_settings

@@ -80,7 +80,8 @@ def test_generations_record_their_original_and_old_ones_are_dropped(tmp_path: Pa
 
 
 def test_client_disconnect_mid_upload_leaves_nothing(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     code = new_clip()
     data = phone_clip.read_bytes()
     app = client.app
@@ -104,12 +105,22 @@ def test_client_disconnect_mid_upload_leaves_nothing(
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": f"/api/v1/clips/{code}/media", "raw_path": b"",
-        "query_string": b"filename=a.mp4", "root_path": "", "server": ("test", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/clips/{code}/media",
+        "raw_path": b"",
+        "query_string": b"filename=a.mp4",
+        "root_path": "",
+        "server": ("test", 80),
         "client": ("127.0.0.1", 1234),
-        "headers": [(b"host", b"test"), (b"content-type", b"video/mp4"),
-                    (b"authorization", contributor.headers["Authorization"].encode())],
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"video/mp4"),
+            (b"authorization", contributor.headers["Authorization"].encode()),
+        ],
     }
     anyio.run(app, scope, receive, send)
     assert seen_temp and len(seen_temp[0]) == 1, "the upload was streaming to a temp file"

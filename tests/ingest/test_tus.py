@@ -24,18 +24,31 @@ def b64(text: str) -> str:
 
 
 def create(client: Any, who: Any, code: str, length: int, name: str = "phone.mp4") -> str:
-    r = client.post("/api/v1/uploads", headers={
-        **who.headers, **TUS, "Upload-Length": str(length),
-        "Upload-Metadata": f"clip {b64(code)},filename {b64(name)},filetype {b64('video/mp4')}"})
+    r = client.post(
+        "/api/v1/uploads",
+        headers={
+            **who.headers,
+            **TUS,
+            "Upload-Length": str(length),
+            "Upload-Metadata": f"clip {b64(code)},filename {b64(name)},filetype {b64('video/mp4')}",
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.headers["tus-resumable"] == "1.0.0" and r.headers["upload-offset"] == "0"
     return str(r.headers["location"])
 
 
 def patch(client: Any, who: Any, url: str, offset: int, data: bytes) -> Any:
-    return client.patch(url, content=data, headers={
-        **who.headers, **TUS, "Upload-Offset": str(offset),
-        "Content-Type": "application/offset+octet-stream"})
+    return client.patch(
+        url,
+        content=data,
+        headers={
+            **who.headers,
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
 
 
 def offset_of(client: Any, who: Any, url: str) -> int:
@@ -52,7 +65,8 @@ def test_options_advertises_the_protocol(client: Any) -> None:
 
 
 def test_upload_in_pieces_resumes_after_a_server_restart(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -85,7 +99,8 @@ def test_upload_in_pieces_resumes_after_a_server_restart(
 
 
 def test_unacknowledged_bytes_are_cut_back_on_resume(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     code = new_clip()
     data = phone_clip.read_bytes()
     url = create(client, contributor, code, len(data))
@@ -102,7 +117,8 @@ def test_unacknowledged_bytes_are_cut_back_on_resume(
 
 
 def test_a_bad_file_via_tus_is_refused_and_removed(
-        client: Any, contributor: Any, new_clip: Any, jpeg_bytes: bytes) -> None:
+    client: Any, contributor: Any, new_clip: Any, jpeg_bytes: bytes
+) -> None:
     code = new_clip()
     url = create(client, contributor, code, len(jpeg_bytes), name="photo.mp4")
     r = patch(client, contributor, url, 0, jpeg_bytes)
@@ -116,8 +132,9 @@ def test_a_bad_file_via_tus_is_refused_and_removed(
         assert s.scalar(select(Upload.state)) == "failed"
 
 
-def test_protocol_errors(client: Any, contributor: Any, reviewer: Any, new_clip: Any,
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_protocol_errors(
+    client: Any, contributor: Any, reviewer: Any, new_clip: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = new_clip()
     h = contributor.headers
     r = client.post("/api/v1/uploads", headers={**h, "Upload-Length": "10"})
@@ -126,21 +143,25 @@ def test_protocol_errors(client: Any, contributor: Any, reviewer: Any, new_clip:
     assert r.status_code == 400 and "clip" in r.json()["detail"]
     r = client.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Metadata": f"clip {b64(code)}"})
     assert r.status_code == 400 and r.json()["field"] == "Upload-Length"
-    r = client.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": "10",
-                                                 "Upload-Metadata": f"clip {b64('IRN777')}"})
+    r = client.post(
+        "/api/v1/uploads",
+        headers={**h, **TUS, "Upload-Length": "10", "Upload-Metadata": f"clip {b64('IRN777')}"},
+    )
     assert r.status_code == 404
     monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", "100")
     get_settings.cache_clear()
-    r = client.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": "101",
-                                                 "Upload-Metadata": f"clip {b64(code)}"})
+    r = client.post(
+        "/api/v1/uploads",
+        headers={**h, **TUS, "Upload-Length": "101", "Upload-Metadata": f"clip {b64(code)}"},
+    )
     assert r.status_code == 413
     url = create(client, contributor, code, 10)
-    r = client.patch(url, content=b"x", headers={**h, **TUS, "Upload-Offset": "0",
-                                                 "Content-Type": "video/mp4"})
+    r = client.patch(
+        url, content=b"x", headers={**h, **TUS, "Upload-Offset": "0", "Content-Type": "video/mp4"}
+    )
     assert r.status_code == 415
     r = patch(client, contributor, url, 0, b"x" * 11)
     assert r.status_code == 413 and offset_of(client, contributor, url) == 0
     # someone else's upload is invisible
     assert client.head(url, headers={**reviewer.headers, **TUS}).status_code == 404
-    assert client.head("/api/v1/uploads/" + "0" * 32,
-                       headers={**h, **TUS}).status_code == 404
+    assert client.head("/api/v1/uploads/" + "0" * 32, headers={**h, **TUS}).status_code == 404

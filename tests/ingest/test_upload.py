@@ -30,7 +30,8 @@ def media_root() -> Path:
 
 
 def test_raw_upload_stores_a_read_only_original_and_queues_processing(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     code = new_clip()
     data = phone_clip.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -62,32 +63,42 @@ def test_raw_upload_stores_a_read_only_original_and_queues_processing(
 
 
 def test_multipart_upload_is_streamed_and_keeps_the_filename_as_metadata(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     code = new_clip()
     data = phone_clip.read_bytes()
-    r = client.post(f"/api/v1/clips/{code}/media", headers=contributor.headers,
-                    files={"file": ("../../etc/evil name.mp4", data, "video/mp4")},
-                    data={"note": "hello"})
+    r = client.post(
+        f"/api/v1/clips/{code}/media",
+        headers=contributor.headers,
+        files={"file": ("../../etc/evil name.mp4", data, "video/mp4")},
+        data={"note": "hello"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["via"] == "multipart" and body["filename"] == "../../etc/evil name.mp4"
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
     files = store_files(media_root())
     assert files["tmp"] == [] and files["originals"] == [
-        f"{body['sha256'][:2]}/{body['sha256'][2:4]}/{body['sha256']}"]
+        f"{body['sha256'][:2]}/{body['sha256'][2:4]}/{body['sha256']}"
+    ]
 
 
 def test_multipart_without_a_file_field_is_refused(
-        client: Any, contributor: Any, new_clip: Any) -> None:
+    client: Any, contributor: Any, new_clip: Any
+) -> None:
     code = new_clip()
-    r = client.post(f"/api/v1/clips/{code}/media", headers=contributor.headers,
-                    files={"other": ("x.mp4", b"abc", "video/mp4")})
+    r = client.post(
+        f"/api/v1/clips/{code}/media",
+        headers=contributor.headers,
+        files={"other": ("x.mp4", b"abc", "video/mp4")},
+    )
     assert r.status_code == 400 and "no file field" in r.json()["detail"]
     assert store_files(media_root())["tmp"] == []
 
 
 def test_exact_duplicate_gets_409_naming_the_clip(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     first, second = new_clip(), new_clip()
     data = phone_clip.read_bytes()
     assert upload(client, contributor, first, data).status_code == 201
@@ -101,7 +112,8 @@ def test_exact_duplicate_gets_409_naming_the_clip(
 
 
 def test_a_clip_keeps_its_first_original(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path, other_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path, other_clip: Path
+) -> None:
     code = new_clip()
     assert upload(client, contributor, code, phone_clip.read_bytes()).status_code == 201
     r = upload(client, contributor, code, other_clip.read_bytes())
@@ -109,8 +121,8 @@ def test_a_clip_keeps_its_first_original(
 
 
 def test_size_limit_is_enforced_while_streaming(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", "10000")
     get_settings.cache_clear()
     code = new_clip()
@@ -121,8 +133,11 @@ def test_size_limit_is_enforced_while_streaming(
         for i in range(0, len(data), 4096):
             yield data[i : i + 4096]
 
-    r = client.post(f"/api/v1/clips/{code}/media", content=body(),
-                    headers={**contributor.headers, "Content-Type": "video/mp4"})
+    r = client.post(
+        f"/api/v1/clips/{code}/media",
+        content=body(),
+        headers={**contributor.headers, "Content-Type": "video/mp4"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "upload_too_large"
     r = upload(client, contributor, code, data)  # declared length: refused before reading
     assert r.status_code == 413
@@ -132,8 +147,8 @@ def test_size_limit_is_enforced_while_streaming(
 
 @pytest.mark.parametrize("case", ["text", "jpeg", "empty", "truncated", "pdf"])
 def test_bad_files_get_a_clear_error_and_leave_nothing(
-        client: Any, contributor: Any, new_clip: Any, truncated_clip: Path, jpeg_bytes: bytes,
-        case: str) -> None:
+    client: Any, contributor: Any, new_clip: Any, truncated_clip: Path, jpeg_bytes: bytes, case: str
+) -> None:
     data, status, words = {
         "text": (b"hello, this is not a video at all\n" * 20, 415, "text"),
         "jpeg": (jpeg_bytes, 415, "JPEG"),
@@ -154,12 +169,15 @@ def test_bad_files_get_a_clear_error_and_leave_nothing(
 
 @pytest.mark.parametrize("kind", ["hls", "concat", "hls-in-avi", "concat-in-avi"])
 def test_playlists_are_refused_without_any_outbound_request(
-        client: Any, contributor: Any, new_clip: Any, canary: tuple[int, list[str]],
-        kind: str) -> None:
+    client: Any, contributor: Any, new_clip: Any, canary: tuple[int, list[str]], kind: str
+) -> None:
     port, hits = canary
-    payload = {"hls": hls_playlist(port), "concat": concat_playlist(port),
-               "hls-in-avi": avi_wrapped(hls_playlist(port)),
-               "concat-in-avi": avi_wrapped(concat_playlist(port))}[kind]
+    payload = {
+        "hls": hls_playlist(port),
+        "concat": concat_playlist(port),
+        "hls-in-avi": avi_wrapped(hls_playlist(port)),
+        "concat-in-avi": avi_wrapped(concat_playlist(port)),
+    }[kind]
     code = new_clip()
     r = upload(client, contributor, code, payload, name="playlist.mp4")
     assert r.status_code in (415, 422), r.text
@@ -170,7 +188,8 @@ def test_playlists_are_refused_without_any_outbound_request(
 
 
 def test_wrong_content_type_and_unknown_clip(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path
+) -> None:
     code = new_clip()
     r = upload(client, contributor, code, b"{}", ctype="application/json")
     assert r.status_code == 415 and r.json()["field"] == "content-type"
@@ -180,14 +199,17 @@ def test_wrong_content_type_and_unknown_clip(
 
 def test_uploads_need_a_team_member(client: Any, new_clip: Any, phone_clip: Path) -> None:
     code = new_clip()
-    r = client.post(f"/api/v1/clips/{code}/media", content=phone_clip.read_bytes(),
-                    headers={"Content-Type": "video/mp4"})
+    r = client.post(
+        f"/api/v1/clips/{code}/media",
+        content=phone_clip.read_bytes(),
+        headers={"Content-Type": "video/mp4"},
+    )
     assert r.status_code == 401
 
 
 def test_failing_commit_leaves_no_row_and_a_reusable_original(
-        client: Any, contributor: Any, new_clip: Any, phone_clip: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """If the row's commit fails after the promote, the response is an error (never 201),
     nothing references the file, and uploading the same bytes again succeeds."""
     from sqlalchemy.orm import Session

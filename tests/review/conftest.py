@@ -38,9 +38,13 @@ class Team:
 @pytest.fixture()
 def team(make_user) -> Team:  # type: ignore[no-untyped-def]
     return Team(
-        uploader=make_user("contributor"), other_contributor=make_user("contributor"),
-        r1=make_user("reviewer"), r2=make_user("reviewer"), r3=make_user("reviewer"),
-        admin=make_user("admin"), publisher=make_user("reviewer", can_publish=True),
+        uploader=make_user("contributor"),
+        other_contributor=make_user("contributor"),
+        r1=make_user("reviewer"),
+        r2=make_user("reviewer"),
+        r3=make_user("reviewer"),
+        admin=make_user("admin"),
+        publisher=make_user("reviewer", can_publish=True),
     )
 
 
@@ -59,8 +63,9 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    def move(self, code: str, who: Member, to: str, note: str = "",
-             version: int | None = None) -> Any:
+    def move(
+        self, code: str, who: Member, to: str, note: str = "", version: int | None = None
+    ) -> Any:
         body: dict[str, Any] = {"to": to, "note": note}
         if version is not None:
             body["version"] = version
@@ -72,17 +77,24 @@ class Api:
         return r.json()  # type: ignore[no-any-return]
 
     def approve(self, code: str, who: Member, note: str = "") -> Any:
-        return self.c.post(f"/api/v1/clips/{code}/approvals", json={"note": note},
-                           headers=who.headers)
+        return self.c.post(
+            f"/api/v1/clips/{code}/approvals", json={"note": note}, headers=who.headers
+        )
 
-    def check(self, code: str, who: Member, key: str, done: bool = True,
-              version: int | None = None, **fields: Any) -> Any:
+    def check(
+        self,
+        code: str,
+        who: Member,
+        key: str,
+        done: bool = True,
+        version: int | None = None,
+        **fields: Any,
+    ) -> Any:
         if version is None:
             items = self.c.get(f"/api/v1/clips/{code}/checklist", headers=who.headers).json()
             version = next(i["version"] for i in items["items"] if i["key"] == key)
         body = {"done": done, "version": version, **fields}
-        return self.c.put(f"/api/v1/clips/{code}/checklist/{key}", json=body,
-                          headers=who.headers)
+        return self.c.put(f"/api/v1/clips/{code}/checklist/{key}", json=body, headers=who.headers)
 
     def complete_checklist(self, code: str, who: Member) -> None:
         for key, fields in CHECKLIST_DONE.items():
@@ -145,16 +157,26 @@ def make_pg_team(pg_app_url: str):  # type: ignore[no-untyped-def]
     def member(role: str, can_publish: bool = False) -> Member:
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
         with session_scope() as session:
-            user, _ = create_user(session, email=email, role=role,
-                                  password="correct horse battery staple",
-                                  can_publish=can_publish)
+            user, _ = create_user(
+                session,
+                email=email,
+                role=role,
+                password="correct horse battery staple",
+                can_publish=can_publish,
+            )
             _, token = create_token(session, user, "test")
             return Member(user.id, user.email, role, "correct horse battery staple", token)
 
     def make() -> Team:
-        return Team(uploader=member("contributor"), other_contributor=member("contributor"),
-                    r1=member("reviewer"), r2=member("reviewer"), r3=member("reviewer"),
-                    admin=member("admin"), publisher=member("reviewer", True))
+        return Team(
+            uploader=member("contributor"),
+            other_contributor=member("contributor"),
+            r1=member("reviewer"),
+            r2=member("reviewer"),
+            r3=member("reviewer"),
+            admin=member("admin"),
+            publisher=member("reviewer", True),
+        )
 
     return make
 
@@ -169,8 +191,11 @@ def restore_default_checklist() -> None:
 
     from app.review.models import ChecklistTemplateItem
 
-    path = next((Path(__file__).resolve().parents[2] / "migrations" / "versions")
-                .glob("*_review_workflow.py"))
+    path = next(
+        (Path(__file__).resolve().parents[2] / "migrations" / "versions").glob(
+            "*_review_workflow.py"
+        )
+    )
     spec = importlib.util.spec_from_file_location("review_workflow_migration", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -180,9 +205,18 @@ def restore_default_checklist() -> None:
             return
         now = datetime.now(UTC)
         for i, (key, kind, en, fa, hen, hfa) in enumerate(module.CHECKLIST):
-            session.add(ChecklistTemplateItem(key=key, kind=kind, label_en=en, label_fa=fa,
-                                              help_en=hen, help_fa=hfa, position=(i + 1) * 10,
-                                              created_at=now))
+            session.add(
+                ChecklistTemplateItem(
+                    key=key,
+                    kind=kind,
+                    label_en=en,
+                    label_fa=fa,
+                    help_en=hen,
+                    help_fa=hfa,
+                    position=(i + 1) * 10,
+                    created_at=now,
+                )
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -14,15 +14,25 @@ def test_the_default_checklist_has_the_six_items(api: Api, team: Team) -> None:
     code = api.new_clip(team.uploader)
     body = api.c.get(f"/api/v1/clips/{code}/checklist", headers=team.r1.headers).json()
     assert [i["key"] for i in body["items"]] == [
-        "source_identified", "earliest_copy", "location_confirmed", "date_confirmed",
-        "content_described", "sensitive_flagged"]
+        "source_identified",
+        "earliest_copy",
+        "location_confirmed",
+        "date_confirmed",
+        "content_described",
+        "sensitive_flagged",
+    ]
     assert not body["complete"] and all(i["version"] == 0 for i in body["items"])
 
 
 def test_an_item_records_who_when_note_and_evidence(api: Api, team: Team) -> None:
     code = api.in_review(team.uploader, team.r1)
-    r = api.check(code, team.r1, "earliest_copy", note="found on Telegram",
-                  evidence=["https://t.me/c/1", "https://t.me/c/1", " "])
+    r = api.check(
+        code,
+        team.r1,
+        "earliest_copy",
+        note="found on Telegram",
+        evidence=["https://t.me/c/1", "https://t.me/c/1", " "],
+    )
     assert r.status_code == 200, r.text
     item = r.json()
     assert item["done"] and item["updated_by"] == team.r1.email and item["updated_at"]
@@ -78,17 +88,30 @@ def test_the_checklist_is_locked_once_verified(api: Api, team: Team) -> None:
 
 
 def test_admins_add_items_and_new_items_are_required(api: Api, team: Team) -> None:
-    body = {"key": "weather_matches", "label_en": "Weather matches records",
-            "label_fa": "آب‌وهوا با سوابق می‌خواند"}
-    assert api.c.post("/api/v1/review/checklist-items", json=body,
-                      headers=team.r1.headers).status_code == 403
+    body = {
+        "key": "weather_matches",
+        "label_en": "Weather matches records",
+        "label_fa": "آب‌وهوا با سوابق می‌خواند",
+    }
+    assert (
+        api.c.post("/api/v1/review/checklist-items", json=body, headers=team.r1.headers).status_code
+        == 403
+    )
     r = api.c.post("/api/v1/review/checklist-items", json=body, headers=team.admin.headers)
     assert r.status_code == 201 and r.json()["kind"] == "plain"
-    assert api.c.post("/api/v1/review/checklist-items", json=body,
-                      headers=team.admin.headers).status_code == 409
+    assert (
+        api.c.post(
+            "/api/v1/review/checklist-items", json=body, headers=team.admin.headers
+        ).status_code
+        == 409
+    )
     bad = {**body, "key": "Bad Key"}
-    assert api.c.post("/api/v1/review/checklist-items", json=bad,
-                      headers=team.admin.headers).status_code == 422
+    assert (
+        api.c.post(
+            "/api/v1/review/checklist-items", json=bad, headers=team.admin.headers
+        ).status_code
+        == 422
+    )
     code = api.in_review(team.uploader, team.r1)
     api.complete_checklist(code, team.r1)
     api.approve(code, team.r1)
@@ -102,7 +125,6 @@ def test_checklist_changes_are_logged_with_before_and_after(api: Api, team: Team
     code = api.in_review(team.uploader, team.r1)
     api.check(code, team.r1, "content_described", note="crowd")
     api.check(code, team.r1, "content_described", note="crowd, shots", done=False)
-    logged = [e["payload"] for e in api.events(code, team.r1)
-              if e["action"] == "review.checklist"]
+    logged = [e["payload"] for e in api.events(code, team.r1) if e["action"] == "review.checklist"]
     assert logged[0]["before"] is None and logged[0]["after"]["note"] == "crowd"
     assert logged[1]["before"]["done"] is True and logged[1]["after"]["done"] is False

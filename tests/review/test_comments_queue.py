@@ -9,34 +9,46 @@ from tests.review.conftest import Api, Team
 def test_comments_are_threaded_and_time_coded(api: Api, team: Team) -> None:
     code = api.new_clip(team.uploader)
     url = f"/api/v1/clips/{code}/comments"
-    first = api.c.post(url, json={"body": "Shots at 1:05?", "at_seconds": 65},
-                       headers=team.r1.headers).json()
+    first = api.c.post(
+        url, json={"body": "Shots at 1:05?", "at_seconds": 65}, headers=team.r1.headers
+    ).json()
     api.c.post(url, json={"body": "A second topic"}, headers=team.r2.headers)
-    reply = api.c.post(url, json={"body": "Yes, two", "parent_id": first["id"]},
-                       headers=team.uploader.headers)
+    reply = api.c.post(
+        url, json={"body": "Yes, two", "parent_id": first["id"]}, headers=team.uploader.headers
+    )
     assert reply.status_code == 201
     got = api.c.get(url, headers=team.r2.headers).json()
     assert [(c["body"], c["depth"]) for c in got] == [
-        ("Shots at 1:05?", 0), ("Yes, two", 1), ("A second topic", 0)]
+        ("Shots at 1:05?", 0),
+        ("Yes, two", 1),
+        ("A second topic", 0),
+    ]
     assert got[0]["at_seconds"] == 65 and got[0]["author"] == team.r1.email
     assert api.c.post(url, json={"body": "  "}, headers=team.r1.headers).status_code == 422
-    assert api.c.post(url, json={"body": "x", "at_seconds": -1},
-                      headers=team.r1.headers).status_code == 422
+    assert (
+        api.c.post(url, json={"body": "x", "at_seconds": -1}, headers=team.r1.headers).status_code
+        == 422
+    )
     other = api.new_clip(team.uploader)
-    r = api.c.post(f"/api/v1/clips/{other}/comments",
-                   json={"body": "x", "parent_id": first["id"]}, headers=team.r1.headers)
+    r = api.c.post(
+        f"/api/v1/clips/{other}/comments",
+        json={"body": "x", "parent_id": first["id"]},
+        headers=team.r1.headers,
+    )
     assert r.status_code == 404
     assert [e["action"] for e in api.events(code, team.r1)].count("review.comment") == 3
 
 
-def test_only_the_author_edits_a_comment_and_stale_edits_are_refused(api: Api,
-                                                                     team: Team) -> None:
+def test_only_the_author_edits_a_comment_and_stale_edits_are_refused(api: Api, team: Team) -> None:
     code = api.new_clip(team.uploader)
-    c = api.c.post(f"/api/v1/clips/{code}/comments", json={"body": "draft"},
-                   headers=team.r1.headers).json()
+    c = api.c.post(
+        f"/api/v1/clips/{code}/comments", json={"body": "draft"}, headers=team.r1.headers
+    ).json()
     url = f"/api/v1/clips/{code}/comments/{c['id']}"
-    assert api.c.patch(url, json={"body": "mine", "version": 1},
-                       headers=team.r2.headers).status_code == 403
+    assert (
+        api.c.patch(url, json={"body": "mine", "version": 1}, headers=team.r2.headers).status_code
+        == 403
+    )
     r = api.c.patch(url, json={"body": "final", "version": 1}, headers=team.r1.headers)
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["edited_at"]
     r = api.c.patch(url, json={"body": "older", "version": 1}, headers=team.r1.headers)
@@ -49,8 +61,13 @@ def test_team_only_schemas_are_not_used_by_public_or_partner_routes(db_url: str)
         if path.startswith("/api/v1/clips") or path.startswith("/api/v1/review"):
             continue
         text = str(ops)
-        for name in ("CommentRead", "ChecklistEntryRead", "AssignmentRead", "QueueRead",
-                     "CustodyExport"):
+        for name in (
+            "CommentRead",
+            "ChecklistEntryRead",
+            "AssignmentRead",
+            "QueueRead",
+            "CustodyExport",
+        ):
             assert name not in text, (path, name)
 
 
@@ -101,9 +118,15 @@ def test_the_queue_filters_and_counts(api: Api, team: Team) -> None:
 
 def test_ids_beyond_the_database_integer_range_are_a_422(api: Api, team: Team) -> None:
     code = api.new_clip(team.uploader)
-    r = api.c.patch(f"/api/v1/clips/{code}/comments/{2**31}", json={"body": "x", "version": 1},
-                    headers=team.r1.headers)
+    r = api.c.patch(
+        f"/api/v1/clips/{code}/comments/{2**31}",
+        json={"body": "x", "version": 1},
+        headers=team.r1.headers,
+    )
     assert r.status_code == 422
-    r = api.c.post(f"/api/v1/clips/{code}/comments", json={"body": "x", "parent_id": 2**31},
-                   headers=team.r1.headers)
+    r = api.c.post(
+        f"/api/v1/clips/{code}/comments",
+        json={"body": "x", "parent_id": 2**31},
+        headers=team.r1.headers,
+    )
     assert r.status_code == 422

@@ -55,6 +55,7 @@ def _as(user_id: int, fn: Callable[..., Any], *args: Any, **kw: Any) -> Callable
             assert user is not None
             out = fn(s, *args, user=user, actor=f"user:{user.email}", **kw)
             return out[1] if isinstance(out, tuple) else getattr(out, "status", out)
+
     return call
 
 
@@ -62,10 +63,22 @@ def _state(code: str) -> tuple[str, int, int]:
     with session_scope() as s:
         clip = s.scalar(select(Clip).where(Clip.code == code))
         assert clip is not None
-        active = s.scalar(select(func.count()).select_from(Approval).where(
-            Approval.clip_id == clip.id, Approval.withdrawn_at.is_(None))) or 0
-        to_verified = s.scalar(select(func.count()).select_from(CustodyEvent).where(
-            CustodyEvent.clip_code == code, CustodyEvent.action == "review.transition")) or 0
+        active = (
+            s.scalar(
+                select(func.count())
+                .select_from(Approval)
+                .where(Approval.clip_id == clip.id, Approval.withdrawn_at.is_(None))
+            )
+            or 0
+        )
+        to_verified = (
+            s.scalar(
+                select(func.count())
+                .select_from(CustodyEvent)
+                .where(CustodyEvent.clip_code == code, CustodyEvent.action == "review.transition")
+            )
+            or 0
+        )
         assert custody.verify(s).ok
         return clip.status, active, to_verified
 
@@ -80,8 +93,12 @@ def _ready_for_last_approvals(client: TestClient, team: Team) -> str:
 def _two_approvals_at_once(client: TestClient, team: Team) -> None:
     for _ in range(ROUNDS):
         code = _ready_for_last_approvals(client, team)
-        results = _race([_as(team.r1.id, service.approve, code, note="", version=None),
-                         _as(team.r2.id, service.approve, code, note="", version=None)])
+        results = _race(
+            [
+                _as(team.r1.id, service.approve, code, note="", version=None),
+                _as(team.r2.id, service.approve, code, note="", version=None),
+            ]
+        )
         assert not [r for r in results if isinstance(r, Exception)], results
         status, active, transitions = _state(code)
         # each saw the other's approval: the clip was verified, exactly once
@@ -96,13 +113,27 @@ def _conflicting_moves(client: TestClient, team: Team) -> None:
         code = _ready_for_last_approvals(client, team)
         api.approve(code, team.r1)
         version = api.clip(code, team.r1)["version"]
-        results = _race([
-            _as(team.r2.id, service.approve, code, note="", version=None),  # verifies
-            _as(team.r3.id, service.transition, code, to="rejected", note="fake",
-                version=version),
-            _as(team.r1.id, service.transition, code, to="needs_info", note="who?",
-                version=version),
-        ])
+        results = _race(
+            [
+                _as(team.r2.id, service.approve, code, note="", version=None),  # verifies
+                _as(
+                    team.r3.id,
+                    service.transition,
+                    code,
+                    to="rejected",
+                    note="fake",
+                    version=version,
+                ),
+                _as(
+                    team.r1.id,
+                    service.transition,
+                    code,
+                    to="needs_info",
+                    note="who?",
+                    version=version,
+                ),
+            ]
+        )
         wins = [r for r in results if not isinstance(r, Exception)]
         status, active, _ = _state(code)
         if status == "verified":
@@ -110,17 +141,24 @@ def _conflicting_moves(client: TestClient, team: Team) -> None:
         else:
             assert status in ("rejected", "needs_info") and active == 0
         with session_scope() as s:
-            moves = [e.payload["to"] for e in s.scalars(
-                select(CustodyEvent).where(CustodyEvent.clip_code == code,
-                                           CustodyEvent.action == "review.transition")
-                .order_by(CustodyEvent.id))]
+            moves = [
+                e.payload["to"]
+                for e in s.scalars(
+                    select(CustodyEvent)
+                    .where(
+                        CustodyEvent.clip_code == code, CustodyEvent.action == "review.transition"
+                    )
+                    .order_by(CustodyEvent.id)
+                )
+            ]
         assert moves[:2] == ["submitted", "in_review"] and moves[2:] == [status]
         assert len(wins) >= 1
 
 
 @pytest.mark.postgres
 def test_two_last_approvals_at_once_verify_exactly_once_on_postgres(
-        pg_app_url: str, make_pg_team) -> None:  # type: ignore[no-untyped-def]
+    pg_app_url: str, make_pg_team
+) -> None:  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     with TestClient(create_app()) as client:
@@ -129,18 +167,21 @@ def test_two_last_approvals_at_once_verify_exactly_once_on_postgres(
 
 @pytest.mark.postgres
 def test_conflicting_moves_at_once_leave_one_legal_outcome_on_postgres(
-        pg_app_url: str, make_pg_team) -> None:  # type: ignore[no-untyped-def]
+    pg_app_url: str, make_pg_team
+) -> None:  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     with TestClient(create_app()) as client:
         _conflicting_moves(client, make_pg_team())
 
 
-def test_two_last_approvals_at_once_on_the_configured_database(client: TestClient,
-                                                              team: Team) -> None:
+def test_two_last_approvals_at_once_on_the_configured_database(
+    client: TestClient, team: Team
+) -> None:
     _two_approvals_at_once(client, team)
 
 
-def test_conflicting_moves_at_once_on_the_configured_database(client: TestClient,
-                                                              team: Team) -> None:
+def test_conflicting_moves_at_once_on_the_configured_database(
+    client: TestClient, team: Team
+) -> None:
     _conflicting_moves(client, team)

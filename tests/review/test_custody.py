@@ -22,8 +22,9 @@ Tamper = Callable[[Connection], None]
 
 
 def _edit(conn: Connection) -> None:
-    conn.execute(text("UPDATE custody_event SET actor = 'user:someone-else@example.org' "
-                      "WHERE id = 3"))
+    conn.execute(
+        text("UPDATE custody_event SET actor = 'user:someone-else@example.org' WHERE id = 3")
+    )
 
 
 def _delete(conn: Connection) -> None:
@@ -31,30 +32,43 @@ def _delete(conn: Connection) -> None:
 
 
 def _insert_before_first(conn: Connection) -> None:
-    conn.execute(text(
-        "INSERT INTO custody_event (id, occurred_at, actor, action, clip_code, payload, "
-        "prev_hash, hash) SELECT 0, occurred_at, 'user:forger@example.org', 'review.approved', "
-        "clip_code, payload, :p, :h FROM custody_event WHERE id = 1"),
-        {"p": "f" * 64, "h": "e" * 64})
+    conn.execute(
+        text(
+            "INSERT INTO custody_event (id, occurred_at, actor, action, clip_code, payload, "
+            "prev_hash, hash) SELECT 0, occurred_at, 'user:forger@example.org', 'review.approved', "
+            "clip_code, payload, :p, :h FROM custody_event WHERE id = 1"
+        ),
+        {"p": "f" * 64, "h": "e" * 64},
+    )
 
 
 def _insert_at_end(conn: Connection) -> None:
-    conn.execute(text(
-        "INSERT INTO custody_event (occurred_at, actor, action, clip_code, payload, prev_hash, "
-        "hash) SELECT occurred_at, 'user:forger@example.org', action, clip_code, payload, "
-        "hash, :h FROM custody_event ORDER BY id DESC LIMIT 1"), {"h": "d" * 64})
+    conn.execute(
+        text(
+            "INSERT INTO custody_event (occurred_at, actor, action, clip_code, payload, prev_hash, "
+            "hash) SELECT occurred_at, 'user:forger@example.org', action, clip_code, payload, "
+            "hash, :h FROM custody_event ORDER BY id DESC LIMIT 1"
+        ),
+        {"h": "d" * 64},
+    )
 
 
-CASES = {"edited": (_edit, "edited"), "deleted": (_delete, "deleted or inserted"),
-         "inserted-first": (_insert_before_first, "deleted or inserted"),
-         "inserted-last": (_insert_at_end, "edited")}
+CASES = {
+    "edited": (_edit, "edited"),
+    "deleted": (_delete, "deleted or inserted"),
+    "inserted-first": (_insert_before_first, "deleted or inserted"),
+    "inserted-last": (_insert_at_end, "edited"),
+}
 
 
 def _make_history(client: TestClient, team: Team) -> str:
     api = Api(client)
     code = api.in_review(team.uploader, team.r1)
-    api.c.post(f"/api/v1/clips/{code}/comments", json={"body": "see 0:12", "at_seconds": 12},
-               headers=team.r1.headers)
+    api.c.post(
+        f"/api/v1/clips/{code}/comments",
+        json={"body": "see 0:12", "at_seconds": 12},
+        headers=team.r1.headers,
+    )
     api.approve(code, team.r1)
     return code
 
@@ -96,11 +110,18 @@ def test_every_review_action_is_logged(api: Api, team: Team) -> None:
     api.ok_move(code, team.admin, "published", "go")
     events = api.events(code, team.admin)
     actions = [e["action"] for e in events]
-    for action in ("clip.created", "review.transition", "review.assigned", "review.comment",
-                   "review.checklist", "review.approved"):
+    for action in (
+        "clip.created",
+        "review.transition",
+        "review.assigned",
+        "review.comment",
+        "review.checklist",
+        "review.approved",
+    ):
         assert action in actions, action
-    verified = next(e for e in events if e["action"] == "review.transition"
-                    and e["payload"]["to"] == "verified")
+    verified = next(
+        e for e in events if e["action"] == "review.transition" and e["payload"]["to"] == "verified"
+    )
     assert verified["payload"]["approvals"] == [team.r1.email, team.r2.email]
     assert verified["actor"] == f"user:{team.r2.email}"
     assert all(len(e["hash"]) == 64 for e in events)
@@ -118,8 +139,9 @@ def test_the_export_is_itself_logged_and_reports_the_chain(api: Api, team: Team)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_audit_verify_catches_tampering_on_sqlite(case: str, client: TestClient, team: Team,
-                                                  db_url: str) -> None:
+def test_audit_verify_catches_tampering_on_sqlite(
+    case: str, client: TestClient, team: Team, db_url: str
+) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("the SQLite variant (the PostgreSQL one is below)")
     _make_history(client, team)
@@ -128,16 +150,20 @@ def test_audit_verify_catches_tampering_on_sqlite(case: str, client: TestClient,
 
 
 @pytest.mark.postgres
-def test_postgres_refuses_update_delete_and_truncate_of_the_log(pg_app_url: str,
-                                                                make_pg_team) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_refuses_update_delete_and_truncate_of_the_log(
+    pg_app_url: str, make_pg_team
+) -> None:  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     with TestClient(create_app()) as client:
         _make_history(client, make_pg_team())
     eng = create_engine(pg_app_url)
     try:
-        for sql in ("UPDATE custody_event SET actor = 'x' WHERE id = 2",
-                    "DELETE FROM custody_event WHERE id = 2", "TRUNCATE custody_event"):
+        for sql in (
+            "UPDATE custody_event SET actor = 'x' WHERE id = 2",
+            "DELETE FROM custody_event WHERE id = 2",
+            "TRUNCATE custody_event",
+        ):
             with pytest.raises(DBAPIError, match="append-only"), eng.begin() as conn:
                 conn.execute(text(sql))
         with eng.connect() as conn:
@@ -148,8 +174,9 @@ def test_postgres_refuses_update_delete_and_truncate_of_the_log(pg_app_url: str,
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_audit_verify_catches_a_dba_tampering_on_postgres(case: str, pg_app_url: str,
-                                                          make_pg_team) -> None:  # type: ignore[no-untyped-def]
+def test_audit_verify_catches_a_dba_tampering_on_postgres(
+    case: str, pg_app_url: str, make_pg_team
+) -> None:  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     with TestClient(create_app()) as client:

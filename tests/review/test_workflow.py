@@ -31,8 +31,11 @@ def test_the_whole_path_to_published(api: Api, team: Team) -> None:
     assert r.status_code == 200, r.text
     clip = api.clip(code, team.admin)
     assert clip["status"] == "published" and clip["published_at"] is not None
-    moves = [e["payload"]["to"] for e in api.events(code, team.admin)
-             if e["action"] == "review.transition"]
+    moves = [
+        e["payload"]["to"]
+        for e in api.events(code, team.admin)
+        if e["action"] == "review.transition"
+    ]
     assert moves == ["submitted", "in_review", "verified", "published"]
 
 
@@ -75,8 +78,9 @@ def test_nobody_verifies_a_clip_they_uploaded(api: Api, team: Team) -> None:
     assert api.clip(code, team.r3)["status"] == "verified"
 
 
-def test_explicit_verify_by_the_uploader_is_refused(api: Api, team: Team,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_verify_by_the_uploader_is_refused(
+    api: Api, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = api.in_review(team.r3, team.r1)
     api.complete_checklist(code, team.r1)
     # two approvals without the automatic verification: raise the bar while approving
@@ -115,19 +119,25 @@ def test_verification_needs_distinct_approvals(api: Api, team: Team) -> None:
     assert api.clip(code, team.r1)["status"] == "in_review"
 
 
-def test_required_approvals_comes_from_settings(api: Api, team: Team,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_required_approvals_comes_from_settings(
+    api: Api, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCHIVE_REQUIRED_APPROVALS", "1")
     get_settings.cache_clear()
     code = api.in_review(team.uploader, team.r1)
     api.complete_checklist(code, team.r1)
     r = api.approve(code, team.r1)
-    assert r.json() == {"code": code, "status": "verified", "version": r.json()["version"],
-                        "verified_now": True}
+    assert r.json() == {
+        "code": code,
+        "status": "verified",
+        "version": r.json()["version"],
+        "verified_now": True,
+    }
 
 
-def test_publishing_needs_an_admin_or_a_reviewer_with_publishing_rights(api: Api,
-                                                                         team: Team) -> None:
+def test_publishing_needs_an_admin_or_a_reviewer_with_publishing_rights(
+    api: Api, team: Team
+) -> None:
     code = api.verified(team)
     r = api.move(code, team.r1, "published", "go")
     assert r.status_code == 403 and "publishing rights" in r.json()["detail"]
@@ -152,8 +162,7 @@ def test_rejection_and_retraction_need_reasons(api: Api, team: Team) -> None:
     assert r.status_code == 409 and r.json()["allowed"] == []
 
 
-def test_needs_info_returns_to_submitted_when_the_uploader_answers(api: Api,
-                                                                   team: Team) -> None:
+def test_needs_info_returns_to_submitted_when_the_uploader_answers(api: Api, team: Team) -> None:
     code = api.in_review(team.uploader, team.r1)
     api.complete_checklist(code, team.r1)
     api.approve(code, team.r1)
@@ -190,6 +199,5 @@ def test_allowed_moves_are_listed_for_the_caller(api: Api, team: Team) -> None:
     assert set(moves) == {"needs_info", "verified", "rejected"}
     assert moves["needs_info"]["allowed"] and moves["rejected"]["note_required"]
     assert not moves["verified"]["allowed"] and "0 of the 2" in moves["verified"]["reason"]
-    as_c = api.c.get(f"/api/v1/clips/{code}/transitions",
-                     headers=team.uploader.headers).json()
+    as_c = api.c.get(f"/api/v1/clips/{code}/transitions", headers=team.uploader.headers).json()
     assert not any(m["allowed"] for m in as_c["moves"])

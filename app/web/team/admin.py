@@ -26,9 +26,12 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 def _users_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
     users = list(session.scalars(select(User).order_by(User.id)))
     status = ctx.pop("status", 200)
-    return render(request, "team/admin_users.html",
-                  {"users": users, "roles": ROLES, "flash": request.query_params.get("done"),
-                   **ctx}, status_code=status)
+    return render(
+        request,
+        "team/admin_users.html",
+        {"users": users, "roles": ROLES, "flash": request.query_params.get("done"), **ctx},
+        status_code=status,
+    )
 
 
 @page(router, "/team/admin/users")
@@ -38,28 +41,39 @@ def users_page(request: Request, session: SessionDep, _: AdminPage) -> Response:
 
 @page(router, "/team/admin/users", methods=("POST",))
 def create_user(
-    request: Request, session: SessionDep, who: AdminPage,
-    email: Annotated[str, Form(max_length=254)], role: Annotated[str, Form(max_length=20)],
+    request: Request,
+    session: SessionDep,
+    who: AdminPage,
+    email: Annotated[str, Form(max_length=254)],
+    role: Annotated[str, Form(max_length=20)],
     name: Annotated[str, Form(max_length=200)] = "",
     can_publish: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     try:
-        user, password = accounts.create_user(session, email=email, role=role, name=name,
-                                              can_publish=can_publish == "on")
+        user, password = accounts.create_user(
+            session, email=email, role=role, name=name, can_publish=can_publish == "on"
+        )
     except AppError as exc:
         session.rollback()
         return _users_page(request, session, error=exc, status=exc.status)
-    custody.record(session, actor=who.actor, action="user.created",
-                   payload={"email": user.email, "role": user.role,
-                            "can_publish": user.can_publish})
+    custody.record(
+        session,
+        actor=who.actor,
+        action="user.created",
+        payload={"email": user.email, "role": user.role, "can_publish": user.can_publish},
+    )
     # the one-time password is shown once, on this response only (never in a URL)
     return _users_page(request, session, created=user.email, one_time_password=password)
 
 
 @page(router, "/team/admin/users/{user_id}", methods=("POST",))
 def update_user(
-    user_id: RowId, request: Request, session: SessionDep, who: AdminPage,
-    version: Annotated[int, Form()], role: Annotated[str, Form(max_length=20)],
+    user_id: RowId,
+    request: Request,
+    session: SessionDep,
+    who: AdminPage,
+    version: Annotated[int, Form()],
+    role: Annotated[str, Form(max_length=20)],
     can_publish: Annotated[str, Form(max_length=5)] = "",
     is_active: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
@@ -83,8 +97,12 @@ def update_user(
         session.flush()
         after = {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
         if before != after:
-            custody.record(session, actor=who.actor, action="user.updated",
-                           payload={"email": user.email, "before": before, "after": after})
+            custody.record(
+                session,
+                actor=who.actor,
+                action="user.updated",
+                payload={"email": user.email, "before": before, "after": after},
+            )
     except AppError as exc:
         session.rollback()
         return _users_page(request, session, error=exc, status=exc.status)
@@ -93,9 +111,17 @@ def update_user(
 
 def _keys_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
     status = ctx.pop("status", 200)
-    return render(request, "team/admin_keys.html",
-                  {"keys": partners.list_keys(session), "scopes": SCOPES,
-                   "flash": request.query_params.get("done"), **ctx}, status_code=status)
+    return render(
+        request,
+        "team/admin_keys.html",
+        {
+            "keys": partners.list_keys(session),
+            "scopes": SCOPES,
+            "flash": request.query_params.get("done"),
+            **ctx,
+        },
+        status_code=status,
+    )
 
 
 @page(router, "/team/admin/keys")
@@ -118,9 +144,17 @@ async def create_key(request: Request, session: SessionDep, who: AdminPage) -> R
         except AppError as exc:
             session.rollback()
             return _keys_page(request, session, error=exc, status=exc.status)
-        custody.record(session, actor=who.actor, action="apikey.created",
-                       payload={"key_id": key.id, "partner": partner.name,
-                                "prefix": key.prefix, "scopes": key.scopes})
+        custody.record(
+            session,
+            actor=who.actor,
+            action="apikey.created",
+            payload={
+                "key_id": key.id,
+                "partner": partner.name,
+                "prefix": key.prefix,
+                "scopes": key.scopes,
+            },
+        )
         return _keys_page(request, session, created_key=plain, created_for=partner.name)
 
     return await run_in_threadpool(run)
@@ -133,16 +167,27 @@ def revoke_key(key_id: RowId, request: Request, session: SessionDep, who: AdminP
     except AppError as exc:
         session.rollback()
         return _keys_page(request, session, error=exc, status=exc.status)
-    custody.record(session, actor=who.actor, action="apikey.revoked",
-                   payload={"key_id": key.id, "prefix": key.prefix})
+    custody.record(
+        session,
+        actor=who.actor,
+        action="apikey.revoked",
+        payload={"key_id": key.id, "prefix": key.prefix},
+    )
     return see_other(request, "/team/admin/keys", done="revoked")
 
 
 def _checklist_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
     status = ctx.pop("status", 200)
-    return render(request, "team/admin_checklist.html",
-                  {"items": checklist.template(session, include_retired=True),
-                   "flash": request.query_params.get("done"), **ctx}, status_code=status)
+    return render(
+        request,
+        "team/admin_checklist.html",
+        {
+            "items": checklist.template(session, include_retired=True),
+            "flash": request.query_params.get("done"),
+            **ctx,
+        },
+        status_code=status,
+    )
 
 
 @page(router, "/team/admin/checklist")
@@ -152,14 +197,18 @@ def checklist_page(request: Request, session: SessionDep, _: AdminPage) -> Respo
 
 @page(router, "/team/admin/checklist", methods=("POST",))
 def add_checklist_item(
-    request: Request, session: SessionDep, who: AdminPage,
-    key: Annotated[str, Form(max_length=64)], label_en: Annotated[str, Form(max_length=200)],
+    request: Request,
+    session: SessionDep,
+    who: AdminPage,
+    key: Annotated[str, Form(max_length=64)],
+    label_en: Annotated[str, Form(max_length=200)],
     label_fa: Annotated[str, Form(max_length=200)],
     kind: Annotated[str, Form(max_length=16)] = "plain",
 ) -> Response:
     try:
-        checklist.add_item(session, key=key, label_en=label_en, label_fa=label_fa, kind=kind,
-                           actor=who.actor)
+        checklist.add_item(
+            session, key=key, label_en=label_en, label_fa=label_fa, kind=kind, actor=who.actor
+        )
     except AppError as exc:
         session.rollback()
         return _checklist_page(request, session, error=exc, status=exc.status)

@@ -45,27 +45,36 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
     row = repository.assignment(session, clip.id)
     assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
     items = checklist.entries(session, clip.id)
-    location = next((i.data for i in items if i.kind == "location" and i.data.get("lat")
-                     is not None), None)
+    location = next(
+        (i.data for i in items if i.kind == "location" and i.data.get("lat") is not None), None
+    )
     media = media_view(session, code)
     is_reviewer = user.role in ("reviewer", "admin")
     return {
-        "clip": read, "code": code, "moves": moves, "ready": ready,
+        "clip": read,
+        "code": code,
+        "moves": moves,
+        "ready": ready,
         "assignee": assignee.email if assignee else None,
         "assignment_version": row.version if row else None,
-        "items": items, "location": location, "media": media,
+        "items": items,
+        "location": location,
+        "media": media,
         "gps": media.gps if media else None,
         "comments": comments.thread(session, clip.id),
         "events": custody.events_for_clip(session, code),
-        "is_uploader": clip.created_by_id == user.id, "is_reviewer": is_reviewer,
+        "is_uploader": clip.created_by_id == user.id,
+        "is_reviewer": is_reviewer,
         "already_approved": user.email in ready.approvals,
         "checklist_editable": is_reviewer and clip.status in checklist.EDITABLE_STATES,
-        "me": user.email, "timecode": timecode,
+        "me": user.email,
+        "timecode": timecode,
     }
 
 
-def _render_clip(request: Request, session: SessionDep, code: str, who: Principal,
-                 error: AppError | None = None) -> Response:
+def _render_clip(
+    request: Request, session: SessionDep, code: str, who: Principal, error: AppError | None = None
+) -> Response:
     ctx = clip_context(session, code, who)
     ctx["error"] = error
     ctx["flash"] = request.query_params.get("done")
@@ -77,19 +86,30 @@ def clip_page(code: str, request: Request, session: SessionDep, who: TeamPage) -
     return _render_clip(request, session, code, who)
 
 
-async def _act(request: Request, session: SessionDep, code: str, who: Principal,
-               action: Callable[[dict[str, Any]], str], anchor: str) -> Response:
+async def _act(
+    request: Request,
+    session: SessionDep,
+    code: str,
+    who: Principal,
+    action: Callable[[dict[str, Any]], str],
+    anchor: str,
+) -> Response:
     """Run a form action; on an expected refusal, show the page with the reason."""
     form = await request.form()
-    data: dict[str, Any] = {k: form.getlist(k) if k == "evidence" else form.get(k)
-                            for k in form}
+    data: dict[str, Any] = {k: form.getlist(k) if k == "evidence" else form.get(k) for k in form}
+
     def run() -> Response:
         try:
             flash = action(data)
         except (AppError, ValidationError) as exc:
             session.rollback()
-            error = exc if isinstance(exc, AppError) else InvalidInput(
-                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            error = (
+                exc
+                if isinstance(exc, AppError)
+                else InvalidInput(
+                    "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                )
+            )
             return _render_clip(request, session, code, who, error=error)
         return see_other(request, f"/team/clips/{code}", done=flash)
 
@@ -105,40 +125,48 @@ def _s(data: dict[str, Any], key: str) -> str:
 
 
 @page(router, "/team/clips/{code}/transition", methods=("POST",))
-async def post_transition(code: str, request: Request, session: SessionDep,
-                          who: TeamPage) -> Response:
+async def post_transition(
+    code: str, request: Request, session: SessionDep, who: TeamPage
+) -> Response:
     assert who.user is not None
     user = who.user
 
     def act(d: dict[str, Any]) -> str:
-        service.transition(session, code, to=_s(d, "to"), note=_s(d, "note"),
-                           version=form_int(_s(d, "version"), "version", required=False),
-                           user=user,
-                           actor=who.actor)
+        service.transition(
+            session,
+            code,
+            to=_s(d, "to"),
+            note=_s(d, "note"),
+            version=form_int(_s(d, "version"), "version", required=False),
+            user=user,
+            actor=who.actor,
+        )
         return "moved"
 
     return await _act(request, session, code, who, act, "workflow")
 
 
 @page(router, "/team/clips/{code}/approve", methods=("POST",))
-async def post_approve(code: str, request: Request, session: SessionDep,
-                       who: TeamPage) -> Response:
+async def post_approve(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
     assert who.user is not None
     user = who.user
 
     def act(d: dict[str, Any]) -> str:
-        _, verified = service.approve(session, code, note=_s(d, "note"),
-                                      version=form_int(_s(d, "version"), "version",
-                                                       required=False),
-                                      user=user, actor=who.actor)
+        _, verified = service.approve(
+            session,
+            code,
+            note=_s(d, "note"),
+            version=form_int(_s(d, "version"), "version", required=False),
+            user=user,
+            actor=who.actor,
+        )
         return "verified" if verified else "approved"
 
     return await _act(request, session, code, who, act, "workflow")
 
 
 @page(router, "/team/clips/{code}/assign", methods=("POST",))
-async def post_assign(code: str, request: Request, session: SessionDep,
-                      who: TeamPage) -> Response:
+async def post_assign(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
     assert who.user is not None
     user = who.user
 
@@ -154,53 +182,74 @@ async def post_assign(code: str, request: Request, session: SessionDep,
 
 
 @page(router, "/team/clips/{code}/checklist/{key}", methods=("POST",))
-async def post_checklist(code: str, key: str, request: Request, session: SessionDep,
-                         who: TeamPage) -> Response:
+async def post_checklist(
+    code: str, key: str, request: Request, session: SessionDep, who: TeamPage
+) -> Response:
     assert who.user is not None
     user = who.user
 
     def act(d: dict[str, Any]) -> str:
-        evidence = [line for value in d.get("evidence") or []
-                    for line in str(value).splitlines()]
-        extra = {"lat": form_float(_s(d, "lat"), "lat"), "lon": form_float(_s(d, "lon"), "lon"),
-                 "precision": _s(d, "precision") or None, "date": _s(d, "date") or None}
+        evidence = [line for value in d.get("evidence") or [] for line in str(value).splitlines()]
+        extra = {
+            "lat": form_float(_s(d, "lat"), "lat"),
+            "lon": form_float(_s(d, "lon"), "lon"),
+            "precision": _s(d, "precision") or None,
+            "date": _s(d, "date") or None,
+        }
         checklist.update_entry(
-            session, code, key, done=_s(d, "done") == "on", note=_s(d, "note"),
-            evidence=evidence, data={k: v for k, v in extra.items() if v is not None},
-            version=form_int(_s(d, "version"), "version") or 0, user=user, actor=who.actor)
+            session,
+            code,
+            key,
+            done=_s(d, "done") == "on",
+            note=_s(d, "note"),
+            evidence=evidence,
+            data={k: v for k, v in extra.items() if v is not None},
+            version=form_int(_s(d, "version"), "version") or 0,
+            user=user,
+            actor=who.actor,
+        )
         return "checked"
 
     return await _act(request, session, code, who, act, f"item-{key}")
 
 
 @page(router, "/team/clips/{code}/comments", methods=("POST",))
-async def post_comment(code: str, request: Request, session: SessionDep,
-                       who: TeamPage) -> Response:
+async def post_comment(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
     assert who.user is not None
     user = who.user
 
     def act(d: dict[str, Any]) -> str:
-        comments.add(session, code, body=_s(d, "body"), at_seconds=parse_timecode(_s(d, "at")),
-                     parent_id=form_int(_s(d, "parent_id"), "parent_id", required=False),
-                     user=user, actor=who.actor)
+        comments.add(
+            session,
+            code,
+            body=_s(d, "body"),
+            at_seconds=parse_timecode(_s(d, "at")),
+            parent_id=form_int(_s(d, "parent_id"), "parent_id", required=False),
+            user=user,
+            actor=who.actor,
+        )
         return "commented"
 
     return await _act(request, session, code, who, act, "comments")
 
 
 @page(router, "/team/clips/{code}/edit", methods=("POST",))
-async def post_edit(code: str, request: Request, session: SessionDep,
-                    who: TeamPage) -> Response:
+async def post_edit(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
     def act(d: dict[str, Any]) -> str:
         tags = [t.strip() for t in _s(d, "tags").split(",") if t.strip()]
         update = ClipUpdate(
             version=form_int(_s(d, "version"), "version") or 0,
-            city=_s(d, "city") or None, province=_s(d, "province") or None,
-            date=_s(d, "date") or None, title_en=_s(d, "title_en") or None,
-            title_fa=_s(d, "title_fa") or None, description_en=_s(d, "description_en") or None,
+            city=_s(d, "city") or None,
+            province=_s(d, "province") or None,
+            date=_s(d, "date") or None,
+            title_en=_s(d, "title_en") or None,
+            title_fa=_s(d, "title_fa") or None,
+            description_en=_s(d, "description_en") or None,
             description_fa=_s(d, "description_fa") or None,
             graphic_violence=_s(d, "graphic_violence") == "on",
-            identifiable_people=_s(d, "identifiable_people") == "on", tags=tags)
+            identifiable_people=_s(d, "identifiable_people") == "on",
+            tags=tags,
+        )
         clips.update(session, code, update, actor=who.actor)
         return "saved"
 

@@ -40,8 +40,7 @@ def login_url(request: Request) -> str:
 def _page_rule(name: str, role: str) -> Callable[..., Any]:
     async def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if principal.user is None:
-            raise LoginRequired("log in to see this page",
-                                headers={"Location": login_url(request)})
+            raise LoginRequired("log in to see this page", headers={"Location": login_url(request)})
         if not principal.has_role(role):
             raise Forbidden(f"this page needs the {role} role (you are {principal.user.role})")
         return principal
@@ -64,8 +63,13 @@ def page(router: APIRouter, path: str, methods: tuple[str, ...] = ("GET",)) -> C
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         for prefix in LANG_PREFIXES:
-            router.add_api_route(prefix + path, fn, methods=list(methods),
-                                 response_class=HTMLResponse, include_in_schema=False)
+            router.add_api_route(
+                prefix + path,
+                fn,
+                methods=list(methods),
+                response_class=HTMLResponse,
+                include_in_schema=False,
+            )
         return fn
 
     return register

@@ -54,12 +54,21 @@ def media_view(session: Session, code: str) -> MediaView | None:
         return None
     base = f"/api/v1/clips/{clip.code}"
     return MediaView(
-        sha256=media.sha256, size=media.size, filename=media.filename,
-        metadata=dict(read.get("metadata") or {}), processing=dict(read.get("processing") or {}),
+        sha256=media.sha256,
+        size=media.size,
+        filename=media.filename,
+        metadata=dict(read.get("metadata") or {}),
+        processing=dict(read.get("processing") or {}),
         has_derivatives=media.derivative_generation is not None,
-        keyframes=[{"position": k.position, "timestamp": k.timestamp,
-                    "url": f"{base}/keyframes/{k.position}/image",
-                    "thumbnail_url": f"{base}/keyframes/{k.position}/thumbnail"} for k in rows],
+        keyframes=[
+            {
+                "position": k.position,
+                "timestamp": k.timestamp,
+                "url": f"{base}/keyframes/{k.position}/image",
+                "thumbnail_url": f"{base}/keyframes/{k.position}/thumbnail",
+            }
+            for k in rows
+        ],
     )
 
 
@@ -82,11 +91,18 @@ def stuck_processing(session: Session, limit: int = 20) -> list[StuckItem]:
 
     cutoff = utcnow() - timedelta(seconds=get_settings().job_stuck_after_seconds)
     rows = session.execute(
-        select(Clip.code, ProcessingJob.step, ProcessingJob.state, ProcessingJob.queued_at,
-               ProcessingJob.heartbeat_at, ProcessingJob.last_error)
+        select(
+            Clip.code,
+            ProcessingJob.step,
+            ProcessingJob.state,
+            ProcessingJob.queued_at,
+            ProcessingJob.heartbeat_at,
+            ProcessingJob.last_error,
+        )
         .join(Clip, Clip.id == ProcessingJob.clip_id)
         .where(Clip.deleted_at.is_(None), ProcessingJob.state != "done")
-        .order_by(ProcessingJob.queued_at).limit(limit * 3)
+        .order_by(ProcessingJob.queued_at)
+        .limit(limit * 3)
     ).all()
     out = []
     for r in rows:

@@ -33,12 +33,21 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
     assert who.user is not None
     everything = queue.review_queue(session, queue.build_filter(session), limit=10)
     mine = queue.review_queue(
-        session, queue.build_filter(session, statuses=OPEN_STATES, assignee_id=who.user.id),
-        limit=20)
-    return render(request, "team/dashboard.html", {
-        "counts": everything.counts, "recent": everything.items, "mine": mine.items,
-        "stuck": stuck_processing(session), "statuses": STATUSES,
-    })
+        session,
+        queue.build_filter(session, statuses=OPEN_STATES, assignee_id=who.user.id),
+        limit=20,
+    )
+    return render(
+        request,
+        "team/dashboard.html",
+        {
+            "counts": everything.counts,
+            "recent": everything.items,
+            "mine": mine.items,
+            "stuck": stuck_processing(session),
+            "statuses": STATUSES,
+        },
+    )
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -52,7 +61,9 @@ def _day(value: str | None, field: str) -> date | None:
 
 @page(router, "/team/queue")
 def review_queue(
-    request: Request, session: SessionDep, who: TeamPage,
+    request: Request,
+    session: SessionDep,
+    who: TeamPage,
     state: Annotated[str | None, Query(max_length=20)] = None,
     assignee: Annotated[str | None, Query(max_length=254)] = None,
     city: Annotated[str | None, Query(max_length=200)] = None,
@@ -69,17 +80,36 @@ def review_queue(
     elif assignee:
         user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
         assignee_filter = {"assignee_id": user.id if user else -1}
-    f = queue.build_filter(session, statuses=[state] if state else None, city=city or None,
-                           date_from=_day(from_, "from"), date_to=_day(to, "to"),
-                           **assignee_filter)  # type: ignore[arg-type]
+    f = queue.build_filter(
+        session,
+        statuses=[state] if state else None,
+        city=city or None,
+        date_from=_day(from_, "from"),
+        date_to=_day(to, "to"),
+        **assignee_filter,
+    )  # type: ignore[arg-type]
     q = queue.review_queue(session, f, limit=50, offset=offset)
-    reviewers = session.scalars(select(User.email).where(
-        User.role.in_(("reviewer", "admin")), User.is_active.is_(True)).order_by(User.email))
-    return render(request, "team/queue.html", {
-        "q": q, "statuses": STATUSES, "reviewers": list(reviewers),
-        "filters": {"state": state or "", "assignee": assignee or "", "city": city or "",
-                    "from": from_ or "", "to": to or ""},
-    })
+    reviewers = session.scalars(
+        select(User.email)
+        .where(User.role.in_(("reviewer", "admin")), User.is_active.is_(True))
+        .order_by(User.email)
+    )
+    return render(
+        request,
+        "team/queue.html",
+        {
+            "q": q,
+            "statuses": STATUSES,
+            "reviewers": list(reviewers),
+            "filters": {
+                "state": state or "",
+                "assignee": assignee or "",
+                "city": city or "",
+                "from": from_ or "",
+                "to": to or "",
+            },
+        },
+    )
 
 
 @page(router, "/team/mine")
