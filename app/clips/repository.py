@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
@@ -56,6 +56,17 @@ def base_select() -> Select:
     )
 
 
+TEXT_COLUMNS = (Clip.code, Clip.title_en, Clip.title_fa, Clip.description_en, Clip.description_fa)
+
+
+def text_match(q: str, *extra: Any) -> ColumnElement[bool]:
+    """Case-insensitive substring match on the clip's text (plus extra columns); the user's
+    % and _ are literal."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = f"%{escaped}%"
+    return or_(*(col.ilike(like, escape="\\") for col in (*TEXT_COLUMNS, *extra)))
+
+
 @dataclass
 class ClipFilter:
     place_ids: list[int] | None = None
@@ -80,17 +91,7 @@ def apply_filter(stmt: Select[Any], f: ClipFilter) -> Select[Any]:
     if f.statuses:
         stmt = stmt.where(Clip.status.in_(f.statuses))
     if f.q:
-        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        stmt = stmt.where(
-            or_(
-                Clip.code.ilike(like, escape="\\"),
-                Clip.title_en.ilike(like, escape="\\"),
-                Clip.title_fa.ilike(like, escape="\\"),
-                Clip.description_en.ilike(like, escape="\\"),
-                Clip.description_fa.ilike(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_match(f.q))
     if f.after_id is not None:
         stmt = stmt.where(Clip.id > f.after_id)
     return stmt

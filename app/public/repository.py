@@ -13,10 +13,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clips.models import Clip
+from app.clips.repository import text_match
 from app.places.models import Place
 from app.public.models import PublicChange
 
@@ -90,19 +91,7 @@ def apply(stmt: Select[Any], f: PublicFilter) -> Select[Any]:
     if f.updated_since is not None:
         stmt = stmt.where(Clip.updated_at >= f.updated_since)
     if f.q:
-        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        stmt = stmt.where(
-            or_(
-                Clip.code.ilike(like, escape="\\"),
-                Clip.title_en.ilike(like, escape="\\"),
-                Clip.title_fa.ilike(like, escape="\\"),
-                Clip.description_en.ilike(like, escape="\\"),
-                Clip.description_fa.ilike(like, escape="\\"),
-                City.name_en.ilike(like, escape="\\"),
-                City.name_fa.ilike(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_match(f.q, City.name_en, City.name_fa))
     if f.after_id is not None:
         stmt = stmt.where(Clip.id > f.after_id)
     return stmt
