@@ -135,18 +135,9 @@ def _run_import(
 ) -> ImportReport:
     from app.clips.importer import import_csv
 
-    settings = get_settings()
-    size_hint = file.read_bytes().count(b"\n")
-    if size_hint <= settings.import_progress_threshold or not sys.stderr.isatty():
-        return import_csv(
-            session,
-            file,
-            actor=actor,
-            user_id=user_id,
-            published=published,
-            source=source,
-        )
-    with typer.progressbar(length=size_hint, label="importing", file=sys.stderr) as bar:
+    rows = file.read_bytes().count(b"\n")
+    show = rows > get_settings().import_progress_threshold and sys.stderr.isatty()
+    with typer.progressbar(length=rows, label="importing", file=sys.stderr, hidden=not show) as bar:
         done = [0]
 
         def progress(i: int, total: int) -> None:
@@ -160,7 +151,7 @@ def _run_import(
             user_id=user_id,
             published=published,
             source=source,
-            progress=progress,
+            progress=progress if show else None,
         )
 
 

@@ -6,8 +6,10 @@ Schemas are built by the migrations only (never create_all).
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,3 +241,29 @@ def contributor(make_user) -> Member:  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def reviewer(make_user) -> Member:  # type: ignore[no-untyped-def]
     return make_user("reviewer")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on 127.0.0.1 that records every request it receives."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -189,3 +189,12 @@ def test_published_import_needs_an_admin_and_a_source(
         ).one()
     assert clip.status == "published" and clip.source == "Partner newsroom"
     assert event.actor == f"user:{admin.email}" and event.payload["published"] is True
+
+
+def test_progress_is_reported_for_every_row_written(db_url: str, tmp_path: Path) -> None:
+    rows = "".join(f"Ahvaz,Khuzestan,{d} Nov 2019,Clip {d}\n" for d in range(1, 6))
+    path = write(tmp_path, "city,province,date,title\n" + rows)
+    seen: list[tuple[int, int]] = []
+    with session_scope() as s:
+        import_csv(s, path, actor="test", progress=lambda i, n: seen.append((i, n)))
+    assert seen == [(i, 5) for i in range(1, 6)]

@@ -3,12 +3,10 @@ server, clip records, and a helper that waits for processing."""
 
 from __future__ import annotations
 
-import http.server
 import struct
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,32 +68,6 @@ def jpeg_bytes() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-@pytest.fixture
-def canary() -> Iterator[tuple[int, list[str]]]:
-    """An HTTP server on 127.0.0.1 that records every request it receives."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def hls_playlist(port: int) -> bytes:

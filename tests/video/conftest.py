@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import struct
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,32 +154,6 @@ def jpeg_file(clips: Path) -> Path:
     out = clips / "photo.mp4"
     Image.new("RGB", (32, 32), (200, 10, 10)).save(out, format="JPEG")
     return out
-
-
-@pytest.fixture
-def canary() -> Iterator[tuple[int, list[str]]]:
-    """An HTTP server on 127.0.0.1 that records every request it receives."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def hls_playlist(port: int) -> str:
