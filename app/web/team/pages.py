@@ -72,22 +72,21 @@ def review_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     assert who.user is not None
-    assignee_filter: dict[str, object] = {}
+    assignee_id: int | None = None
     if assignee == "me":
-        assignee_filter = {"assignee_id": who.user.id}
-    elif assignee == "none":
-        assignee_filter = {"unassigned": True}
-    elif assignee:
+        assignee_id = who.user.id
+    elif assignee and assignee != "none":
         user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
-        assignee_filter = {"assignee_id": user.id if user else -1}
+        assignee_id = user.id if user else -1
     f = queue.build_filter(
         session,
         statuses=[state] if state else None,
         city=city or None,
         date_from=_day(from_, "from"),
         date_to=_day(to, "to"),
-        **assignee_filter,
-    )  # type: ignore[arg-type]
+        assignee_id=assignee_id,
+        unassigned=assignee == "none",
+    )
     q = queue.review_queue(session, f, limit=50, offset=offset)
     reviewers = session.scalars(
         select(User.email)
