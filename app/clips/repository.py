@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
@@ -59,47 +60,84 @@ def base_select() -> Select:
 TEXT_COLUMNS = (Clip.code, Clip.title_en, Clip.title_fa, Clip.description_en, Clip.description_fa)
 
 
-def text_match(q: str, *extra: Any) -> ColumnElement[bool]:
-    """Case-insensitive substring match on the clip's text (plus extra columns); the user's
-    % and _ are literal."""
+def like_pattern(q: str) -> str:
+    """A LIKE pattern for a substring search in which the user's % and _ are literal."""
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    like = f"%{escaped}%"
-    return or_(*(col.ilike(like, escape="\\") for col in (*TEXT_COLUMNS, *extra)))
+    return f"%{escaped}%"
 
 
-@dataclass
+def text_match(pattern: Any, *extra: Any) -> ColumnElement[bool]:
+    """Case-insensitive match of a ``like_pattern`` (a value or a bound parameter) on the
+    clip's text, plus extra columns."""
+    return or_(*(col.ilike(pattern, escape="\\") for col in (*TEXT_COLUMNS, *extra)))
+
+
+@dataclass(frozen=True)
 class ClipFilter:
-    place_ids: list[int] | None = None
+    """A team listing's filters (``place_ids`` from ``places.city_ids_for``)."""
+
+    place_ids: tuple[int, ...] | None = None
     on: date | None = None
     date_from: date | None = None
     date_to: date | None = None
-    statuses: list[str] | None = None
+    statuses: tuple[str, ...] | None = None
     q: str | None = None
     after_id: int | None = None
 
 
-def apply_filter(stmt: Select[Any], f: ClipFilter) -> Select[Any]:
-    if f.place_ids is not None:
-        stmt = stmt.where(Clip.place_id.in_(f.place_ids))
+@lru_cache(maxsize=512)
+def _listing(places: bool, hi: bool, lo: bool, statuses: bool, q: bool, after: bool) -> Select[Any]:
+    """The listing statement for one combination of filters, built once with bound
+    parameters: building a statement costs more than running it, and SQLAlchemy's
+    compiled-statement cache then finds it by identity."""
+    stmt = base_select()
+    if places:
+        stmt = stmt.where(Clip.place_id.in_(bindparam("place_ids", expanding=True)))
+    # A clip matches when any of its possible days falls inside [lo, hi].
+    if hi:
+        stmt = stmt.where(Clip.date_earliest <= bindparam("hi", type_=Date))
+    if lo:
+        stmt = stmt.where(Clip.date_latest >= bindparam("lo", type_=Date))
+    if statuses:
+        stmt = stmt.where(Clip.status.in_(bindparam("statuses", expanding=True)))
+    if q:
+        stmt = stmt.where(text_match(bindparam("q")))
+    if after:
+        stmt = stmt.where(Clip.id > bindparam("after_id"))
+    return stmt.order_by(Clip.id).limit(bindparam("limit", type_=Integer))
+
+
+def listing(f: ClipFilter, limit: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and parameters of one page (``limit`` rows after ``f.after_id``)."""
     lo = f.on or f.date_from
     hi = f.on or f.date_to
-    # A clip matches when any of its possible days falls inside [lo, hi].
+    params: dict[str, Any] = {"limit": limit}
+    if f.place_ids is not None:
+        params["place_ids"] = list(f.place_ids)
     if hi is not None:
-        stmt = stmt.where(Clip.date_earliest <= hi)
+        params["hi"] = hi
     if lo is not None:
-        stmt = stmt.where(Clip.date_latest >= lo)
+        params["lo"] = lo
     if f.statuses:
-        stmt = stmt.where(Clip.status.in_(f.statuses))
+        params["statuses"] = list(f.statuses)
     if f.q:
-        stmt = stmt.where(text_match(f.q))
+        params["q"] = like_pattern(f.q)
     if f.after_id is not None:
-        stmt = stmt.where(Clip.id > f.after_id)
-    return stmt
+        params["after_id"] = f.after_id
+    stmt = _listing(
+        "place_ids" in params,
+        hi is not None,
+        lo is not None,
+        "statuses" in params,
+        "q" in params,
+        "after_id" in params,
+    )
+    return stmt, params
 
 
 def list_rows(session: Session, f: ClipFilter, limit: int) -> list[Any]:
-    stmt = apply_filter(base_select(), f).order_by(Clip.id).limit(limit)
-    return list(session.execute(stmt).all())
+    stmt, params = listing(f, limit)
+    return list(session.execute(stmt, params).all())
 
 
 def get_row(session: Session, code: str) -> Any | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import InvalidInput
@@ -142,6 +144,32 @@ def resolve(
     return Resolution(place, created)
 
 
+@lru_cache(maxsize=8)
+def _city_ids_statement(city: bool, province: bool, country: bool) -> Select[Any]:
+    """Built once per combination, with bound parameters (building costs more than running)."""
+    prov = aliased(Place)
+    stmt = select(Place.id).join(prov, prov.id == Place.parent_id).where(Place.kind == "city")
+    if country:
+        stmt = stmt.where(Place.country_code == bindparam("country"))
+    if city:
+        stmt = stmt.where(
+            Place.id.in_(
+                select(PlaceAlias.place_id).where(
+                    PlaceAlias.kind == "city", PlaceAlias.alias == bindparam("city")
+                )
+            )
+        )
+    if province:
+        stmt = stmt.where(
+            prov.id.in_(
+                select(PlaceAlias.place_id).where(
+                    PlaceAlias.kind == "province", PlaceAlias.alias == bindparam("province")
+                )
+            )
+        )
+    return stmt
+
+
 def city_ids_for(
     session: Session,
     *,
@@ -152,27 +180,15 @@ def city_ids_for(
     """Place ids matching the filters (by alias), or None when there is no place filter."""
     if not (city or province or country):
         return None
-    prov = aliased(Place)
-    stmt = select(Place.id).join(prov, prov.id == Place.parent_id).where(Place.kind == "city")
-    if country:
-        stmt = stmt.where(Place.country_code == country.strip().upper())
+    params: dict[str, str] = {}
     if city:
-        stmt = stmt.where(
-            Place.id.in_(
-                select(PlaceAlias.place_id).where(
-                    PlaceAlias.kind == "city", PlaceAlias.alias == normalise(city)
-                )
-            )
-        )
+        params["city"] = normalise(city)
     if province:
-        stmt = stmt.where(
-            prov.id.in_(
-                select(PlaceAlias.place_id).where(
-                    PlaceAlias.kind == "province", PlaceAlias.alias == normalise(province)
-                )
-            )
-        )
-    return list(session.scalars(stmt))
+        params["province"] = normalise(province)
+    if country:
+        params["country"] = country.strip().upper()
+    stmt = _city_ids_statement(bool(city), bool(province), bool(country))
+    return list(session.scalars(stmt, params))
 
 
 def list_places(session: Session, ids: list[int] | None = None) -> list[PlaceRead]:

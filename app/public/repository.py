@@ -17,7 +17,7 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clips.models import Clip
-from app.clips.repository import text_match
+from app.clips.repository import like_pattern, text_match
 from app.places.models import Place
 from app.public.models import PublicChange
 
@@ -91,7 +91,7 @@ def apply(stmt: Select[Any], f: PublicFilter) -> Select[Any]:
     if f.updated_since is not None:
         stmt = stmt.where(Clip.updated_at >= f.updated_since)
     if f.q:
-        stmt = stmt.where(text_match(f.q, City.name_en, City.name_fa))
+        stmt = stmt.where(text_match(like_pattern(f.q), City.name_en, City.name_fa))
     if f.after_id is not None:
         stmt = stmt.where(Clip.id > f.after_id)
     return stmt
