@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Executable, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -97,6 +97,15 @@ def reset_engine() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     _session_factory.cache_clear()
+
+
+def fetch_rows(session: Session, stmt: Executable, params: dict[str, Any]) -> list[Any]:
+    """All rows of a column-only SELECT, run through Core on the session's connection.
+
+    For listings: it skips the ORM's row loading (a quarter of a 50-row page's cost) and
+    returns the same named rows. Pending ORM changes are flushed first, as autoflush would."""
+    session.flush()
+    return list(session.connection().execute(stmt, params).all())
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,14 @@ from _common import (
     recreate_postgres_db,
     verdict,
 )
-from catalogue import BIG_CITIES, event_date, raw_connection, sentence, set_database
+from catalogue import (
+    BIG_CITIES,
+    _compiled,
+    event_date,
+    raw_connection,
+    sentence,
+    set_database,
+)
 from sqlalchemy import insert, select, text
 
 PG_DB = "bench_public"
@@ -104,38 +111,38 @@ def seed_published(rows: int) -> tuple[str, str]:
     return BIG_CITIES[0], key
 
 
-def list_sql(city: str) -> tuple[str, Any]:
-    """The exact statement the partner list runs for ?city=<city>&limit=50."""
-    from app.clips.models import Clip
+def list_sql(city: str) -> list[tuple[str, Any]]:
+    """The exact statements the partner list runs for ?city=<city>&limit=50: the listing,
+    then the look-ups of the page's media and confirmed checklist items (app/public/sources;
+    keyframes only where there is media, and the city's place ids come from a cache)."""
     from app.db import get_engine, session_scope
     from app.places.service import city_ids_for
-    from app.public import repository
+    from app.public import repository, sources
 
     engine = get_engine()
     with session_scope() as session:
         ids = city_ids_for(session, city=city)
-    f = repository.PublicFilter(place_ids=ids)
-    stmt = repository.apply(repository.visible_select(), f).order_by(Clip.id).limit(51)
-    compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-    p = compiled.params
-    if engine.dialect.name == "sqlite":
-        args: Any = tuple(
-            p[k].isoformat() if isinstance(p[k], date) else p[k] for k in compiled.positiontup
-        )
-    else:
-        args = p
-    return compiled.string, args
+        f = repository.PublicFilter(place_ids=ids)
+        stmt, params = repository.listing(f, 51)
+        page = [r.id for r in session.execute(stmt, params).all()][:50]
+        assert not sources.media(session, page), "the bench's clips have no media"
+    statements = sources._statements()
+    return [
+        _compiled(engine, stmt, params),
+        _compiled(engine, statements.media, {"ids": page}),
+        _compiled(engine, statements.verification, {"ids": page}),
+    ]
 
 
 def measure_pages(base: str, key: str, url: str, city: str, n: int) -> dict[str, list[float]]:
-    sql, args = list_sql(city)
+    statements = list_sql(city)
     slug = city.lower().replace(" ", "-")
     times: dict[str, list[float]] = {"healthz": [], "city page": [], "api": [], "sql": []}
     conn = raw_connection(url)
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=base, timeout=60) as client:
         page = client.get("/api/v1/published", params={"city": city, "limit": 50}, headers=headers)
-        rows = conn.execute(sql, args).fetchall()
+        rows = conn.execute(*statements[0]).fetchall()
         assert [c["code"] for c in page.raise_for_status().json()["items"]] == [
             r[1] for r in rows[:50]
         ], "API and SQL disagree"
@@ -152,7 +159,8 @@ def measure_pages(base: str, key: str, url: str, city: str, n: int) -> dict[str,
                 "/api/v1/published", params={"city": city, "limit": 50}, headers=headers
             ).raise_for_status()
             t3 = time.perf_counter()
-            conn.execute(sql, args).fetchall()
+            for sql, args in statements:
+                conn.execute(sql, args).fetchall()
             t4 = time.perf_counter()
             if keep:
                 for name, v in (("healthz", t1 - t0), ("city page", t2 - t1), ("api", t3 - t2),

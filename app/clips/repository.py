@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
 from app.clips.models import Clip
+from app.db import fetch_rows
 from app.places.models import Place
 
 City = aliased(Place, name="city")
@@ -136,8 +137,7 @@ def listing(f: ClipFilter, limit: int) -> tuple[Select[Any], dict[str, Any]]:
 
 
 def list_rows(session: Session, f: ClipFilter, limit: int) -> list[Any]:
-    stmt, params = listing(f, limit)
-    return list(session.execute(stmt, params).all())
+    return fetch_rows(session, *listing(f, limit))
 
 
 def get_row(session: Session, code: str) -> Any | None:

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clips.models import Clip
 from app.clips.repository import like_pattern, text_match
+from app.db import UTCDateTime, fetch_rows
 from app.places.models import Place
 from app.public.models import PublicChange
 
@@ -79,38 +80,80 @@ class PublicFilter:
     after_id: int | None = None
 
 
-def apply(stmt: Select[Any], f: PublicFilter) -> Select[Any]:
-    if f.place_ids is not None:
-        stmt = stmt.where(Clip.place_id.in_(f.place_ids))
+def _conditions(
+    places: bool, hi: bool, lo: bool, updated: bool, q: bool, after: bool
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of one combination of filters, with bound parameters."""
+    out: list[ColumnElement[bool]] = []
+    if places:
+        out.append(Clip.place_id.in_(bindparam("place_ids", expanding=True)))
+    if hi:  # any possible day of the clip inside [lo, hi]
+        out.append(Clip.date_earliest <= bindparam("hi", type_=Date))
+    if lo:
+        out.append(Clip.date_latest >= bindparam("lo", type_=Date))
+    if updated:
+        out.append(Clip.updated_at >= bindparam("updated_since", type_=UTCDateTime()))
+    if q:
+        out.append(text_match(bindparam("q"), City.name_en, City.name_fa))
+    if after:
+        out.append(Clip.id > bindparam("after_id"))
+    return out
+
+
+def _shape(f: PublicFilter) -> tuple[tuple[bool, ...], dict[str, Any]]:
     lo = f.on or f.date_from
     hi = f.on or f.date_to
-    if hi is not None:  # any possible day of the clip inside [lo, hi]
-        stmt = stmt.where(Clip.date_earliest <= hi)
+    params: dict[str, Any] = {}
+    if f.place_ids is not None:
+        params["place_ids"] = list(f.place_ids)
+    if hi is not None:
+        params["hi"] = hi
     if lo is not None:
-        stmt = stmt.where(Clip.date_latest >= lo)
+        params["lo"] = lo
     if f.updated_since is not None:
-        stmt = stmt.where(Clip.updated_at >= f.updated_since)
+        params["updated_since"] = f.updated_since
     if f.q:
-        stmt = stmt.where(text_match(like_pattern(f.q), City.name_en, City.name_fa))
+        params["q"] = like_pattern(f.q)
     if f.after_id is not None:
-        stmt = stmt.where(Clip.id > f.after_id)
-    return stmt
+        params["after_id"] = f.after_id
+    keys = ("place_ids", "hi", "lo", "updated_since", "q", "after_id")
+    return tuple(k in params for k in keys), params
+
+
+@lru_cache(maxsize=256)
+def _listing(shape: tuple[bool, ...]) -> Select[Any]:
+    """Built once per combination of filters (building costs more than running)."""
+    return (
+        visible_select()
+        .where(*_conditions(*shape))
+        .order_by(Clip.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def listing(f: PublicFilter, limit: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and parameters of one page (``limit`` rows after ``f.after_id``)."""
+    shape, params = _shape(f)
+    return _listing(shape), {**params, "limit": limit}
 
 
 def list_rows(session: Session, f: PublicFilter, limit: int) -> list[Any]:
-    stmt = apply(visible_select(), f).order_by(Clip.id).limit(limit)
-    return list(session.execute(stmt).all())
+    return fetch_rows(session, *listing(f, limit))
 
 
-def count(session: Session, f: PublicFilter) -> int:
-    stmt = apply(
+@lru_cache(maxsize=256)
+def _counting(shape: tuple[bool, ...]) -> Select[Any]:
+    return (
         select(func.count(Clip.id))
         .select_from(Clip)
         .join(City, City.id == Clip.place_id)
-        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None)),
-        f,
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None), *_conditions(*shape))
     )
-    return int(session.scalar(stmt) or 0)
+
+
+def count(session: Session, f: PublicFilter) -> int:
+    shape, params = _shape(f)
+    return int(session.scalar(_counting(shape), params) or 0)
 
 
 def get_row(session: Session, code: str) -> Any | None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Executable, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.clips.models import Clip
 from app.custody.models import CustodyEvent
+from app.db import fetch_rows
 from app.ingest.models import Keyframe, Media
 from app.review.models import ChecklistEntry, ChecklistTemplateItem
 
@@ -54,6 +56,43 @@ class RetractionInfo:
     retracted_at: datetime | None
 
 
+@dataclass(frozen=True)
+class _Statements:
+    media: Executable
+    keyframes: Executable
+    verification: Executable
+    verified_times: Executable
+
+
+@lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    """Built once, with the clip ids as an expanding parameter: building a statement costs
+    more than running these small look-ups."""
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
+    return _Statements(
+        media=select(Media.clip_id, Media.sha256, Media.probe, Media.derivative_generation).where(
+            Media.clip_id.in_(ids)
+        ),
+        keyframes=select(Media.clip_id, Keyframe.position, Keyframe.timestamp, Keyframe.phash)
+        .join(Keyframe, Keyframe.media_id == Media.id)
+        .where(Media.clip_id.in_(ids), Keyframe.generation == Media.derivative_generation)
+        .order_by(Media.clip_id, Keyframe.position),
+        verification=select(
+            ChecklistEntry.clip_id,
+            ChecklistTemplateItem.key,
+            ChecklistTemplateItem.label_en,
+            ChecklistTemplateItem.label_fa,
+        )
+        .join(ChecklistTemplateItem, ChecklistTemplateItem.id == ChecklistEntry.item_id)
+        .where(ChecklistEntry.clip_id.in_(ids), ChecklistEntry.done.is_(True))
+        .order_by(ChecklistEntry.clip_id, ChecklistTemplateItem.position),
+        verified_times=select(Clip.id, CustodyEvent.occurred_at, CustodyEvent.payload)
+        .join(CustodyEvent, CustodyEvent.clip_code == Clip.code)
+        .where(Clip.id.in_(ids), CustodyEvent.action.in_(VERIFY_ACTIONS))
+        .order_by(CustodyEvent.id),
+    )
+
+
 def _num(value: Any, kind: type) -> Any:
     try:
         return kind(value) if value is not None else None
@@ -64,11 +103,7 @@ def _num(value: Any, kind: type) -> Any:
 def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
     if not clip_ids:
         return {}
-    rows = session.execute(
-        select(Media.clip_id, Media.sha256, Media.probe, Media.derivative_generation).where(
-            Media.clip_id.in_(clip_ids)
-        )
-    ).all()
+    rows = fetch_rows(session, _statements().media, {"ids": clip_ids})
     out: dict[int, MediaInfo] = {}
     for clip_id, sha, probe, generation in rows:
         probe = probe or {}
@@ -86,12 +121,7 @@ def keyframes(session: Session, clip_ids: list[int]) -> dict[int, list[KeyframeI
     """Keyframes of the current derivative generation of each clip's original."""
     if not clip_ids:
         return {}
-    rows = session.execute(
-        select(Media.clip_id, Keyframe.position, Keyframe.timestamp, Keyframe.phash)
-        .join(Keyframe, Keyframe.media_id == Media.id)
-        .where(Media.clip_id.in_(clip_ids), Keyframe.generation == Media.derivative_generation)
-        .order_by(Media.clip_id, Keyframe.position)
-    ).all()
+    rows = fetch_rows(session, _statements().keyframes, {"ids": clip_ids})
     out: dict[int, list[KeyframeInfo]] = {}
     for clip_id, position, timestamp, phash in rows:
         out.setdefault(clip_id, []).append(KeyframeInfo(position, timestamp, phash))
@@ -102,17 +132,7 @@ def verification(session: Session, clip_ids: list[int]) -> dict[int, Verificatio
     """Confirmed checklist items (labels only) and when the clip was verified."""
     if not clip_ids:
         return {}
-    rows = session.execute(
-        select(
-            ChecklistEntry.clip_id,
-            ChecklistTemplateItem.key,
-            ChecklistTemplateItem.label_en,
-            ChecklistTemplateItem.label_fa,
-        )
-        .join(ChecklistTemplateItem, ChecklistTemplateItem.id == ChecklistEntry.item_id)
-        .where(ChecklistEntry.clip_id.in_(clip_ids), ChecklistEntry.done.is_(True))
-        .order_by(ChecklistEntry.clip_id, ChecklistTemplateItem.position)
-    ).all()
+    rows = fetch_rows(session, _statements().verification, {"ids": clip_ids})
     out: dict[int, Verification] = {}
     for clip_id, key, label_en, label_fa in rows:
         out.setdefault(clip_id, Verification(None)).confirmed.append((key, label_en, label_fa))
@@ -125,12 +145,7 @@ def verified_times(session: Session, clip_ids: list[int]) -> dict[int, datetime]
     """When each clip last entered "verified", from the custody log."""
     if not clip_ids:
         return {}
-    rows = session.execute(
-        select(Clip.id, CustodyEvent.occurred_at, CustodyEvent.payload)
-        .join(CustodyEvent, CustodyEvent.clip_code == Clip.code)
-        .where(Clip.id.in_(clip_ids), CustodyEvent.action.in_(VERIFY_ACTIONS))
-        .order_by(CustodyEvent.id)
-    ).all()
+    rows = fetch_rows(session, _statements().verified_times, {"ids": clip_ids})
     out: dict[int, datetime] = {}
     for clip_id, at, payload in rows:
         if isinstance(payload, dict) and payload.get("to") == "verified":
