@@ -45,8 +45,8 @@ def list_clips(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> ClipPage:
-    return service.list_clips(
+) -> Response:
+    page = service.list_clips(
         session,
         city=city,
         province=province,
@@ -59,6 +59,9 @@ def list_clips(
         limit=limit,
         cursor=cursor,
     )
+    # Serialised here, in the worker thread: returning a Response skips FastAPI's second
+    # validation pass over the page (ClipPage above still documents the body).
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post("", response_model=ClipRead, status_code=201, summary="Create a clip record")
