@@ -321,18 +321,34 @@ def apikeys_list() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry."""
+def audit_verify(
+    expect_head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect-head",
+            help="A head printed by an earlier run and kept outside the system; it must still "
+            "be in the chain (repeatable)",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry,
+    or when an expected head (checkpoint) is no longer in the chain."""
     from app.custody.service import verify
     from app.db import session_scope
 
+    for h in expect_head or []:
+        if len(h.strip()) != 64 or any(c not in "0123456789abcdef" for c in h.strip().lower()):
+            fail(f"--expect-head {h!r} is not a 64-character hex hash", code=2)
     with session_scope() as session:
-        result = verify(session)
+        result = verify(session, expect_head or [])
     if not result.ok:
         typer.secho(f"TAMPERED: {result.reason}", fg=typer.colors.RED, err=True)
-        typer.echo(f"last good head after {result.count} events: {result.head}")
+        if result.first_bad_id is not None:
+            typer.echo(f"last good head after {result.count} events: {result.head}")
         raise typer.Exit(1)
     typer.echo(f"ok: {result.count} events, chain intact")
+    for h, n in sorted(result.checkpoints.items(), key=lambda kv: kv[1]):
+        typer.echo(f"checkpoint {h} found after event {n} ({result.count - n} events since)")
     typer.echo(f"head: {result.head}")
 
 

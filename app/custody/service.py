@@ -9,8 +9,8 @@ an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +79,7 @@ class VerifyResult:
     head: str
     first_bad_id: int | None = None
     reason: str = ""
+    checkpoints: dict[str, int] = field(default_factory=dict)  # hash -> events up to it
 
 
 def _iter_events(session: Session, batch: int = 1000) -> Iterator[CustodyEvent]:
@@ -95,10 +96,16 @@ def _iter_events(session: Session, batch: int = 1000) -> Iterator[CustodyEvent]:
         session.expunge_all()
 
 
-def verify(session: Session) -> VerifyResult:
-    """Recompute the chain; report the first entry that was edited, deleted or inserted."""
+def verify(session: Session, expect: Collection[str] = ()) -> VerifyResult:
+    """Recompute the chain; report the first entry that was edited, deleted or inserted.
+
+    ``expect`` holds heads written down earlier (outside the system). Each must still be in
+    the chain: a forger who rewrites the log and recomputes every hash after it leaves an
+    internally consistent chain, which only a checkpoint kept elsewhere can expose."""
     prev_hash = GENESIS
     count = 0
+    wanted = {h.strip().lower() for h in expect}
+    found: dict[str, int] = {}
     for event in _iter_events(session):
         if event.prev_hash != prev_hash:
             return VerifyResult(
@@ -122,7 +129,20 @@ def verify(session: Session) -> VerifyResult:
             )
         prev_hash = event.hash
         count += 1
-    return VerifyResult(True, count, prev_hash)
+        if prev_hash in wanted:
+            found[prev_hash] = count
+    missing = sorted(wanted - set(found))
+    if missing:
+        return VerifyResult(
+            False,
+            count,
+            prev_hash,
+            None,
+            f"checkpoint {missing[0]} is not in the chain: the log was rewritten or truncated "
+            "before it",
+            found,
+        )
+    return VerifyResult(True, count, prev_hash, checkpoints=found)
 
 
 def events_for_clip(session: Session, code: str) -> list[CustodyEvent]:

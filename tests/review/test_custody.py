@@ -4,7 +4,9 @@ UPDATE and DELETE, so the attacker has to be a DBA switching the trigger off).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.config import get_settings
+from app.custody.service import GENESIS, chain_hash, event_body
 from app.db import reset_engine
 from tests.review.conftest import Api, Team
 
@@ -183,3 +186,70 @@ def test_audit_verify_catches_a_dba_tampering_on_postgres(
         _make_history(client, make_pg_team())
     tamper, expect = CASES[case]
     _check_detected(pg_app_url, tamper, expect, pg=True)
+
+
+def _rewrite_and_rehash(url: str) -> None:
+    """A forger with database access edits event 3 and recomputes every hash after it, so
+    the chain is internally consistent again."""
+    eng = create_engine(url)
+    try:
+        with eng.begin() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, occurred_at, actor, action, clip_code, payload FROM custody_event "
+                    "ORDER BY id"
+                )
+            ).all()
+            prev = GENESIS
+            for row in rows:
+                actor = "user:forger@example.org" if row.id == 3 else row.actor
+                at = row.occurred_at
+                if isinstance(at, str):  # SQLite gives the stored text back
+                    at = datetime.fromisoformat(at)
+                at = at if at.tzinfo else at.replace(tzinfo=UTC)
+                payload = row.payload
+                if isinstance(payload, str):
+                    payload = json.loads(payload)
+                h = chain_hash(prev, event_body(at, actor, row.action, row.clip_code, payload))
+                conn.execute(
+                    text(
+                        "UPDATE custody_event SET actor = :a, prev_hash = :p, hash = :h "
+                        "WHERE id = :id"
+                    ),
+                    {"a": actor, "p": prev, "h": h, "id": row.id},
+                )
+                prev = h
+    finally:
+        eng.dispose()
+
+
+def test_a_checkpoint_exposes_a_rewritten_and_rehashed_log(
+    client: TestClient, team: Team, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the forger needs UPDATE rights (PostgreSQL's trigger refuses them)")
+    _make_history(client, team)
+    code, out = _verify()
+    assert code == 0, out
+    checkpoint = out.split("head: ")[1].split()[0]
+    Api(client).new_clip(team.uploader)  # the log goes on after the checkpoint
+
+    result = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", checkpoint])
+    assert result.exit_code == 0, result.output
+    assert f"checkpoint {checkpoint} found after event" in result.output
+    assert "events since" in result.output and "(0 events since)" not in result.output
+
+    _rewrite_and_rehash(db_url)
+    code, out = _verify()
+    assert code == 0, "a consistent rewrite passes without a checkpoint: " + out
+    get_settings.cache_clear()
+    reset_engine()
+    result = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", checkpoint])
+    assert result.exit_code == 1, result.output
+    assert "TAMPERED" in result.output and "rewritten or truncated" in result.output
+
+
+def test_expect_head_must_be_a_hash(client: TestClient) -> None:
+    result = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", "not-a-hash"])
+    assert result.exit_code == 2
+    assert "64-character hex" in result.output
