@@ -106,6 +106,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/clips/{code}/checklist/{key}"): reviewer(422),
     ("GET", "/api/v1/review/checklist-items"): team(200),
     ("POST", "/api/v1/review/checklist-items"): admin(422),
+    ("DELETE", "/api/v1/review/checklist-items/{key}"): admin(422),
     ("GET", "/api/v1/clips/{code}/comments"): team(200),
     ("POST", "/api/v1/clips/{code}/comments"): team(422),
     ("PATCH", "/api/v1/clips/{code}/comments/{comment_id}"): team(422),

@@ -276,6 +276,8 @@ def retire_item(session: Session, key: str, *, version: int, actor: str) -> None
             field="version",
             extra={"current_version": item.version},
         )
+    if not item.active:
+        return  # already retired: nothing changes, nothing to log
     item.active = False
     session.flush()
     custody.record(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
 
 from app.accounts.deps import Admin, Reviewer, SessionDep, TeamMember
@@ -174,6 +174,24 @@ def add_template_item(
     data: ChecklistItemCreate, session: SessionDep, who: Admin
 ) -> ChecklistItemRead:
     return _item_read(checklist.add_item(session, actor=who.actor, **data.model_dump()))
+
+
+@router.delete(
+    "/review/checklist-items/{key}",
+    status_code=204,
+    summary="Retire a checklist item (admins)",
+    responses={409: {"description": "the item changed since you read it (send its version)"}},
+)
+def retire_template_item(
+    key: str,
+    session: SessionDep,
+    who: Admin,
+    version: Annotated[int, Query(ge=1, description="the item's version as you last read it")],
+) -> Response:
+    """The item stops being required (and offered) for clips; entries already made stay in
+    their clips' checklists and in the custody log."""
+    checklist.retire_item(session, key, version=version, actor=who.actor)
+    return Response(status_code=204)
 
 
 def _item_read(i: object) -> ChecklistItemRead:

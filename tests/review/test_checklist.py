@@ -128,3 +128,38 @@ def test_checklist_changes_are_logged_with_before_and_after(api: Api, team: Team
     logged = [e["payload"] for e in api.events(code, team.r1) if e["action"] == "review.checklist"]
     assert logged[0]["before"] is None and logged[0]["after"]["note"] == "crowd"
     assert logged[1]["before"]["done"] is True and logged[1]["after"]["done"] is False
+
+
+def test_admins_retire_an_item_and_it_stops_being_required(api: Api, team: Team) -> None:
+    body = {"key": "weather_matches", "label_en": "Weather matches", "label_fa": "آب‌وهوا"}
+    item = api.c.post("/api/v1/review/checklist-items", json=body, headers=team.admin.headers)
+    assert item.status_code == 201
+    version = item.json()["version"]
+    url = "/api/v1/review/checklist-items/weather_matches"
+
+    assert (
+        api.c.delete(url, params={"version": version}, headers=team.r1.headers).status_code == 403
+    )
+    stale = api.c.delete(url, params={"version": version + 1}, headers=team.admin.headers)
+    assert stale.status_code == 409 and stale.json()["current_version"] == version
+    missing = api.c.delete(
+        "/api/v1/review/checklist-items/no_such_item",
+        params={"version": 1},
+        headers=team.admin.headers,
+    )
+    assert missing.status_code == 404
+    assert (
+        api.c.delete(url, params={"version": version}, headers=team.admin.headers).status_code
+        == 204
+    )
+
+    items = api.c.get("/api/v1/review/checklist-items", headers=team.r1.headers).json()
+    retired = next(i for i in items if i["key"] == "weather_matches")
+    assert retired["active"] is False and retired["version"] > version
+    # the six standard items are enough again
+    code = api.in_review(team.uploader, team.r1)
+    api.complete_checklist(code, team.r1)
+    api.approve(code, team.r1)
+    assert api.approve(code, team.r2).json()["status"] == "verified"
+    actions = [e["action"] for e in api.events(code, team.admin)]
+    assert "review.transition" in actions
