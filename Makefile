@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine:
 #   make run    bootstrap, migrate, load the demo archive on first run, serve on :8000
-#   make test   bootstrap, then the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+#   make test   bootstrap, lint (ruff, mypy), then the whole suite (SQLite; PostgreSQL too when
+#               TEST_DATABASE_URL is set)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres bootstrap system-deps check bench clean help
+.PHONY: run test test-sqlite test-postgres bootstrap system-deps check lint bench clean help
 
 help:
 	@echo "make run     - set up everything and serve http://$(HOST):$(PORT)"
@@ -53,6 +54,7 @@ run: bootstrap
 	$(BIN)/archive serve --host $(HOST) --port $(PORT)
 
 test: bootstrap
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	 else echo "TEST_DATABASE_URL not set: the PostgreSQL pass was skipped"; fi
@@ -64,7 +66,10 @@ test-sqlite:
 test-postgres:
 	TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-check: bootstrap
+check: bootstrap lint
+
+# Part of `make test` (so CI enforces it): lint, formatting and types.
+lint:
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy app
