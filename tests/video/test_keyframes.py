@@ -28,7 +28,9 @@ def _assert_valid(frames: list[Keyframe], out: Path) -> None:
 
 def test_phone_clip_raw_keyframes_match_pts(phone_clip: Path, tmp_path: Path) -> None:
     seen: list[float] = []
-    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, progress=seen.append)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, progress=seen.append
+    )
     _assert_valid(frames, tmp_path)
     assert [f.timestamp for f in frames] == pytest.approx([0, 1, 2, 3, 4, 5], abs=0.05)
     assert {f.source for f in frames} == {"keyframe"}
@@ -51,7 +53,7 @@ def test_static_clip_collapses_to_one_frame(static_clip: Path, tmp_path: Path) -
 
 
 def test_vfr_timestamps_come_from_pts(vfr_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(vfr_clip, tmp_path, phash_threshold=-1)
+    frames = extract_keyframes(vfr_clip, tmp_path, phash_threshold=-1, diff_threshold=-1)
     # keyframe every 5 frames: 0..25 at 30 fps, then frames 30, 35 at 10 fps
     expected = [0, 5 / 30, 10 / 30, 15 / 30, 20 / 30, 25 / 30, 1.0, 1.5]
     assert [f.timestamp for f in frames] == pytest.approx(expected, abs=0.01)
@@ -70,22 +72,28 @@ def test_long_gop_gets_coverage_frames(long_gop_clip: Path, tmp_path: Path) -> N
 
 
 def test_max_count_thins_evenly(phone_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=3)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, max_count=3
+    )
     assert len(frames) == 3
     assert [f.timestamp for f in frames] == pytest.approx([0, 2, 5], abs=0.05)
     assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == [f.path.name for f in frames]
 
 
 def test_rerun_is_idempotent(phone_clip: Path, tmp_path: Path) -> None:
-    first = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1)
-    again = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=2)
+    first = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1)
+    again = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, max_count=2
+    )
     assert len(first) == 6 and len(again) == 2
     assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == ["kf_0000.jpg", "kf_0001.jpg"]
     assert again[0].sha256 == first[0].sha256
 
 
 def test_max_size_limits_long_side(phone_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(phone_clip, tmp_path, max_size=100, phash_threshold=-1)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, max_size=100, phash_threshold=-1, diff_threshold=-1
+    )
     assert all(max(f.width, f.height) == 100 for f in frames)
     assert all(f.height in (74, 76) for f in frames)  # 320x240 -> 100x75 rounded to even
 
@@ -113,7 +121,7 @@ def test_timeout_raises_video_error(phone_clip: Path, tmp_path: Path) -> None:
 
 
 def test_other_container_keyframes(remuxed: dict[str, Path], tmp_path: Path) -> None:
-    frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1)
+    frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1, diff_threshold=-1)
     assert len(frames) == 6
     # mpegts keeps its 1.4 s start offset; the spacing is still one second
     spacing = [b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)]
