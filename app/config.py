@@ -43,10 +43,15 @@ class Settings(BaseSettings):
     ffmpeg_timeout_seconds: int = 600
     ffprobe_timeout_seconds: int = 30
 
-    # keyframes
-    keyframe_min_interval_seconds: float = 10.0
-    keyframe_phash_threshold: int = 10
-    keyframe_max_count: int = 60
+    # keyframes (app/video/keyframes.py; tuned on bench/video.py, see bench/README.md)
+    # a keyframe is dropped when, against the last kept one, its 64-bit pHash is within
+    # this many bits (-1: test off) ...
+    keyframe_phash_threshold: int = Field(default=10, ge=-1, le=64)
+    # ... or its 32x32 thumbnail differs by at most this mean absolute value, 0-255 (-1: off)
+    keyframe_diff_threshold: float = Field(default=40.0, ge=-1, le=255)
+    # at least one frame per this many seconds, even with long GOPs (0: off)
+    keyframe_min_interval_seconds: float = Field(default=30.0, ge=0)
+    keyframe_max_count: int = Field(default=60, ge=1)
 
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600

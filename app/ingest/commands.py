@@ -46,7 +46,14 @@ def keyframes_cmd(
     ] = None,
     threshold: Annotated[
         int | None,
-        typer.Option(help="drop a frame within this pHash distance of the previous one (-1: off)"),
+        typer.Option(help="drop a frame within this pHash distance of the last kept one (-1: off)"),
+    ] = None,
+    diff_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="drop a frame whose 32x32 thumbnail differs from the last kept one by at "
+            "most this mean absolute value, 0-255 (-1: off)"
+        ),
     ] = None,
     max_count: Annotated[int | None, typer.Option(help="at most this many frames")] = None,
 ) -> None:
@@ -60,6 +67,7 @@ def keyframes_cmd(
             out,
             min_interval=s.keyframe_min_interval_seconds if min_interval is None else min_interval,
             phash_threshold=s.keyframe_phash_threshold if threshold is None else threshold,
+            diff_threshold=s.keyframe_diff_threshold if diff_threshold is None else diff_threshold,
             max_count=s.keyframe_max_count if max_count is None else max_count,
             timeout=s.ffmpeg_timeout_seconds,
         )

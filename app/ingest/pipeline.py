@@ -78,6 +78,7 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             out,
             min_interval=settings.keyframe_min_interval_seconds,
             phash_threshold=settings.keyframe_phash_threshold,
+            diff_threshold=settings.keyframe_diff_threshold,
             max_count=settings.keyframe_max_count,
             timeout=settings.ffmpeg_timeout_seconds,
             probe_info=info,

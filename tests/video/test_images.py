@@ -23,7 +23,9 @@ from app.video import (
 
 @pytest.fixture(scope="module")
 def frames(phone_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Keyframe]:
-    return extract_keyframes(phone_clip, tmp_path_factory.mktemp("kf"), phash_threshold=-1)
+    return extract_keyframes(
+        phone_clip, tmp_path_factory.mktemp("kf"), phash_threshold=-1, diff_threshold=-1
+    )
 
 
 def _png_claiming(width: int, height: int) -> bytes:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from pathlib import Path
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -28,7 +31,9 @@ def _assert_valid(frames: list[Keyframe], out: Path) -> None:
 
 def test_phone_clip_raw_keyframes_match_pts(phone_clip: Path, tmp_path: Path) -> None:
     seen: list[float] = []
-    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, progress=seen.append)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, progress=seen.append
+    )
     _assert_valid(frames, tmp_path)
     assert [f.timestamp for f in frames] == pytest.approx([0, 1, 2, 3, 4, 5], abs=0.05)
     assert {f.source for f in frames} == {"keyframe"}
@@ -51,7 +56,7 @@ def test_static_clip_collapses_to_one_frame(static_clip: Path, tmp_path: Path) -
 
 
 def test_vfr_timestamps_come_from_pts(vfr_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(vfr_clip, tmp_path, phash_threshold=-1)
+    frames = extract_keyframes(vfr_clip, tmp_path, phash_threshold=-1, diff_threshold=-1)
     # keyframe every 5 frames: 0..25 at 30 fps, then frames 30, 35 at 10 fps
     expected = [0, 5 / 30, 10 / 30, 15 / 30, 20 / 30, 25 / 30, 1.0, 1.5]
     assert [f.timestamp for f in frames] == pytest.approx(expected, abs=0.01)
@@ -70,22 +75,28 @@ def test_long_gop_gets_coverage_frames(long_gop_clip: Path, tmp_path: Path) -> N
 
 
 def test_max_count_thins_evenly(phone_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=3)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, max_count=3
+    )
     assert len(frames) == 3
     assert [f.timestamp for f in frames] == pytest.approx([0, 2, 5], abs=0.05)
     assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == [f.path.name for f in frames]
 
 
 def test_rerun_is_idempotent(phone_clip: Path, tmp_path: Path) -> None:
-    first = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1)
-    again = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, max_count=2)
+    first = extract_keyframes(phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1)
+    again = extract_keyframes(
+        phone_clip, tmp_path, phash_threshold=-1, diff_threshold=-1, max_count=2
+    )
     assert len(first) == 6 and len(again) == 2
     assert sorted(p.name for p in tmp_path.glob("kf_*.jpg")) == ["kf_0000.jpg", "kf_0001.jpg"]
     assert again[0].sha256 == first[0].sha256
 
 
 def test_max_size_limits_long_side(phone_clip: Path, tmp_path: Path) -> None:
-    frames = extract_keyframes(phone_clip, tmp_path, max_size=100, phash_threshold=-1)
+    frames = extract_keyframes(
+        phone_clip, tmp_path, max_size=100, phash_threshold=-1, diff_threshold=-1
+    )
     assert all(max(f.width, f.height) == 100 for f in frames)
     assert all(f.height in (74, 76) for f in frames)  # 320x240 -> 100x75 rounded to even
 
@@ -113,7 +124,7 @@ def test_timeout_raises_video_error(phone_clip: Path, tmp_path: Path) -> None:
 
 
 def test_other_container_keyframes(remuxed: dict[str, Path], tmp_path: Path) -> None:
-    frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1)
+    frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1, diff_threshold=-1)
     assert len(frames) == 6
     # mpegts keeps its 1.4 s start offset; the spacing is still one second
     spacing = [b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)]
@@ -125,3 +136,89 @@ def test_hamming() -> None:
     assert hamming("0000000000000000", "000000000000000f") == 4
     with pytest.raises(ValueError):
         hamming("ff", "fff")
+
+
+def test_thresholds_set_how_many_frames_are_kept(phone_clip: Path, tmp_path: Path) -> None:
+    def count(**kwargs: float) -> list[float]:
+        out = tmp_path / "-".join(f"{k}{v}" for k, v in kwargs.items())
+        frames = extract_keyframes(phone_clip, out, min_interval=0, **kwargs)  # type: ignore[arg-type]
+        return [round(f.timestamp) for f in frames]
+
+    assert count(phash_threshold=-1, diff_threshold=-1) == [0, 1, 2, 3, 4, 5]
+    # the thumbnail difference drops moving frames inside a shot, keeps the cuts at 2 and 4
+    kept = count(phash_threshold=-1, diff_threshold=40)
+    assert kept[:3] == [0, 2, 4] and 1 not in kept and 3 not in kept
+    assert count(phash_threshold=-1, diff_threshold=255) == [0]
+    # pHash alone: the static bars (2 -> 3) are identical, the moving shots are not
+    assert 3 not in count(phash_threshold=10, diff_threshold=-1)
+    assert count(phash_threshold=64, diff_threshold=-1) == [0]
+
+
+def test_coverage_takes_back_dropped_keyframes(static_clip: Path, tmp_path: Path) -> None:
+    # all four keyframes (0, 1, 2, 3 s) look the same; a 1.5 s interval needs three back
+    frames = extract_keyframes(static_clip, tmp_path, min_interval=1.5)
+    _assert_valid(frames, tmp_path)
+    assert [f.timestamp for f in frames] == [0.0, 1.0, 2.0, 3.0]  # exact keyframe pts
+    assert [f.source for f in frames] == ["keyframe", "coverage", "coverage", "coverage"]
+
+
+@pytest.mark.parametrize("container", ["matroska", "mpegts", "flv", "avi"])
+def test_seeks_land_on_the_same_frames_in_every_container(
+    phone_clip: Path, remuxed: dict[str, Path], container: str, tmp_path: Path
+) -> None:
+    mp4 = extract_keyframes(phone_clip, tmp_path / "mp4")
+    other = extract_keyframes(remuxed[container], tmp_path / container)
+    # from the second frame on, the same spacing as in the mp4 (mpegts and avi place the
+    # first frame differently against the audio's start: see bench/README.md)
+    assert [f.timestamp - other[1].timestamp for f in other[1:]] == pytest.approx(
+        [f.timestamp - mp4[1].timestamp for f in mp4[1:]], abs=0.002
+    )
+    if container in ("matroska", "flv"):  # one constant offset (the audio starts first)
+        shift = other[0].timestamp - mp4[0].timestamp
+        assert [f.timestamp - shift for f in other] == pytest.approx(
+            [f.timestamp for f in mp4], abs=0.002
+        )
+    for a, b in zip(mp4, other, strict=True):
+        assert hamming(a.phash, b.phash) <= 4  # the same picture (JPEG noise aside)
+
+
+def test_corrupt_video_gives_a_clear_error(
+    phone_clip: Path, moov_at_end_clip: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(VideoError):
+        extract_keyframes(moov_at_end_clip, tmp_path / "a")
+    # a probe that succeeded, then a file that is no longer a video: ffmpeg's own words
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(phone_clip.read_bytes()[:48] + bytes(range(256)) * 400)
+    with pytest.raises(VideoError) as caught:
+        extract_keyframes(garbage, tmp_path / "b", probe_info=probe(phone_clip))
+    assert caught.value.message and caught.value.stderr_tail
+    assert not list((tmp_path / "b").iterdir())
+
+
+def _ffmpeg_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.name() == "ffmpeg"]
+
+
+def test_deadline_kills_a_stalled_ffmpeg(phone_clip: Path, tmp_path: Path) -> None:
+    """A source that stops delivering bytes: ffmpeg blocks, the deadline must kill it."""
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    release = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(phone_clip.read_bytes()[:65536])
+            fh.flush()
+            release.wait(60)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(VideoError, match="longer than"):
+            extract_keyframes(fifo, tmp_path / "kf", timeout=2, probe_info=probe(phone_clip))
+        assert _ffmpeg_children() == []
+    finally:
+        release.set()
+        thread.join(5)
+    assert not list((tmp_path / "kf").iterdir())
