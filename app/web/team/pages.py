@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -72,7 +72,7 @@ def review_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     assert who.user is not None
-    assignee_filter: dict[str, object] = {}
+    assignee_filter: dict[str, Any] = {}
     if assignee == "me":
         assignee_filter = {"assignee_id": who.user.id}
     elif assignee == "none":
@@ -87,7 +87,7 @@ def review_queue(
         date_from=_day(from_, "from"),
         date_to=_day(to, "to"),
         **assignee_filter,
-    )  # type: ignore[arg-type]
+    )
     q = queue.review_queue(session, f, limit=50, offset=offset)
     reviewers = session.scalars(
         select(User.email)
