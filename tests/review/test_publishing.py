@@ -288,3 +288,18 @@ def test_the_checklist_of_a_published_clip_is_locked_so_the_feed_is_quiet(
     assert events_since(client, full_key, since) == []
     body = client.get(f"/api/v1/published/{code}").json()
     assert "changed after publishing" not in json.dumps(body)
+
+
+def test_a_celery_worker_process_knows_the_playback_step() -> None:
+    """`archive worker` with ARCHIVE_JOBS=celery imports only the Celery app: the step must
+    be registered from there too (a fresh interpreter, no other app module imported)."""
+    import sys
+
+    code = (
+        "import app.jobs.celery_app; from app.ingest import pipeline as p; "
+        "step = p.STEPS.get('playback'); nxt = p.NEXT_STEP.get('playback', 'missing'); "
+        "from app.public.tasks import run_playback; "
+        "print(step is run_playback and nxt is None)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
