@@ -19,6 +19,7 @@ from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
+from app.nul_guard import RejectNul
 from app.openapi import install_openapi
 from app.partners.router import router as partners_router
 from app.places.router import router as places_router
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     app.router.route_class = UnitOfWorkRoute
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(RejectNul)  # NUL in text: a 422 here, not a 500 from PostgreSQL
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     if settings.cors_origins:
         app.add_middleware(
