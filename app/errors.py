@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class AppError(Exception):
     status: int = 400
@@ -77,3 +79,36 @@ class UnsupportedMedia(AppError):
 class RateLimited(AppError):
     status = 429
     code = "rate_limited"
+
+
+class Problem(BaseModel):
+    field: str | None = Field(description="the input that is wrong (dotted path)")
+    detail: str | None = Field(description="what is wrong with it")
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response (the OpenAPI schema documents this shape)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "invalid",
+                    "detail": "limit: Input should be less than or equal to 200",
+                    "field": "limit",
+                    "problems": [
+                        {"field": "limit", "detail": "Input should be less than or equal to 200"}
+                    ],
+                },
+                {"error": "not_found", "detail": "no clip with the code IRN999", "field": "code"},
+            ]
+        },
+    )
+
+    error: str = Field(description="a stable machine-readable code, e.g. not_found, invalid")
+    detail: str = Field(description="what went wrong, in words")
+    field: str | None = Field(None, description="the input at fault, when there is one")
+    problems: list[Problem] | None = Field(
+        None, description="for invalid input: every problem found (the first is in detail)"
+    )

@@ -19,6 +19,8 @@ from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
+from app.nul_guard import RejectNul
+from app.openapi import install_openapi
 from app.partners.router import router as partners_router
 from app.places.router import router as places_router
 from app.public import media as public_media
@@ -35,7 +37,11 @@ A video evidence archive and verification tracker.
 
 * **Team API** (`/api/v1/clips`, `/api/v1/users`): log in with a cookie session
   (`POST /api/v1/auth/login`) or send a personal token as `Authorization: Bearer vat_…`.
-* Errors always have the shape `{"error": code, "detail": message, "field": name-or-null}`.
+* **Partner API** (`/api/v1/published`, `/api/v1/changes`, `/api/v1/export.*`): anonymous at a
+  low rate, or with a partner key as `Authorization: Bearer vak_…`.
+* Errors always have the shape `{"error": code, "detail": message, "field": name-or-null}`
+  (schema `ErrorBody`; invalid input adds `problems`, one per field). Every operation documents
+  it for its 4xx responses.
 """
 
 
@@ -61,6 +67,8 @@ def create_app() -> FastAPI:
     )
     app.router.route_class = UnitOfWorkRoute
     install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(RejectNul)  # NUL in text: a 422 here, not a 500 from PostgreSQL
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     if settings.cors_origins:
         app.add_middleware(

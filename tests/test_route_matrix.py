@@ -61,6 +61,7 @@ def cells(rule: str, *expect: int, **kw: Any) -> Row:
 NO_CLIP = "IRN999"
 NO_ASSIGN = f"/api/v1/clips/{NO_CLIP}/assignment"
 WEB_ASSIGN = f"/team/clips/{NO_CLIP}/assign"
+WEB_RETRY = f"/team/clips/{NO_CLIP}/retry"
 WEB_404 = (303, 303, 401, 404, 404, 404)
 
 # fmt: off
@@ -167,6 +168,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/fa/team/clips/{code}/approve"): cells("team", 303, 303, 401, 403, 409, 409),
     ("POST", "/team/clips/{code}/assign"): cells("team", *WEB_404, path=WEB_ASSIGN),
     ("POST", "/fa/team/clips/{code}/assign"): cells("team", *WEB_404, path="/fa" + WEB_ASSIGN),
+    ("POST", "/team/clips/{code}/retry"): cells("team", *WEB_404, path=WEB_RETRY),
+    ("POST", "/fa/team/clips/{code}/retry"): cells("team", *WEB_404, path="/fa" + WEB_RETRY),
     ("POST", "/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),

@@ -6,6 +6,11 @@ job's finishing transaction, which also marks the job done. Derivatives go to a 
 generation directory, so a re-run never overwrites what the current rows point at; the old
 generation is removed only after the new rows are committed (``after_commit``), and a
 generation whose rows never committed is removed by ``discard``.
+
+When a step changes what the public sees of a published clip (keyframes re-extracted,
+perceptual hashes or probed duration and size different from before), ``apply`` adds one
+``updated`` event to the public change log. The ``playback`` step (the public playback
+copy) is defined in app/public/tasks.py and registered here from there.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.ingest.models import Keyframe, Media
 from app.kit.clock import utcnow
+from app.public.changes import clip_changed
 from app.storage import get_store
 from app.video import (
     VideoError,
@@ -35,7 +41,7 @@ from app.video import (
     probe,
 )
 
-NEXT_STEP = {"probe": "keyframes", "keyframes": "hashes", "hashes": None}
+NEXT_STEP: dict[str, str | None] = {"probe": "keyframes", "keyframes": "hashes", "hashes": None}
 Progress = Callable[[float], None]
 
 
@@ -50,14 +56,20 @@ class Outcome:
     discard: Callable[[], None] = field(default=lambda: None)
 
 
+PUBLIC_PROBE_FIELDS = ("duration", "width", "height")  # what app/public/sources.py shows
+
+
 def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
     settings = get_settings()
     info = probe(get_store().original_path(sha256), timeout=settings.ffprobe_timeout_seconds)
     progress(1.0)
 
     def apply(session: Session, media: Media) -> None:
+        before = {k: (media.probe or {}).get(k) for k in PUBLIC_PROBE_FIELDS}
         media.probe = info
         media.container = info["container"][:40]
+        if before != {k: info.get(k) for k in PUBLIC_PROBE_FIELDS}:
+            clip_changed(session, media.clip_id)
 
     return Outcome(apply)
 
@@ -113,6 +125,7 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
                 )
             )
         media.derivative_generation = gen
+        clip_changed(session, media.clip_id)
 
     def drop_old() -> None:
         store.drop_generations(sha256, keep=gen)
@@ -158,9 +171,14 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     def apply(session: Session, media: Media) -> None:
         if media.derivative_generation != gen:
             raise StepFailed("the keyframes changed while they were being hashed")
+        changed = False
         for row in session.scalars(select(Keyframe).where(Keyframe.media_id == media.id)):
-            row.phash = phashes.get(row.id, row.phash)
+            new = phashes.get(row.id, row.phash)
+            changed = changed or new != row.phash
+            row.phash = new
         media.fixity_checked_at = utcnow()
+        if changed:
+            clip_changed(session, media.clip_id)
 
     return Outcome(apply)
 

@@ -28,6 +28,8 @@ from app.ingest.exceptions import (
 )
 from app.ingest.models import Keyframe, Media
 from app.jobs import service as jobs
+from app.public import changes as public_changes
+from app.public.tasks import queue_playback
 from app.storage import MediaStore, Written, get_store
 from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 
@@ -146,6 +148,10 @@ def ingest(
         },
     )
     jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step="probe")
+    if public_changes.clip_changed(session, clip.id):
+        # an original for a clip that is already public (a demo clip): partners see its
+        # hash now, and its playback copy once the job has made it
+        queue_playback(session, clip.id)
     return media
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.kit.clock import utcnow
 
-STEPS = ("probe", "keyframes", "hashes")
+INGEST_STEPS = ("probe", "keyframes", "hashes")  # the chain every new original goes through
+STEPS = (*INGEST_STEPS, "playback")  # playback: the public copy, queued on publishing
 STATES = ("queued", "running", "done", "failed")
 
 
@@ -19,7 +20,7 @@ class ProcessingJob(Base):
     __table_args__ = (
         UniqueConstraint("clip_id", "step", "original_sha256", name="uq_processing_job_key"),
         CheckConstraint("state IN ('queued','running','done','failed')", name="state"),
-        CheckConstraint("step IN ('probe','keyframes','hashes')", name="step"),
+        CheckConstraint("step IN ('probe','keyframes','hashes','playback')", name="step"),
         Index("ix_processing_job_state_id", "state", "id"),
     )
 

@@ -17,6 +17,7 @@ from app.ingest import pipeline
 from app.ingest.models import Media
 from app.jobs import service
 from app.jobs.service import Claim
+from app.public import tasks as _public_tasks  # noqa: F401  (registers the "playback" step)
 from app.video import VideoError
 
 log = logging.getLogger("archive.jobs")

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.jobs import dispatch
-from app.jobs.models import STEPS, ProcessingJob
+from app.jobs.models import INGEST_STEPS, STEPS, ProcessingJob
 from app.kit.clock import utcnow
 
 BOOT_ID = uuid.uuid4().hex[:12]
@@ -264,13 +264,17 @@ def jobs_for_clip(session: Session, clip_id: int) -> list[ProcessingJob]:
 
 
 def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
-    """The clip's processing state: the first unfinished step decides."""
+    """The clip's ingest processing state (probe -> keyframes -> hashes): the first
+    unfinished step decides. Other jobs (the public playback copy) are listed with the
+    clip's jobs but never make its ingest processing look unfinished."""
+    jobs = [j for j in jobs if j.step in INGEST_STEPS]
     by_step = {j.step: j for j in jobs}
     if not jobs:
         return {"state": "none", "step": None, "progress": 0, "attempts": 0, "last_error": None}
-    current = next((by_step[s] for s in STEPS if s in by_step and by_step[s].state != "done"), None)
-    if current is None and all(s in by_step for s in STEPS):
-        last = by_step[STEPS[-1]]
+    steps = INGEST_STEPS
+    current = next((by_step[s] for s in steps if s in by_step and by_step[s].state != "done"), None)
+    if current is None and all(s in by_step for s in steps):
+        last = by_step[steps[-1]]
         return {
             "state": "done",
             "step": None,
@@ -279,7 +283,7 @@ def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
             "last_error": None,
         }
     if current is None:  # a step finished and the next one is about to be queued
-        current = max(jobs, key=lambda j: STEPS.index(j.step))
+        current = max(jobs, key=lambda j: steps.index(j.step))
         return {
             "state": "queued",
             "step": current.step,
@@ -287,8 +291,8 @@ def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
             "attempts": current.attempts,
             "last_error": None,
         }
-    done = sum(1 for s in STEPS if s in by_step and by_step[s].state == "done")
-    overall = round((done * 100 + (current.progress or 0)) / len(STEPS))
+    done = sum(1 for s in steps if s in by_step and by_step[s].state == "done")
+    overall = round((done * 100 + (current.progress or 0)) / len(steps))
     return {
         "state": current.state,
         "step": current.step,

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead, SessionDep
 from app.db import UnitOfWorkRoute
-from app.errors import InvalidInput
+from app.errors import ErrorBody, InvalidInput
 from app.kit.dates import DateParseError, parse_day
 from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
 from app.public import exports, service
@@ -33,17 +33,11 @@ router = APIRouter(
 )
 
 
-class ApiError(BaseModel):
-    error: str
-    detail: str
-    field: str | None = None
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ApiError, "description": "unknown or revoked key"},
-    403: {"model": ApiError, "description": "the key lacks the scope"},
-    422: {"model": ApiError, "description": "invalid query parameter"},
-    429: {"model": ApiError, "description": "rate limited; see Retry-After"},
+    401: {"model": ErrorBody, "description": "unknown or revoked key"},
+    403: {"model": ErrorBody, "description": "the key lacks the scope"},
+    422: {"model": ErrorBody, "description": "invalid query parameter"},
+    429: {"model": ErrorBody, "description": "rate limited; see Retry-After"},
 }
 LIST_CACHE = "public, max-age=60, must-revalidate"
 
@@ -188,7 +182,7 @@ def list_published(
     summary="One published clip",
     responses={
         304: {"description": "not modified (If-None-Match)"},
-        404: {"model": ApiError, "description": "no published clip with this code"},
+        404: {"model": ErrorBody, "description": "no published clip with this code"},
         410: {"model": RetractionPublic, "description": "the clip was retracted (tombstone)"},
         **ERRORS,
     },

@@ -1,8 +1,9 @@
 """The public change log: one row per published / updated / retracted event.
 
-The partner feed (`GET /api/v1/changes`) pages through it by id. Rows are written by a
-``before_flush`` listener (app/public/changes.py) whenever a Clip enters, changes while in,
-or leaves the published state, so no service has to remember to call anything.
+The partner feed (`GET /api/v1/changes`) pages through it by id. Rows are written by
+database triggers on ``clip`` whenever a clip enters, changes while in, or leaves the
+published state, and by ``app.public.changes.clip_changed`` for public changes outside the
+clip row (playback copy, keyframes, hashes).
 """
 
 from __future__ import annotations

@@ -1,49 +1,94 @@
-"""The playback-copy job step, in the shape of the ingest pipeline's steps.
+"""The ``playback`` job step: keeps a clip's public playback copy in line with its visibility.
 
-``run_playback(media_id, sha256, progress)`` does the slow part (ffmpeg) outside any
-transaction and returns an ``Outcome`` whose ``apply`` adds an ``updated`` event to the
-public change log, so partners re-fetch the clip and see its ``playback_url``.
+``queue_playback`` is called when a clip with an original is published or retracted, and
+when an original arrives for a clip that is already published (a demo clip). The job then
+does one of two things, outside any transaction:
 
-Wiring (owned by app/jobs and app/review, not done here): add ``"playback"`` to
-``app.jobs.models.STEPS`` and its CHECK constraint (a migration), register
-``app.ingest.pipeline.STEPS["playback"] = run_playback``, and enqueue it from the review
-service when a clip is published (``jobs.enqueue(..., step="playback")``).
-Retraction needs nothing: public media is served only while the clip is published; call
-``remove_playback`` to delete the file as well.
+- the clip is public: make the copy (app/public/playback.py: H.264/AAC, faststart, no
+  metadata) and, in the finishing transaction, add an ``updated`` event to the public
+  change log so partners re-fetch the clip and see its ``playback_url``;
+- the clip is not public (retracted, deleted): delete the copy.
+
+The finishing transaction locks the clip row, so a retraction that commits while the copy
+is being made is seen there and the fresh copy is deleted after the commit; a retraction
+that commits later re-queues the (then finished) job. Public media is served only while
+the clip is published in any case (app/public/media.py).
+
+The step is registered in ``app.ingest.pipeline.STEPS`` at the bottom of this module, which
+the job runner imports (the pipeline cannot import this module: it would be a cycle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clips.models import Clip
 from app.config import get_settings
+from app.db import session_scope
+from app.ingest import pipeline
 from app.ingest.models import Media
-from app.ingest.pipeline import Outcome
+from app.ingest.pipeline import Outcome, StepFailed
+from app.jobs import service as jobs
 from app.public import sources
-from app.public.changes import record_change
+from app.public.changes import clip_changed, is_visible
 from app.public.playback import make_playback_copy
 from app.storage.store import get_store
+
+STEP = "playback"
 
 
 def _info(sha256: str) -> sources.MediaInfo:
     return sources.MediaInfo(sha256, None, None, None, None)
 
 
+def queue_playback(session: Session, clip_id: int) -> int | None:
+    """Queue the playback job for the clip's original (sent after the commit). None when
+    the clip has no original (demo clips): there is nothing to play."""
+    media = session.scalar(select(Media).where(Media.clip_id == clip_id))
+    if media is None:
+        return None
+    return jobs.enqueue(session, clip_id=clip_id, media_id=media.id, sha256=media.sha256, step=STEP)
+
+
 def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) -> Outcome:
-    src = get_store().original_path(sha256)
-    dest = sources.playback_path(_info(sha256))
-    make_playback_copy(src, dest, timeout=get_settings().ffmpeg_timeout_seconds)
+    with session_scope() as session:
+        media = session.get(Media, media_id)
+        if media is None:
+            raise StepFailed("the media row is gone")
+        public = is_visible(session.get(Clip, media.clip_id))
+    if not public:
+        remove_playback(sha256)
+        progress(1.0)
+        return Outcome(lambda session, media: None)
+
+    make_playback_copy(
+        get_store().original_path(sha256),
+        sources.playback_path(_info(sha256)),
+        timeout=get_settings().ffmpeg_timeout_seconds,
+    )
     progress(1.0)
+    withdrawn: list[bool] = []
 
     def apply(session: Session, media: Media) -> None:
-        clip = session.get(Clip, media.clip_id)
-        if clip is not None and clip.status == "published" and clip.deleted_at is None:
-            record_change(session, clip.code, "updated")
+        clip = session.scalar(
+            select(Clip)
+            .where(Clip.id == media.clip_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if is_visible(clip):
+            clip_changed(session, media.clip_id)
+        else:
+            withdrawn.append(True)
 
-    return Outcome(apply)
+    def after_commit() -> None:
+        if withdrawn:
+            remove_playback(sha256)
+
+    return Outcome(apply, after_commit=after_commit)
 
 
 def remove_playback(sha256: str) -> bool:
@@ -53,3 +98,7 @@ def remove_playback(sha256: str) -> bool:
         path.unlink()
         return True
     return False
+
+
+pipeline.STEPS[STEP] = run_playback
+pipeline.NEXT_STEP[STEP] = None

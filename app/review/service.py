@@ -18,6 +18,7 @@ from app.config import get_settings
 from app.custody import service as custody
 from app.errors import StaleVersion
 from app.kit.clock import utcnow
+from app.public.tasks import queue_playback
 from app.review import checklist, repository, transitions
 from app.review.exceptions import (
     AlreadyApproved,
@@ -177,6 +178,9 @@ def _apply(
     custody.record(
         session, actor=actor, action="review.transition", clip_code=clip.code, payload=payload
     )
+    if move.target in ("published", "retracted"):
+        # make (or delete) the public playback copy; sent after the commit
+        queue_playback(session, clip.id)
 
 
 def _readiness_extra(session: Session, clip: Clip) -> dict[str, object]:

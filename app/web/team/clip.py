@@ -1,6 +1,7 @@
 """The clip page and its forms: catalogue edits, checklist, transitions, approvals,
-claiming and comments. Every form posts, then redirects back (post/redirect/get); a refused
-action re-renders the page with the reason and the error's status (403, 409, 422)."""
+claiming, comments and retrying failed jobs. Every form posts, then redirects back
+(post/redirect/get); a refused action re-renders the page with the reason and the error's
+status (403, 409, 422)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from app.web.team.common import (
     see_other,
     timecode,
 )
-from app.web.team.media import media_view
+from app.web.team.media import media_view, retry_jobs
 from app.web.templating import render
 
 router = make_router()
@@ -254,3 +255,12 @@ async def post_edit(code: str, request: Request, session: SessionDep, who: TeamP
         return "saved"
 
     return await _act(request, session, code, who, act, "catalogue")
+
+
+@page(router, "/team/clips/{code}/retry", methods=("POST",))
+async def post_retry(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
+    def act(d: dict[str, Any]) -> str:
+        retry_jobs(session, code, actor=who.actor)
+        return "retried"
+
+    return await _act(request, session, code, who, act, "jobs")

@@ -30,6 +30,7 @@ class MediaView:
     processing: dict[str, Any] = field(default_factory=dict)
     keyframes: list[dict[str, Any]] = field(default_factory=list)
     has_derivatives: bool = False
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # every step, playback too
 
     @property
     def gps(self) -> tuple[float, float] | None:
@@ -46,12 +47,15 @@ def media_view(session: Session, code: str) -> MediaView | None:
         from app.ingest import service as ingest
     except ImportError:  # pragma: no cover - ingest not installed
         return None
+    from app.jobs import service as jobs
+
     try:
         clip, media = ingest.media_for(session, code)
         read = ingest.media_read(session, code)
         rows = ingest.keyframe_rows(session, media)
     except AppError:
         return None
+    job_rows = jobs.jobs_for_clip(session, clip.id)
     base = f"/api/v1/clips/{clip.code}"
     return MediaView(
         sha256=media.sha256,
@@ -60,6 +64,16 @@ def media_view(session: Session, code: str) -> MediaView | None:
         metadata=dict(read.get("metadata") or {}),
         processing=dict(read.get("processing") or {}),
         has_derivatives=media.derivative_generation is not None,
+        jobs=[
+            {
+                "step": j.step,
+                "state": j.state,
+                "attempts": j.attempts,
+                "finished_at": j.finished_at,
+                "last_error": j.last_error,
+            }
+            for j in job_rows
+        ],
         keyframes=[
             {
                 "position": k.position,
@@ -70,6 +84,13 @@ def media_view(session: Session, code: str) -> MediaView | None:
             for k in rows
         ],
     )
+
+
+def retry_jobs(session: Session, code: str, *, actor: str) -> list[int]:
+    """Re-queue the clip's failed jobs (custody-logged; 409 when none has failed)."""
+    from app.ingest import service as ingest
+
+    return ingest.retry(session, code, actor=actor)
 
 
 @dataclass
