@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600
-    upload_chunk_bytes: int = 1024 * 1024
+    upload_chunk_bytes: int = 4 * 1024 * 1024
     job_max_attempts: int = 3
     job_poll_seconds: float = 1.0
     job_heartbeat_seconds: float = 10.0

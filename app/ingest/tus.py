@@ -17,7 +17,6 @@ import hashlib
 import os
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,7 +34,7 @@ from app.ingest.exceptions import (
     UploadTooLarge,
 )
 from app.ingest.models import Media, Upload
-from app.storage import MediaStore, Written, fsync_dir, get_store
+from app.storage import HashingFile, MediaStore, Written, fsync_dir, get_store
 from app.storage.store import HASH_BLOCK
 
 TUS_VERSION = "1.0.0"
@@ -110,32 +109,31 @@ def get(session: Session, upload_id: str) -> Upload:
     return upload
 
 
-@dataclass
-class Writer:
+class Writer(HashingFile):
     """An open, locked upload file positioned at the committed offset."""
 
-    upload_id: str
-    path: Path
-    fh: BinaryIO
-    offset: int
-    length: int
-    hasher: Any
+    def __init__(
+        self, upload_id: str, path: Path, fh: BinaryIO, offset: int, length: int, hasher: Any
+    ) -> None:
+        super().__init__(fh.fileno(), hasher, offset)
+        self.upload_id = upload_id
+        self.path = path
+        self.fh = fh
+        self.length = length
+
+    @property
+    def offset(self) -> int:
+        return self.size
+
+    def too_long(self) -> UploadTooLarge:
+        return UploadTooLarge(
+            f"more bytes than the declared Upload-Length ({self.length})", field="Upload-Length"
+        )
 
     def write(self, data: bytes) -> None:
-        if self.offset + len(data) > self.length:
-            raise UploadTooLarge(
-                f"more bytes than the declared Upload-Length ({self.length})", field="Upload-Length"
-            )
-        self.hasher.update(data)
-        view = memoryview(data)
-        while view:
-            n = self.fh.write(view)
-            view = view[n or 0 :]
-        self.offset += len(data)
-
-    def sync(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+        if self.size + len(data) > self.length:
+            raise self.too_long()
+        super().write(data)
 
     def close(self, *, keep_hash: bool) -> None:
         with _hashers_lock:
@@ -143,6 +141,7 @@ class Writer:
                 _hashers[self.upload_id] = (self.offset, self.hasher.copy())
             else:
                 _hashers.pop(self.upload_id, None)
+        self.close_stage()
         self.fh.close()  # releases the flock
 
 

@@ -21,6 +21,7 @@ from app.errors import AppError, UnsupportedMedia
 from app.ingest import tus
 from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
 from app.ingest.models import Upload
+from app.ingest.pipe import BlockPipe
 from app.ingest.router import release_before_stream
 from app.storage import get_store
 
@@ -140,20 +141,20 @@ async def patch(
     store = get_store()
     block = get_settings().upload_chunk_bytes
     writer = await run_in_threadpool(tus.open_writer, store, upload)
-    completed = False
+    completed = in_step = False  # in_step: the hash covers exactly the bytes written
     try:
         disconnected = False
-        buf = bytearray()
-        try:
-            async for chunk in request.stream():
-                buf += chunk
-                if len(buf) >= block:
-                    await run_in_threadpool(writer.write, bytes(buf))
-                    buf.clear()
-        except ClientDisconnect:
-            disconnected = True  # keep what arrived: the client resumes from it
-        if buf:
-            await run_in_threadpool(writer.write, bytes(buf))
+        start = writer.offset
+        async with BlockPipe(writer, block=block) as pipe:
+            try:
+                async for chunk in request.stream():
+                    if start + pipe.fed + len(chunk) > upload.length:
+                        raise writer.too_long()
+                    await pipe.feed(chunk)
+            except ClientDisconnect:
+                disconnected = True  # keep what arrived: the client resumes from it
+            await pipe.drain()
+            in_step = True
         await run_in_threadpool(writer.sync)
         headers = _tus_headers(**{"Upload-Offset": str(writer.offset)})
         if writer.offset == upload.length and not disconnected:
@@ -172,5 +173,7 @@ async def patch(
         else:
             await run_in_threadpool(tus.record_offset, session, upload_id, writer.offset)
     finally:
-        writer.close(keep_hash=not completed)
+        # A hash ahead of (or behind) the file after an error is dropped: a later PATCH
+        # hashes the committed prefix again rather than trust it.
+        writer.close(keep_hash=in_step and not completed)
     return Response(status_code=204, headers=headers)
