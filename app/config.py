@@ -55,7 +55,9 @@ class Settings(BaseSettings):
 
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600
-    upload_chunk_bytes: int = 1024 * 1024
+    upload_chunk_bytes: int = 4 * 1024 * 1024
+    # an unfinished resumable (tus) upload is deleted this long after its last progress
+    upload_expire_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     job_max_attempts: int = 3
     job_poll_seconds: float = 1.0
     job_heartbeat_seconds: float = 10.0

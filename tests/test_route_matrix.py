@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/uploads"): team(412),
     ("HEAD", "/api/v1/uploads/{upload_id}"): team(404),
     ("PATCH", "/api/v1/uploads/{upload_id}"): team(412),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): team(412),
     ("GET", "/api/v1/clips/{code}/transitions"): team(200),
     ("POST", "/api/v1/clips/{code}/transitions"): team(422),
     ("POST", "/api/v1/clips/{code}/approvals"): reviewer(409),

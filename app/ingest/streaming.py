@@ -1,11 +1,11 @@
 """Stream a request body (raw or multipart) into a temp file, hashing on the way.
 
-Chunks from the event loop are gathered into blocks of ``ARCHIVE_UPLOAD_CHUNK_BYTES`` and
-each block is hashed and written in a worker thread (hashlib releases the GIL), so the
-loop keeps receiving while the disk works and the body is never held whole in memory.
-Multipart bodies go through python-multipart's incremental parser: the file part is
-written straight to the temp file (no second spool). On any error or disconnect the
-temp file is removed.
+Chunks from the event loop are gathered into batches of ``ARCHIVE_UPLOAD_CHUNK_BYTES``
+that :class:`~app.ingest.pipe.BlockPipe` hashes and writes in two worker threads while the
+loop keeps receiving, so the body is never held whole in memory and never copied whole.
+The size limit is checked on every chunk, before it is handed on. Multipart bodies go
+through python-multipart's incremental parser: the file part is written straight to the
+temp file (no second spool). On any error or disconnect the temp file is removed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.concurrency import run_in_threadpool
 
 from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
-from app.storage import MediaStore, TempWrite, TooLarge, Written
+from app.ingest.pipe import BlockPipe
+from app.storage import MediaStore, Written
 
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -31,31 +32,17 @@ def _too_large(limit: int) -> UploadTooLarge:
     )
 
 
-async def _write(temp: TempWrite, block: bytes) -> None:
-    try:
-        await run_in_threadpool(temp.write, block)
-    except TooLarge:
-        raise _too_large(temp.limit) from None
-
-
 async def stream_raw(
     chunks: AsyncIterator[bytes], store: MediaStore, *, limit: int, block: int
 ) -> Written:
     temp = store.open_temp(limit)
     try:
-        buf = bytearray()
-        async for chunk in chunks:
-            if not chunk:
-                continue
-            if temp.size + len(buf) + len(chunk) > limit:
-                temp.discard()
-                raise _too_large(limit)
-            buf += chunk
-            if len(buf) >= block:
-                await _write(temp, bytes(buf))
-                buf.clear()
-        if buf:
-            await _write(temp, bytes(buf))
+        async with BlockPipe(temp, block=block) as pipe:
+            async for chunk in chunks:
+                if pipe.fed + len(chunk) > limit:
+                    raise _too_large(limit)
+                await pipe.feed(chunk)
+            await pipe.drain()
         return await run_in_threadpool(temp.finish)
     except BaseException:
         temp.discard()
@@ -87,7 +74,8 @@ class _Collector:
         self.part = _Part()
         self.header_field = bytearray()
         self.header_value = bytearray()
-        self.pending = bytearray()
+        self.pending: list[bytes] = []  # file bytes parsed, not yet handed to the pipe
+        self.pending_bytes = 0
         self.file_part: _Part | None = None
         self.files_seen = 0
         self.fields: dict[str, str] = {}
@@ -124,7 +112,9 @@ class _Collector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.part is self.file_part:
-            self.pending += data[start:end]
+            if end > start:
+                self.pending.append(data[start:end])
+                self.pending_bytes += end - start
         else:
             self.part.field_value += data[start:end]
             if len(self.part.field_value) > MAX_FIELD_BYTES:
@@ -165,35 +155,39 @@ async def stream_multipart(
     )
     temp = store.open_temp(limit)
     try:
-        async for chunk in chunks:
-            if not chunk:
-                continue
-            try:
-                parser.write(chunk)
-            except (BadUploadRequest, UploadTooLarge):
-                raise
-            except Exception as exc:  # python-multipart's MultipartParseError and friends
-                raise BadUploadRequest(f"the multipart body is malformed ({exc})") from None
-            if temp.size + len(col.pending) > limit:
-                raise _too_large(limit)
-            if len(col.pending) >= block:
-                await _write(temp, bytes(col.pending))
-                col.pending.clear()
-        parser.finalize()
-        if parser.state != MultipartState.END:
-            raise BadUploadRequest(
-                "the multipart body ended before its closing boundary "
-                "(the upload was cut off); nothing was stored"
-            )
-        if col.file_part is None:
-            raise BadUploadRequest(
-                f"the form has no file field named {file_field!r}", field=file_field
-            )
-        if col.pending:
-            await _write(temp, bytes(col.pending))
-            col.pending.clear()
+        async with BlockPipe(temp, block=block) as pipe:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                try:
+                    parser.write(chunk)
+                except (BadUploadRequest, UploadTooLarge):
+                    raise
+                except Exception as exc:  # python-multipart's MultipartParseError and friends
+                    raise BadUploadRequest(f"the multipart body is malformed ({exc})") from None
+                await _hand_on(col, pipe, limit)
+            parser.finalize()
+            if parser.state != MultipartState.END:
+                raise BadUploadRequest(
+                    "the multipart body ended before its closing boundary "
+                    "(the upload was cut off); nothing was stored"
+                )
+            if col.file_part is None:
+                raise BadUploadRequest(
+                    f"the form has no file field named {file_field!r}", field=file_field
+                )
+            await _hand_on(col, pipe, limit)
+            await pipe.drain()
         written = await run_in_threadpool(temp.finish)
     except BaseException:
         temp.discard()
         raise
     return MultipartResult(written, col.file_part.filename, col.file_part.content_type, col.fields)
+
+
+async def _hand_on(col: _Collector, pipe: BlockPipe, limit: int) -> None:
+    if pipe.fed + col.pending_bytes > limit:
+        raise _too_large(limit)
+    pending, col.pending, col.pending_bytes = col.pending, [], 0
+    for piece in pending:
+        await pipe.feed(piece)

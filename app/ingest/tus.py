@@ -1,4 +1,5 @@
-"""Resumable uploads: the tus 1.0 core protocol with the creation extension.
+"""Resumable uploads: the tus 1.0 core protocol with the creation, termination and
+expiration extensions.
 
 State lives in the ``upload`` row (length, durable offset) and in MEDIA_ROOT/uploads/<id>,
 so an upload resumes after a client or server restart. Bytes are fsynced before the
@@ -6,6 +7,11 @@ offset that covers them is committed; on resume the file is cut back to the comm
 offset (bytes past it were never acknowledged). The SHA-256 is carried in memory between
 PATCH requests of one process; after a restart (or on another node) the prefix is hashed
 again once. The last PATCH runs the same validation and promote step as every upload.
+
+An unfinished upload expires ``ARCHIVE_UPLOAD_EXPIRE_SECONDS`` after its last progress
+(creation or a PATCH that added bytes): from then on it answers 410, and the sweep
+(:func:`sweep_expired`, run at start-up and by the job sweepers) deletes its file and row,
+after which it answers 404. Its owner (or an admin) can end it sooner with DELETE.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ import base64
 import binascii
 import fcntl
 import hashlib
+import logging
 import os
 import threading
+import time
 import uuid
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -35,11 +44,13 @@ from app.ingest.exceptions import (
     UploadTooLarge,
 )
 from app.ingest.models import Media, Upload
-from app.storage import MediaStore, Written, fsync_dir, get_store
+from app.kit.clock import utcnow
+from app.storage import HashingFile, MediaStore, Written, fsync_dir, get_store
 from app.storage.store import HASH_BLOCK
 
 TUS_VERSION = "1.0.0"
-EXTENSIONS = "creation"
+EXTENSIONS = "creation,termination,expiration"
+log = logging.getLogger("archive.ingest")
 _hashers: dict[str, tuple[int, Any]] = {}
 _hashers_lock = threading.Lock()
 
@@ -101,59 +112,38 @@ def create(
     return upload
 
 
+def lifetime() -> timedelta:
+    return timedelta(seconds=get_settings().upload_expire_seconds)
+
+
+def expires_at(upload: Upload) -> datetime:
+    """When an unfinished upload expires: its last progress plus the lifetime."""
+    return upload.updated_at + lifetime()
+
+
 def get(session: Session, upload_id: str) -> Upload:
     upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
     if upload is None:
         raise UploadNotFound("no such upload (it may have expired); start a new one")
     if upload.state == "failed":
         raise UploadGone(f"this upload failed and was removed: {upload.error}")
+    if upload.state == "uploading" and expires_at(upload) <= utcnow():
+        raise UploadGone(
+            f"this upload expired on {expires_at(upload).isoformat(timespec='seconds')} "
+            "(no bytes arrived for too long); start a new upload"
+        )
     return upload
 
 
-@dataclass
-class Writer:
-    """An open, locked upload file positioned at the committed offset."""
+def _lock(path: Path) -> BinaryIO | None:
+    """The upload file opened and exclusively locked, or None when it is gone.
 
-    upload_id: str
-    path: Path
-    fh: BinaryIO
-    offset: int
-    length: int
-    hasher: Any
-
-    def write(self, data: bytes) -> None:
-        if self.offset + len(data) > self.length:
-            raise UploadTooLarge(
-                f"more bytes than the declared Upload-Length ({self.length})", field="Upload-Length"
-            )
-        self.hasher.update(data)
-        view = memoryview(data)
-        while view:
-            n = self.fh.write(view)
-            view = view[n or 0 :]
-        self.offset += len(data)
-
-    def sync(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-
-    def close(self, *, keep_hash: bool) -> None:
-        with _hashers_lock:
-            if keep_hash:
-                _hashers[self.upload_id] = (self.offset, self.hasher.copy())
-            else:
-                _hashers.pop(self.upload_id, None)
-        self.fh.close()  # releases the flock
-
-
-def open_writer(store: MediaStore, upload: Upload) -> Writer:
-    path = store.upload_path(upload.id)
+    Raises UploadLocked while a PATCH is writing to it.
+    """
     try:
-        fh = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed by Writer.close
+        fh = open(path, "r+b", buffering=0)  # noqa: SIM115 - returned to the caller
     except FileNotFoundError:
-        raise UploadGone(
-            "the bytes of this upload are gone from the server; start a new upload"
-        ) from None
+        return None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -162,6 +152,104 @@ def open_writer(store: MediaStore, upload: Upload) -> Writer:
             "another request is writing to this upload; wait for it to end "
             "or check the offset with HEAD"
         ) from None
+    return fh
+
+
+def _remove(session: Session, store: MediaStore, upload: Upload) -> None:
+    """Delete an upload's bytes (under its lock) and its row. A finished upload has no
+    bytes left here: its original is in the store and is never touched."""
+    path = store.upload_path(upload.id)
+    fh = _lock(path)
+    try:
+        path.unlink(missing_ok=True)
+    finally:
+        if fh is not None:
+            fh.close()
+    with _hashers_lock:
+        _hashers.pop(upload.id, None)
+    session.delete(upload)
+    session.flush()
+
+
+def terminate(session: Session, upload: Upload) -> None:
+    """tus termination: the upload's partial bytes and its row are deleted (423 while a
+    PATCH is writing to it). The caller has checked that the user may."""
+    _remove(session, get_store(), upload)
+
+
+def sweep_expired(session: Session, store: MediaStore | None = None) -> int:
+    """Delete unfinished uploads (and failed ones' rows) whose lifetime has run out, and
+    files in uploads/ without a row that are older than the lifetime (a crash between
+    creating the file and committing its row). Uploads being written are skipped."""
+    store = store or get_store()
+    cutoff = utcnow() - lifetime()
+    stale = session.scalars(
+        select(Upload).where(Upload.state != "done", Upload.updated_at < cutoff)
+    ).all()
+    removed = 0
+    for upload in stale:
+        try:
+            with session.begin_nested():
+                _remove(session, store, upload)
+            removed += 1
+        except UploadLocked:
+            continue
+    if store.uploads.exists():
+        known = set(session.scalars(select(Upload.id)))
+        oldest = time.time() - lifetime().total_seconds()
+        for path in store.uploads.iterdir():
+            try:
+                if path.name not in known and path.stat().st_mtime < oldest:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+    if removed:
+        log.info("removed %d expired resumable upload(s)", removed)
+    return removed
+
+
+class Writer(HashingFile):
+    """An open, locked upload file positioned at the committed offset."""
+
+    def __init__(
+        self, upload_id: str, path: Path, fh: BinaryIO, offset: int, length: int, hasher: Any
+    ) -> None:
+        super().__init__(fh.fileno(), hasher, offset)
+        self.upload_id = upload_id
+        self.path = path
+        self.fh = fh
+        self.length = length
+
+    @property
+    def offset(self) -> int:
+        return self.size
+
+    def too_long(self) -> UploadTooLarge:
+        return UploadTooLarge(
+            f"more bytes than the declared Upload-Length ({self.length})", field="Upload-Length"
+        )
+
+    def write(self, data: bytes) -> None:
+        if self.size + len(data) > self.length:
+            raise self.too_long()
+        super().write(data)
+
+    def close(self, *, keep_hash: bool) -> None:
+        with _hashers_lock:
+            if keep_hash:
+                _hashers[self.upload_id] = (self.offset, self.hasher.copy())
+            else:
+                _hashers.pop(self.upload_id, None)
+        self.close_stage()
+        self.fh.close()  # releases the flock
+
+
+def open_writer(store: MediaStore, upload: Upload) -> Writer:
+    path = store.upload_path(upload.id)
+    fh = _lock(path)
+    if fh is None:
+        raise UploadGone("the bytes of this upload are gone from the server; start a new upload")
     try:
         if os.fstat(fh.fileno()).st_size < upload.received:
             raise AppError(

@@ -1,13 +1,17 @@
-"""tus 1.0 (core + creation) endpoints under /api/v1/uploads.
+"""tus 1.0 (core, creation, termination, expiration) endpoints under /api/v1/uploads.
 
 Create with ``POST`` (``Upload-Length``, ``Upload-Metadata: clip <base64 code>,filename
 <base64 name>``), then ``PATCH`` bytes with ``Upload-Offset`` and
 ``Content-Type: application/offset+octet-stream``; ``HEAD`` tells the offset to resume
-from. Cookie sessions pass the CSRF token as ``X-CSRF-Token`` or ``?csrf_token=``.
+from; ``DELETE`` abandons the upload. Responses about an unfinished upload carry
+``Upload-Expires``. Cookie sessions pass the CSRF token as ``X-CSRF-Token`` or
+``?csrf_token=``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -21,7 +25,9 @@ from app.errors import AppError, UnsupportedMedia
 from app.ingest import tus
 from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
 from app.ingest.models import Upload
+from app.ingest.pipe import BlockPipe
 from app.ingest.router import release_before_stream
+from app.kit.clock import utcnow
 from app.storage import get_store
 
 router = APIRouter(
@@ -36,6 +42,10 @@ class TusVersionMismatch(AppError):
 
 def _tus_headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": tus.TUS_VERSION, **extra}
+
+
+def _expires(when: datetime) -> dict[str, str]:
+    return {"Upload-Expires": format_datetime(when, usegmt=True)}
 
 
 def _require_tus(request: Request) -> None:
@@ -89,7 +99,11 @@ def create(
     )
     return Response(
         status_code=201,
-        headers=_tus_headers(Location=f"/api/v1/uploads/{upload.id}", **{"Upload-Offset": "0"}),
+        headers=_tus_headers(
+            Location=f"/api/v1/uploads/{upload.id}",
+            **{"Upload-Offset": "0"},
+            **_expires(utcnow() + tus.lifetime()),
+        ),
     )
 
 
@@ -97,16 +111,30 @@ def create(
 def head(upload_id: str, session: SessionDep, who: TeamMember) -> Response:
     upload = tus.get(session, upload_id)
     _own(upload, who)
-    return Response(
-        status_code=200,
-        headers=_tus_headers(
-            **{
-                "Upload-Offset": str(upload.received),
-                "Upload-Length": str(upload.length),
-                "Cache-Control": "no-store",
-            }
-        ),
+    headers = _tus_headers(
+        **{
+            "Upload-Offset": str(upload.received),
+            "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store",
+        }
     )
+    if upload.state == "uploading":
+        headers.update(_expires(tus.expires_at(upload)))
+    return Response(status_code=200, headers=headers)
+
+
+@router.delete("/{upload_id}", status_code=204, summary="tus: abandon an upload")
+def terminate(upload_id: str, request: Request, session: SessionDep, who: TeamMember) -> Response:
+    """Deletes the upload's partial bytes and its record; later requests get 404. Only its
+    creator or an admin may (anyone else gets the same 404 as for an unknown upload). 423
+    while a PATCH is writing to it. A finished upload's original is never touched."""
+    _require_tus(request)
+    upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
+    if upload is None:
+        raise UploadNotFound("no such upload (it may have expired); start a new one")
+    _own(upload, who)
+    tus.terminate(session, upload)
+    return Response(status_code=204, headers=_tus_headers())
 
 
 @router.patch("/{upload_id}", status_code=204, summary="tus: append bytes at Upload-Offset")
@@ -140,20 +168,20 @@ async def patch(
     store = get_store()
     block = get_settings().upload_chunk_bytes
     writer = await run_in_threadpool(tus.open_writer, store, upload)
-    completed = False
+    completed = in_step = False  # in_step: the hash covers exactly the bytes written
     try:
         disconnected = False
-        buf = bytearray()
-        try:
-            async for chunk in request.stream():
-                buf += chunk
-                if len(buf) >= block:
-                    await run_in_threadpool(writer.write, bytes(buf))
-                    buf.clear()
-        except ClientDisconnect:
-            disconnected = True  # keep what arrived: the client resumes from it
-        if buf:
-            await run_in_threadpool(writer.write, bytes(buf))
+        start = writer.offset
+        async with BlockPipe(writer, block=block) as pipe:
+            try:
+                async for chunk in request.stream():
+                    if start + pipe.fed + len(chunk) > upload.length:
+                        raise writer.too_long()
+                    await pipe.feed(chunk)
+            except ClientDisconnect:
+                disconnected = True  # keep what arrived: the client resumes from it
+            await pipe.drain()
+            in_step = True
         await run_in_threadpool(writer.sync)
         headers = _tus_headers(**{"Upload-Offset": str(writer.offset)})
         if writer.offset == upload.length and not disconnected:
@@ -171,6 +199,9 @@ async def patch(
             headers["Location"] = f"/api/v1/clips/{code}/media"
         else:
             await run_in_threadpool(tus.record_offset, session, upload_id, writer.offset)
+            headers.update(_expires(utcnow() + tus.lifetime()))
     finally:
-        writer.close(keep_hash=not completed)
+        # A hash ahead of (or behind) the file after an error is dropped: a later PATCH
+        # hashes the committed prefix again rather than trust it.
+        writer.close(keep_hash=in_step and not completed)
     return Response(status_code=204, headers=headers)

@@ -1,5 +1,6 @@
-"""What the web app starts and stops with its lifespan: the store's start-up temp sweep and,
-with ARCHIVE_JOBS=embedded, the in-process workers."""
+"""What the web app starts and stops with its lifespan: the store's start-up sweep (stale
+temp files, expired resumable uploads) and, with ARCHIVE_JOBS=embedded, the in-process
+workers."""
 
 from __future__ import annotations
 
@@ -7,19 +8,35 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.config import get_settings
+from app.db import session_scope
 from app.storage import get_store
 
 log = logging.getLogger("archive.jobs")
 
 
 def sweep_temp() -> int:
+    """Remove stale temp files and expired resumable uploads (at start-up and from the
+    embedded and Celery sweepers)."""
     store = get_store()
     store.ensure()
     removed = store.sweep_temp(get_settings().upload_tmp_stale_seconds)
     if removed:
         log.info("removed %d stale temp file(s) from %s", removed, store.tmp)
-    return removed
+    return removed + sweep_uploads()
+
+
+def sweep_uploads() -> int:
+    from app.ingest import tus
+
+    try:
+        with session_scope() as session:
+            return tus.sweep_expired(session)
+    except SQLAlchemyError:  # e.g. a server started before `archive migrate`
+        log.exception("sweeping expired uploads failed; the next sweep tries again")
+        return 0
 
 
 @contextmanager

@@ -10,9 +10,11 @@ from app.storage.store import (
     get_store,
     hash_file,
 )
+from app.storage.writer import HashingFile
 
 __all__ = [
     "Fixity",
+    "HashingFile",
     "MediaStore",
     "TempWrite",
     "TooLarge",

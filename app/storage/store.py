@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.storage.writer import HashingFile
+
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 HASH_BLOCK = 1024 * 1024
 
@@ -83,40 +85,34 @@ class Written:
     size: int
 
 
-class TempWrite:
+class TempWrite(HashingFile):
     """A file in ``tmp/`` being streamed: hashed while written, with a size limit."""
 
-    def __init__(self, path: Path, limit: int) -> None:
+    def __init__(self, path: Path, limit: int, *, direct: bool = True) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        super().__init__(fd, hashlib.sha256(), direct=direct)
         self.path = path
         self.limit = limit
-        self.size = 0
-        self._hash = hashlib.sha256()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._fh = os.fdopen(fd, "wb", buffering=0)
         self.closed = False
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes) -> None:
         if self.size + len(data) > self.limit:
             self.discard()
             raise TooLarge(self.limit)
-        self._hash.update(data)
-        view = memoryview(data)
-        while view:
-            n = self._fh.write(view)
-            view = view[n or 0 :]
-        self.size += len(data)
+        super().write(data)
 
     def finish(self) -> Written:
         """fsync and close; the file stays in tmp/ until promoted or discarded."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        self.sync()
+        os.close(self.fd)
+        self.close_stage()
         self.closed = True
-        return Written(self.path, self._hash.hexdigest(), self.size)
+        return Written(self.path, self.hasher.hexdigest(), self.size)
 
     def discard(self) -> None:
         if not self.closed:
-            self._fh.close()
+            os.close(self.fd)
+            self.close_stage()
             self.closed = True
         self.path.unlink(missing_ok=True)
 

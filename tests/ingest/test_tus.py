@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.config import get_settings
 from app.db import session_scope
 from app.ingest import tus
 from app.ingest.models import Media, Upload
+from app.jobs.lifecycle import sweep_temp
+from app.kit.clock import utcnow
 from tests.ingest.conftest import store_files
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -60,7 +66,8 @@ def offset_of(client: Any, who: Any, url: str) -> int:
 def test_options_advertises_the_protocol(client: Any) -> None:
     r = client.options("/api/v1/uploads")
     assert r.status_code == 204
-    assert r.headers["tus-version"] == "1.0.0" and r.headers["tus-extension"] == "creation"
+    assert r.headers["tus-version"] == "1.0.0"
+    assert r.headers["tus-extension"].split(",") == ["creation", "termination", "expiration"]
     assert int(r.headers["tus-max-size"]) == get_settings().max_upload_bytes
 
 
@@ -165,3 +172,80 @@ def test_protocol_errors(
     # someone else's upload is invisible
     assert client.head(url, headers={**reviewer.headers, **TUS}).status_code == 404
     assert client.head("/api/v1/uploads/" + "0" * 32, headers={**h, **TUS}).status_code == 404
+
+
+def _upload_file(url: str) -> Path:
+    return Path(get_settings().media_root) / "uploads" / url.rsplit("/", 1)[1]
+
+
+def test_termination_by_the_owner_or_an_admin_only(
+    client: Any, contributor: Any, make_user: Any, admin: Any, new_clip: Any
+) -> None:
+    code = new_clip()
+    url = create(client, contributor, code, 100)
+    assert patch(client, contributor, url, 0, b"x" * 40).status_code == 204
+    other = make_user("contributor")
+    # not the creator: the same 404 as for an unknown upload, and nothing is deleted
+    for who in (other, make_user("reviewer")):
+        assert client.delete(url, headers={**who.headers, **TUS}).status_code == 404
+    assert _upload_file(url).exists() and offset_of(client, contributor, url) == 40
+    assert client.delete(url, headers=contributor.headers).status_code == 412  # no Tus-Resumable
+    r = client.delete(url, headers={**contributor.headers, **TUS})
+    assert r.status_code == 204 and r.headers["tus-resumable"] == "1.0.0"
+    assert not _upload_file(url).exists()
+    assert client.head(url, headers={**contributor.headers, **TUS}).status_code == 404
+    assert patch(client, contributor, url, 40, b"x" * 60).status_code == 404
+    assert client.delete(url, headers={**contributor.headers, **TUS}).status_code == 404
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Upload)) == 0
+    # an admin may end anyone's upload; the clip can then take a new one
+    url2 = create(client, other, code, 10)
+    assert client.delete(url2, headers={**admin.headers, **TUS}).status_code == 204
+    assert not _upload_file(url2).exists()
+    create(client, contributor, code, 10)
+
+
+def test_unfinished_uploads_expire_and_are_swept(
+    client: Any, contributor: Any, new_clip: Any
+) -> None:
+    code = new_clip()
+    r = client.post(
+        "/api/v1/uploads",
+        headers={
+            **contributor.headers,
+            **TUS,
+            "Upload-Length": "100",
+            "Upload-Metadata": f"clip {b64(code)}",
+        },
+    )
+    lifetime = timedelta(seconds=get_settings().upload_expire_seconds)
+    expires = parsedate_to_datetime(r.headers["upload-expires"])
+    assert abs(expires - (utcnow() + lifetime)) < timedelta(minutes=5)
+    old, live = r.headers["location"], create(client, contributor, new_clip(), 100)
+    r = patch(client, contributor, old, 0, b"x" * 30)
+    assert r.status_code == 204 and "upload-expires" in r.headers
+    head = client.head(old, headers={**contributor.headers, **TUS})
+    assert parsedate_to_datetime(head.headers["upload-expires"]) > utcnow()
+    with session_scope() as s:  # no progress for longer than the lifetime
+        s.execute(
+            update(Upload)
+            .where(Upload.id == old.rsplit("/", 1)[1])
+            .values(updated_at=utcnow() - lifetime - timedelta(seconds=1))
+        )
+    assert client.head(old, headers={**contributor.headers, **TUS}).status_code == 410
+    assert patch(client, contributor, old, 30, b"x" * 70).status_code == 410
+    # a file without a row (a crash before the commit): removed once older than the lifetime
+    uploads = Path(get_settings().media_root) / "uploads"
+    orphan, fresh = uploads / ("a" * 32), uploads / ("b" * 32)
+    orphan.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    past = time.time() - lifetime.total_seconds() - 60
+    os.utime(orphan, (past, past))
+
+    assert sweep_temp() >= 2
+    assert not _upload_file(old).exists() and not orphan.exists()
+    assert _upload_file(live).exists() and fresh.exists()
+    assert client.head(old, headers={**contributor.headers, **TUS}).status_code == 404
+    assert offset_of(client, contributor, live) == 0
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Upload)) == 1
