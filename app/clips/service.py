@@ -6,6 +6,7 @@ Services flush; the request or job boundary commits. Every change goes to the cu
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pycountry
@@ -121,10 +122,11 @@ _DATE_FIELDS = (
 )
 
 
-def read_dict(row: Any) -> dict[str, Any]:
+def read_dict(row: Any, fields: Sequence[str] | None = None) -> dict[str, Any]:
     """A row of ``repository.base_select()`` as the fields of ClipRead (positional access:
-    a Row's attribute look-ups cost more than the rest of the conversion)."""
-    d = dict(zip(row._fields, row, strict=True))
+    a Row's attribute look-ups cost more than the rest of the conversion; pass the rows'
+    ``_fields`` when converting a page)."""
+    d = dict(zip(fields or row._fields, row, strict=True))
     d.pop("id")
     d["country"] = d.pop("country_code")
     d["date"] = {name: d.pop(column) for column, name in _DATE_FIELDS}
@@ -347,11 +349,12 @@ def list_clips(
     rows = repository.list_rows(session, f, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    fields = rows[0]._fields if rows else None
     # One validation of the whole page from plain dicts (pydantic's core does it in one
     # call) instead of two Python-level model constructions per clip.
     return ClipPage.model_validate(
         {
-            "items": [read_dict(r) for r in rows],
+            "items": [read_dict(r, fields) for r in rows],
             "next_cursor": encode_cursor({"id": rows[-1].id}) if more and rows else None,
         }
     )
