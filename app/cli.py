@@ -173,8 +173,12 @@ def demo(
 ) -> None:
     """Load the demo archive (the 2019 protest listing) as published records."""
     from app.clips.demo import load_demo
+    from app.config import get_settings
     from app.db import session_scope
 
+    if if_empty and not get_settings().demo_on_first_run:
+        typer.echo("ARCHIVE_DEMO_ON_FIRST_RUN is off; demo archive not loaded")
+        return
     with session_scope() as session:
         report = load_demo(session, only_if_empty=if_empty)
     if report is None:

@@ -47,3 +47,13 @@ def test_sqlite_runs_wal_full_sync_foreign_keys_busy_timeout(db_url: str) -> Non
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [
+        f"ARCHIVE_{name.upper()}"
+        for name in Settings.model_fields
+        if f"ARCHIVE_{name.upper()}" not in readme
+    ]
+    assert not missing, f"settings missing from the README's configuration table: {missing}"

@@ -198,3 +198,19 @@ def test_progress_is_reported_for_every_row_written(db_url: str, tmp_path: Path)
     with session_scope() as s:
         import_csv(s, path, actor="test", progress=lambda i, n: seen.append((i, n)))
     assert seen == [(i, 5) for i in range(1, 6)]
+
+
+def test_first_run_demo_can_be_turned_off(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import get_settings
+
+    monkeypatch.setenv("ARCHIVE_DEMO_ON_FIRST_RUN", "false")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(cli, ["demo", "--if-empty"])
+        assert result.exit_code == 0, result.output
+        assert "ARCHIVE_DEMO_ON_FIRST_RUN is off" in result.output
+        assert counts()[0] == 0
+        # asked for explicitly, the demo still loads
+        assert "103 created" in runner.invoke(cli, ["demo"]).output
+    finally:
+        get_settings.cache_clear()
