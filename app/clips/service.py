@@ -308,6 +308,12 @@ def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None
     custody.record(
         session, actor=actor, action="clip.deleted", clip_code=code, payload={"reason": reason}
     )
+    if clip.status == "published":
+        # its public playback copy must go too: the playback job deletes the copy of a clip
+        # that is no longer visible (the original itself stays, as evidence)
+        from app.public.tasks import queue_playback
+
+        queue_playback(session, clip.id)
 
 
 def list_clips(

@@ -303,3 +303,23 @@ def test_a_celery_worker_process_knows_the_playback_step() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_deleting_a_published_clip_removes_its_playback_copy(
+    client: TestClient, api: Api, team: Team, original: bytes
+) -> None:
+    code, sha = verified_with_media(api, team, original)
+    api.ok_move(code, team.publisher, "published", "public now")
+    assert run_jobs() == ["playback"]
+    assert playback_file(sha).is_file()
+
+    r = client.delete(
+        f"/api/v1/clips/{code}", params={"reason": "duplicate"}, headers=team.admin.headers
+    )
+    assert r.status_code == 204, r.text
+    assert client.get(f"/clips/{code}/playback.mp4").status_code == 404  # at once
+    assert run_jobs() == ["playback"]
+    assert not playback_file(sha).exists()
+    from app.storage.store import get_store
+
+    assert Path(get_store().original_path(sha)).is_file()  # the evidence stays
