@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -265,6 +266,7 @@ def _render(
     work: Path,
     max_size: int,
     deadline: _Deadline,
+    name: str = "r",
 ) -> list[tuple[Fraction, Path] | None]:
     """Decode each pick at full size into ``work``; return (real time, image) per pick."""
     outputs = []
@@ -291,7 +293,7 @@ def _render(
         )
         outputs.append(
             video.output(
-                str(work / f"r_{i:04d}.ppm"),
+                str(work / f"{name}_{i:04d}.ppm"),
                 **{"frames:v": 1, "update": 1, "fps_mode": "passthrough", "c:v": "ppm"},
                 **({"loglevel": "info"} if i == 0 else {}),
             )
@@ -304,10 +306,38 @@ def _render(
     instances = sorted(info.timebase)
     result: list[tuple[Fraction, Path] | None] = []
     for i, ss in enumerate(seeks):
-        dst = work / f"r_{i:04d}.ppm"
+        dst = work / f"{name}_{i:04d}.ppm"
         rel = info.seconds(instances[i], 0) if i < len(instances) else None
         result.append((ss + rel, dst) if rel is not None and dst.exists() else None)
     return result
+
+
+RENDER_PROCESSES = min(2, os.cpu_count() or 1)
+
+
+def _render_all(
+    path: Path,
+    demuxer: str,
+    picks: list[_Pick],
+    work: Path,
+    max_size: int,
+    deadline: _Deadline,
+) -> list[tuple[Fraction, Path] | None]:
+    """``_render`` in up to RENDER_PROCESSES ffmpeg processes at once (contiguous shares of
+    the picks): each seek decodes with one thread, so a second process uses the core the
+    first leaves idle. Results keep the picks' order."""
+    parts = min(RENDER_PROCESSES, max(1, len(picks) // 4))
+    if parts == 1:
+        return _render(path, demuxer, picks, work, max_size, deadline)
+    size = -(-len(picks) // parts)
+    shares = [picks[i : i + size] for i in range(0, len(picks), size)]
+    with ThreadPoolExecutor(len(shares), thread_name_prefix="kf-render") as pool:
+        futures = [
+            pool.submit(_render, path, demuxer, share, work, max_size, deadline, f"r{j}")
+            for j, share in enumerate(shares)
+        ]
+        results = [f.result() for f in futures]
+    return [got for part in results for got in part]
 
 
 def _scale_dims(max_size: int) -> dict[str, str]:
@@ -361,7 +391,7 @@ def extract_keyframes(
         )
         report(0.6)
         picks = _thin(_coverage(scan, duration, min_interval), max_count)
-        rendered = _render(src, demuxer, picks, work, max_size, deadline)
+        rendered = _render_all(src, demuxer, picks, work, max_size, deadline)
         report(0.8)
         chosen: list[tuple[Fraction, Path, str]] = []
         for pick, got in zip(picks, rendered, strict=True):
@@ -374,9 +404,15 @@ def extract_keyframes(
                 continue  # a seek landed on a frame already taken
             chosen.append((at, image, pick.source))
         result = []
-        for i, (at, image, source) in enumerate(chosen):
-            result.append(_publish(at, image, source, out, i))
-            report(0.8 + 0.2 * (i + 1) / len(chosen))
+        # JPEG encoding, fsync and hashing release the GIL: two frames at a time
+        with ThreadPoolExecutor(RENDER_PROCESSES, thread_name_prefix="kf-publish") as pool:
+            futures = [
+                pool.submit(_publish, at, image, source, out, i)
+                for i, (at, image, source) in enumerate(chosen)
+            ]
+            for i, future in enumerate(futures):
+                result.append(future.result())
+                report(0.8 + 0.2 * (i + 1) / len(chosen))
         for stale in _stale_outputs(out, len(result)):
             stale.unlink(missing_ok=True)
         report(1.0)

@@ -222,3 +222,23 @@ def test_deadline_kills_a_stalled_ffmpeg(phone_clip: Path, tmp_path: Path) -> No
         release.set()
         thread.join(5)
     assert not list((tmp_path / "kf").iterdir())
+
+
+def test_rendering_in_two_processes_gives_the_same_frames_in_order(
+    phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.video import keyframes
+
+    def run(processes: int) -> list[tuple[float, str, str]]:
+        monkeypatch.setattr(keyframes, "RENDER_PROCESSES", processes)
+        out = tmp_path / str(processes)
+        # every keyframe plus coverage frames every 0.4 s: enough picks to split the render
+        frames = extract_keyframes(
+            phone_clip, out, phash_threshold=-1, diff_threshold=-1, min_interval=0.4
+        )
+        _assert_valid(frames, out)
+        return [(f.timestamp, f.sha256, f.source) for f in frames]
+
+    one, two = run(1), run(2)
+    assert len(one) >= 12 and {s for _, _, s in one} == {"keyframe", "coverage"}
+    assert two == one
