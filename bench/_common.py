@@ -117,5 +117,16 @@ def app_server(env: dict[str, str], log_path: Path, *, timeout: float = 60) -> I
                 proc.wait()
 
 
+def server_pid(base: str) -> int:
+    """The pid of the process listening on ``base``'s port (the server ``app_server`` runs)."""
+    import psutil
+
+    port = int(base.rsplit(":", 1)[1])
+    for c in psutil.net_connections(kind="tcp"):
+        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid:
+            return int(c.pid)
+    raise RuntimeError("could not find the server process")
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from _common import app_server, server_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -241,48 +242,20 @@ def main() -> int:
         buffered_t = min(write_fsync_time(video, work / "copy.bin") for _ in range(2))
         direct_t = min(direct_write_fsync_time(video, work / "copy.bin") for _ in range(2))
         write_t = min(buffered_t, direct_t)
-        port = _free_port()
-        log = open(work / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait(url)
-            rss0 = proc_status(server.pid, "VmRSS")
-            io0 = proc_write_bytes(server.pid)
-            cpu0 = proc_cpu(server.pid)
+        with app_server(env, work / "server.log") as url:
+            pid = server_pid(url)
+            rss0 = proc_status(pid, "VmRSS")
+            io0 = proc_write_bytes(pid)
+            cpu0 = proc_cpu(pid)
             start = time.perf_counter()
             status, text = upload(args.client, url, video, token, size)
             upload_t = time.perf_counter() - start
             if status != 201:
                 print(f"upload failed: {status} {text}")
                 return 1
-            peak = proc_status(server.pid, "VmHWM")
-            written = proc_write_bytes(server.pid) - io0
-            cpu = proc_cpu(server.pid) - cpu0
-        finally:
-            server.terminate()
-            server.wait(10)
-            log.close()
+            peak = proc_status(pid, "VmHWM")
+            written = proc_write_bytes(pid) - io0
+            cpu = proc_cpu(pid) - cpu0
     floor = max(sha_t, write_t)
     mib = size / 1024**2
     print(f"== ingest: {mib:.0f} MiB over loopback HTTP (2 shared cores: ratios, not times)")
@@ -295,26 +268,6 @@ def main() -> int:
     print(f"server peak RSS growth = {(peak - rss0) / 1e6:.1f} MB  (target <= 64)")
     print(f"bytes written by the server / file size = {written / size:.3f}  (target 1.0)")
     return 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not start")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from _common import (
     p50_p95,
     postgres_reachable,
     recreate_postgres_db,
+    server_pid,
     verdict,
 )
 from catalogue import (
@@ -168,14 +169,6 @@ def measure_pages(base: str, key: str, url: str, city: str, n: int) -> dict[str,
                     times[name].append(v)
     conn.close()
     return times
-
-
-def server_pid(base: str) -> int:
-    port = int(base.rsplit(":", 1)[1])
-    for c in psutil.net_connections(kind="tcp"):
-        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid:
-            return int(c.pid)
-    raise RuntimeError("could not find the server process")
 
 
 def measure_export(base: str, key: str, rows: int) -> dict[str, float]:
