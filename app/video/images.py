@@ -11,7 +11,7 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
@@ -32,8 +32,11 @@ class Frame(Protocol):
     def path(self) -> Path: ...
 
 
-def open_image(src: str | os.PathLike[str], *, max_pixels: int | None = None) -> Image.Image:
-    """Open and fully load ``src`` as RGB, refusing images above the pixel limit."""
+def open_image(
+    src: str | os.PathLike[str] | IO[bytes], *, max_pixels: int | None = None
+) -> Image.Image:
+    """Open and fully load ``src`` (a path or a binary file) as RGB, refusing images above
+    the pixel limit."""
     limit = max_pixels or MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():

@@ -10,9 +10,19 @@
 2. **Coverage**: where kept frames are more than ``min_interval`` apart, a dropped
    keyframe inside the gap is taken back; only where the clip has no keyframe in the gap
    (a long GOP) is a frame decoded at that time with an input-side seek.
-3. **Render** (one ffmpeg process): only the selected frames are decoded again at full
-   size, each through its own input-side seek (``-ss`` to its exact pts, keyframes
-   only), scaled to at most ``max_size`` pixels and written once as JPEG by Pillow.
+3. **Capture** (same scan): the scan's decoder output is split, and besides the
+   thumbnail every keyframe also leaves ffmpeg as a raw picture through a second pipe.
+   Python keeps the raw picture only of the frames it keeps (and of the dropped frame
+   that coverage will take back) and hands it at once to a worker thread, which has a
+   short ffmpeg run scale it to at most ``max_size`` pixels, colours converted as the
+   stream declares them, and writes the JPEG. The scan decodes on about one core, so
+   this work uses the other one while the scan goes on, and no chosen keyframe is
+   decoded twice. Each captured picture is checked against its scan thumbnail, so a
+   frame can never be filed under another frame's time.
+4. **Render** (one ffmpeg process) for the rest: coverage frames where the GOP is
+   long, captures that failed, and pixel formats the capture does not handle (other than
+   8-bit and 10-bit 4:2:0) are decoded again at full size, each through its own
+   input-side seek (``-ss`` to its exact pts), scaled to at most ``max_size`` pixels.
 
 Near-duplicates: a keyframe is dropped when, compared with the last kept frame, its
 64-bit pHash is within ``phash_threshold`` bits **or** its 32x32 thumbnail differs by at
@@ -25,19 +35,23 @@ cut. A negative threshold turns that test off.
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import functools
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import ffmpeg
 import imagehash
@@ -117,6 +131,13 @@ class _Showinfo:
             tb = self.timebase.get(instance)
             return values[index] * tb if tb is not None and index < len(values) else None
 
+    def raw(self, instance: int, index: int) -> tuple[int, Fraction] | None:
+        """The ``pts`` integer and time base of one frame."""
+        with self._lock:
+            values = self.pts.get(instance, [])
+            tb = self.timebase.get(instance)
+            return (values[index], tb) if tb is not None and index < len(values) else None
+
     def only(self) -> int:
         """The instance number when the graph has a single showinfo."""
         with self._lock:
@@ -137,7 +158,7 @@ class _Thumb:
     phash: int
 
 
-def _thumb(record: bytes) -> _Thumb:
+def _thumb(record: bytes | bytearray) -> _Thumb:
     pixels = np.frombuffer(record, dtype=np.uint8).reshape(THUMB, THUMB, 3)
     bits = imagehash.phash(Image.fromarray(pixels), hash_size=8)
     return _Thumb(pixels.astype(np.int16), int(str(bits), 16))
@@ -156,6 +177,207 @@ class _Scan:
     kept: list[int]  # indexes into times
 
 
+# Pixel formats whose raw pictures the scan hands over (bytes per sample); other streams
+# get every chosen frame through the render's seeks.
+_CAPTURE_FORMATS = {"yuv420p": 1, "yuvj420p": 1, "yuv420p10le": 2}
+_COLOUR_NAME = re.compile(r"^[a-z0-9]{1,24}$")
+# mean difference (0-255) allowed between a captured picture shrunk to 32x32 and the
+# scan's thumbnail of the same frame (measured: under 3; frames of different shots: 60+)
+_CAPTURE_CHECK = 12.0
+
+
+@dataclass(frozen=True)
+class _RawFormat:
+    """Layout and colour tags of the raw pictures the scan's second output carries."""
+
+    pix_fmt: str
+    width: int
+    height: int
+    color_range: str | None
+    color_space: str | None
+
+    @property
+    def frame_bytes(self) -> int:
+        chroma = -(-self.width // 2) * -(-self.height // 2)
+        return (self.width * self.height + 2 * chroma) * _CAPTURE_FORMATS[self.pix_fmt]
+
+
+def _raw_format(info: dict[str, Any]) -> _RawFormat | None:
+    """The capture's format from the probe (display size), or None when not capturable."""
+    pix_fmt, width, height = info.get("pix_fmt"), info.get("width"), info.get("height")
+    if pix_fmt not in _CAPTURE_FORMATS or not width or not height:
+        return None
+
+    def tag(value: Any) -> str | None:
+        ok = isinstance(value, str) and _COLOUR_NAME.match(value) and value != "unknown"
+        return value if ok else None
+
+    return _RawFormat(
+        str(pix_fmt), int(width), int(height), tag(info.get("color_range")),
+        tag(info.get("color_space")),
+    )  # fmt: skip
+
+
+# A keyframe's raw picture leaves the scan only when the keyframe before it is at least
+# this many seconds earlier (and for the first frame). Long GOPs have few keyframes, each
+# dear to decode again (long B-frame chains, big frames); short GOPs have many, where
+# piping every picture costs the scan more than seeking to the few that are kept.
+CAPTURE_GAP = 2.0
+# The frames kept without a picture are decoded again by seeking in runs of this many.
+SEEK_BATCH = 4
+
+
+class _Online:
+    """Finishes the frames the scan keeps while the scan is still running.
+
+    A frame is handled once its thumbnail verdict and its time (showinfo, on stderr) have
+    arrived, in frame order. A kept frame goes at once to ``seek``, or, when the scan sends
+    its raw picture (:data:`CAPTURE_GAP`), to ``capture`` as soon as the picture is there
+    (ffmpeg writes each picture out only when the next sent one reaches it, so pictures
+    lag). The last dropped frame is held back and taken when the next frame shows that
+    coverage will take it (it is more than ``step`` after the last taken one), as
+    :func:`_coverage` does afterwards. Pictures of frames nobody takes are let go on
+    arrival; at most ``in_flight`` pictures wait for the converter, so memory stays
+    bounded: the scan waits instead.
+    """
+
+    def __init__(
+        self,
+        info: _Showinfo,
+        step: Fraction | None,
+        capture: Callable[[int, Fraction, bytearray, _Thumb], Future[Keyframe]] | None,
+        seek: Callable[[int, Fraction], Future[Keyframe]],
+        in_flight: int,
+    ) -> None:
+        self.info, self.step, self.capture, self.seek = info, step, capture, seek
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(in_flight)
+        self._verdicts: list[tuple[bool, _Thumb]] = []
+        self._next = 0
+        self._last: Fraction | None = None
+        self._spare: tuple[int, Fraction, _Thumb] | None = None
+        self._expected: collections.deque[int] = collections.deque()  # sent, not yet here
+        self._pictures: dict[int, bytearray] = {}  # the spare's, if it came
+        self._arrived: collections.deque[bytearray] = collections.deque()  # not yet paired
+        self._waiting: dict[int, tuple[Fraction, _Thumb, Future[Keyframe]]] = {}
+        self.done: dict[int, Future[Keyframe]] = {}
+
+    def verdict(self, kept: bool, thumb: _Thumb) -> None:
+        with self._lock:
+            self._verdicts.append((kept, thumb))
+            self._advance()
+
+    def picture(self, raw: bytearray) -> None:
+        with self._lock:
+            self._arrived.append(raw)
+            self._advance()
+
+    def _pair(self) -> None:
+        """Match arrived pictures with the sent frames, in order (a picture can come
+        before its frame's time has been read from stderr)."""
+        while self._expected and self._arrived:
+            n, raw = self._expected.popleft(), self._arrived.popleft()
+            if n in self._waiting:
+                at, thumb, future = self._waiting.pop(n)
+                self._capture(n, at, raw, thumb, future)
+            elif self._spare is not None and self._spare[0] == n:
+                self._pictures[n] = raw
+
+    def line(self, text: str) -> None:
+        self.info.line(text)
+        if "Parsed_showinfo_" in text:
+            with self._lock:
+                self._advance()
+
+    def finish(self, end: Fraction) -> bool:
+        """After the scan: the last spare if coverage needs it. False if the outputs
+        did not line up (then nothing taken here is used)."""
+        with self._lock:
+            self._advance()
+            spare, last, step = self._spare, self._last, self.step
+            if spare and last is not None and step and max(end, last) - last > step:
+                self._take(*spare)
+            aligned = (
+                self._next == len(self._verdicts)
+                and not self._expected
+                and not self._arrived
+                and not self._waiting
+            )
+            for _, _, future in self._waiting.values():
+                future.set_exception(VideoError("the scan did not send that frame's picture"))
+            self._waiting.clear()
+            self._spare = None
+            self._pictures.clear()
+            self._arrived.clear()
+            return aligned
+
+    def _sent(self, n: int) -> bool:
+        """Whether the scan sends frame ``n``'s picture: the select expression of
+        :func:`_scan` (``eq(n,0)+gte(t-prev_t,CAPTURE_GAP)``), computed the same way (in
+        double precision, ``t`` = pts x time base)."""
+        if self.capture is None:
+            return False
+        if n == 0:
+            return True
+        instance = self.info.only()
+        here, before = self.info.raw(instance, n), self.info.raw(instance, n - 1)
+        if here is None or before is None:
+            return False
+        q = here[1].numerator / here[1].denominator
+        return float(here[0]) * q - float(before[0]) * q >= CAPTURE_GAP
+
+    def _advance(self) -> None:
+        instance = self.info.only()
+        while self._next < len(self._verdicts):
+            n = self._next
+            at = self.info.seconds(instance, n)
+            if at is None:
+                break
+            if self._sent(n):
+                self._expected.append(n)
+            kept, thumb = self._verdicts[n]
+            self._next += 1
+            spare, self._spare = self._spare, None
+            if spare and self._last is not None and self.step and at - self._last > self.step:
+                self._take(*spare)
+            elif spare:
+                self._pictures.pop(spare[0], None)
+            if kept:
+                self._take(n, at, thumb)
+            elif self.step is not None:
+                self._spare = (n, at, thumb)
+            self._pair()
+        self._pair()
+
+    def _take(self, n: int, at: Fraction, thumb: _Thumb) -> None:
+        self._last = at
+        if n in self._pictures:
+            self._capture(n, at, self._pictures.pop(n), thumb, None)
+        elif n in self._expected:
+            future: Future[Keyframe] = Future()
+            self._waiting[n] = (at, thumb, future)
+            self.done[n] = future
+        else:
+            self.done[n] = self.seek(n, at)
+
+    def _capture(
+        self,
+        n: int,
+        at: Fraction,
+        raw: bytearray,
+        thumb: _Thumb,
+        future: Future[Keyframe] | None,
+    ) -> None:
+        assert self.capture is not None
+        self._slots.acquire()  # only pictures take memory
+        done = self.capture(n, at, raw, thumb)
+        done.add_done_callback(lambda _f: self._slots.release())
+        if future is None:
+            self.done[n] = done
+        else:
+            done.add_done_callback(functools.partial(_settle, future))
+
+
 def _scan(
     path: Path,
     demuxer: str,
@@ -165,42 +387,58 @@ def _scan(
     diff_threshold: float,
     duration: float,
     report: Callable[[float], None],
+    online: _Online | None = None,
+    raw: _RawFormat | None = None,
 ) -> _Scan:
-    info = _Showinfo()
+    info = online.info if online else _Showinfo()
     kept: list[int] = []
     last: list[_Thumb] = []
     seen = 0
 
-    def on_record(record: bytes) -> None:
+    def on_record(record: bytearray) -> None:
         nonlocal seen
         thumb = _thumb(record)
-        if not last or not is_near_duplicate(last[0], thumb, phash_threshold, diff_threshold):
+        keep = not last or not is_near_duplicate(last[0], thumb, phash_threshold, diff_threshold)
+        if keep:
             kept.append(seen)
             last[:] = [thumb]
         seen += 1
+        if online:
+            online.verdict(keep, thumb)
         at = info.latest()
         if at is not None and duration > 0:
             report(min(1.0, max(0.0, float(at) / duration)))
 
-    args = (
-        _input(path, demuxer, skip_frame="nokey")
-        .output(
-            "pipe:",
-            vf=f"scale={THUMB}:{THUMB}:flags=area,showinfo=checksum=0",
-            map="0:v:0",
-            format="rawvideo",
-            pix_fmt="rgb24",
-            fps_mode="passthrough",
-            loglevel="info",
+    video = _input(path, demuxer, skip_frame="nokey")["v:0"]
+    side = None
+    if online and raw:
+        split = video.filter_multi_output("split")
+        video, full = split[0], split[1]
+    thumbs = video.filter("scale", THUMB, THUMB, flags="area").filter("showinfo", checksum=0)
+    outputs = [
+        thumbs.output(
+            "pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", loglevel="info"
         )
-        .compile()
-    )
+    ]
+    if online and raw:
+        side = _run.side_pipe(raw.frame_bytes, online.picture)
+        outputs.append(
+            full.filter("select", f"eq(n,0)+gte(t-prev_t,{CAPTURE_GAP})")
+            .filter("scale", raw.width, raw.height)  # a no-op at the probed size
+            .output(
+                f"pipe:{side.write_fd}",
+                format="rawvideo",
+                pix_fmt=raw.pix_fmt,
+                fps_mode="passthrough",
+            )
+        )
     text = _run.stream(
-        args,
+        ffmpeg.merge_outputs(*outputs).compile(),
         record_size=_THUMB_BYTES,
         timeout=deadline.left(),
         on_record=on_record,
-        on_stderr_line=info.line,
+        on_stderr_line=online.line if online else info.line,
+        side=side,
     )
     instance = info.only()
     times = [info.seconds(instance, i) for i in range(seen)]
@@ -216,11 +454,12 @@ class _Pick:
     at: Fraction  # seconds on the scan's timeline
     source: str  # "keyframe" | "coverage"
     on_keyframe: bool  # seek straight to this keyframe (else: decode up to ``at``)
+    index: int | None = None  # the keyframe's index in the scan
 
 
 def _coverage(scan: _Scan, duration: float, min_interval: float) -> list[_Pick]:
     """Kept keyframes plus enough extra frames that no gap exceeds ``min_interval``."""
-    picks = [_Pick(scan.times[i], "keyframe", True) for i in scan.kept]
+    picks = [_Pick(scan.times[i], "keyframe", True, i) for i in scan.kept]
     if min_interval <= 0:
         return picks
     step = Fraction(min_interval)
@@ -232,10 +471,11 @@ def _coverage(scan: _Scan, duration: float, min_interval: float) -> list[_Pick]:
         out.append(here)
         at = here.at
         while nxt.at - at > step:
-            inside = [scan.times[i] for i in spare if at < scan.times[i] <= at + step]
+            inside = [i for i in spare if at < scan.times[i] <= at + step]
             if inside:  # a keyframe the dedup dropped covers the gap: no seek needed
-                at = max(inside)
-                out.append(_Pick(at, "coverage", True))
+                taken = max(inside, key=lambda i: scan.times[i])
+                at = scan.times[taken]
+                out.append(_Pick(at, "coverage", True, taken))
             else:  # a long GOP: decode a frame here (the rest of the gap evenly split)
                 gap = nxt.at - at
                 at = at + gap / -(-gap // step)
@@ -358,13 +598,15 @@ def extract_keyframes(
     timeout: float = 600,
     probe_info: dict[str, Any] | None = None,
     progress: Callable[[float], None] | None = None,
+    capture: bool = True,
 ) -> list[Keyframe]:
     """Extract deduplicated keyframes of ``path`` into ``out_dir`` as ``kf_0000.jpg`` ...
 
     ``phash_threshold`` < 0 and ``diff_threshold`` < 0 turn each dedup test off (both off:
-    every keyframe is kept). ``min_interval`` <= 0 turns coverage off. Raises
-    :class:`VideoError` on failure or when ``timeout`` seconds (total) pass; ffmpeg is
-    killed then.
+    every keyframe is kept). ``min_interval`` <= 0 turns coverage off. ``capture=False``
+    decodes every chosen frame again by seeking instead of taking any from the scan (the
+    same frames; slower on long GOPs). Raises :class:`VideoError` on failure or when
+    ``timeout`` seconds (total) pass; ffmpeg is killed then.
     """
     deadline = _Deadline(timeout)
     src = Path(path).resolve()
@@ -379,7 +621,21 @@ def extract_keyframes(
     report = progress or (lambda _fraction: None)
     report(0.0)
     work = Path(tempfile.mkdtemp(prefix=".kf-", dir=out))
+    # JPEG encoding, fsync and hashing release the GIL; so do the ffmpeg runs waited on
+    pool = ThreadPoolExecutor(RENDER_PROCESSES, thread_name_prefix="kf-publish")
+    raw = _raw_format(info) if capture else None
+    converter = _Converter(raw, max_size, deadline, pool) if raw else None
+    seeker = _Seeker(src, demuxer, work, max_size, deadline, pool)
     try:
+        online = _Online(
+            _Showinfo(),
+            Fraction(min_interval) if min_interval > 0 else None,
+            (lambda n, at, pic, thumb: converter.put(at, pic, thumb, n, work))
+            if converter
+            else None,
+            lambda n, at: seeker.put(n, at),
+            in_flight=2 * RENDER_PROCESSES,
+        )
         scan = _scan(
             src,
             demuxer,
@@ -388,13 +644,32 @@ def extract_keyframes(
             diff_threshold=diff_threshold,
             duration=duration,
             report=lambda f: report(0.6 * f),
+            online=online,
+            raw=raw,
         )
-        report(0.6)
         picks = _thin(_coverage(scan, duration, min_interval), max_count)
-        rendered = _render_all(src, demuxer, picks, work, max_size, deadline)
+        aligned = online.finish(Fraction(duration))
+        for worker in (converter, seeker):
+            if worker is not None:
+                worker.close()
+        report(0.6)
+        wanted = {p.index for p in picks if p.on_keyframe} if aligned else set()
+        finished: dict[int, Keyframe] = {}
+        for n, future in online.done.items():
+            if n in wanted:
+                with contextlib.suppress(VideoError):  # if so, decoded again below
+                    finished[n] = future.result()
+        rest = [p for p in picks if not (p.on_keyframe and p.index in finished)]
+        rendered = iter(_render_all(src, demuxer, rest, work, max_size, deadline) if rest else [])
         report(0.8)
-        chosen: list[tuple[Fraction, Path, str]] = []
-        for pick, got in zip(picks, rendered, strict=True):
+        chosen: list[tuple[Fraction, Path | Keyframe, str]] = []
+        for pick in picks:
+            got: tuple[Fraction, Path | Keyframe] | None
+            if pick.on_keyframe and pick.index in finished:
+                done = finished[pick.index]
+                got = (Fraction(done.timestamp), done)
+            else:
+                got = next(rendered)
             if got is None:
                 if not chosen and pick.source == "keyframe":
                     raise VideoError(f"ffmpeg could not decode the frame at {float(pick.at):g} s")
@@ -403,27 +678,210 @@ def extract_keyframes(
             if chosen and at <= chosen[-1][0]:
                 continue  # a seek landed on a frame already taken
             chosen.append((at, image, pick.source))
+        futures = [
+            pool.submit(_place, image, out / f"kf_{i:04d}.jpg", source)
+            if isinstance(image, Keyframe)
+            else pool.submit(_publish, at, image, out / f"kf_{i:04d}.jpg", source)
+            for i, (at, image, source) in enumerate(chosen)
+        ]
         result = []
-        # JPEG encoding, fsync and hashing release the GIL: two frames at a time
-        with ThreadPoolExecutor(RENDER_PROCESSES, thread_name_prefix="kf-publish") as pool:
-            futures = [
-                pool.submit(_publish, at, image, source, out, i)
-                for i, (at, image, source) in enumerate(chosen)
-            ]
-            for i, future in enumerate(futures):
-                result.append(future.result())
-                report(0.8 + 0.2 * (i + 1) / len(chosen))
+        for i, future in enumerate(futures):
+            result.append(future.result())
+            report(0.8 + 0.2 * (i + 1) / len(chosen))
         for stale in _stale_outputs(out, len(result)):
             stale.unlink(missing_ok=True)
         report(1.0)
         return result
     finally:
+        for worker in (converter, seeker):
+            if worker is not None:
+                worker.close()
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _publish(at: Fraction, raw: Path, source: str, out: Path, index: int) -> Keyframe:
-    im = open_image(raw)
-    dst = save_jpeg(im, out / f"kf_{index:04d}.jpg")
+class _Seeker:
+    """Decodes the frames the scan keeps again by seeking, while the scan goes on.
+
+    One thread takes whatever frames have queued up and renders them in one ffmpeg run
+    (:func:`_render`); the JPEGs are written on ``pool``.
+    """
+
+    def __init__(
+        self,
+        src: Path,
+        demuxer: str,
+        work: Path,
+        max_size: int,
+        deadline: _Deadline,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.src, self.demuxer, self.work = src, demuxer, work
+        self.max_size, self.deadline, self.pool = max_size, deadline, pool
+        self._queue: queue.Queue[tuple[int, Fraction, Future[Keyframe]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="kf-seek", daemon=True)
+        self._thread.start()
+
+    def put(self, n: int, at: Fraction) -> Future[Keyframe]:
+        future: Future[Keyframe] = Future()
+        self._queue.put((n, at, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        batch: list[tuple[int, Fraction, Future[Keyframe]]] = []
+        closing = False
+        number = 0
+        while not closing:
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            closing = item is None
+            # each ffmpeg run costs about 0.1 s of CPU before its first seek: wait for a few
+            if batch and (closing or len(batch) >= SEEK_BATCH):
+                self._render(batch, f"s{number}")
+                batch, number = [], number + 1
+
+    def _render(self, batch: list[tuple[int, Fraction, Future[Keyframe]]], name: str) -> None:
+        picks = [_Pick(at, "keyframe", True, n) for n, at, _ in batch]
+        error: Exception = VideoError("ffmpeg could not decode the frame")
+        try:
+            got = _render(
+                self.src, self.demuxer, picks, self.work, self.max_size, self.deadline, name
+            )
+        except Exception as exc:  # noqa: BLE001 - those frames are decoded again later
+            got, error = [None] * len(batch), exc
+        for (n, _, future), result in zip(batch, got, strict=True):
+            if result is None:
+                future.set_exception(error)
+                continue
+            at, image = result
+            done = self.pool.submit(_publish, at, image, self.work / f"c_{n:06d}.jpg", "keyframe")
+            done.add_done_callback(functools.partial(_settle, future))
+
+
+class _Converter:
+    """One ffmpeg for the whole scan: raw pictures in on stdin, RGB at the stored size out.
+
+    Pictures are scaled (bicubic, as the render does) and colour-converted as the stream
+    declares them (``-color_range``/``-colorspace`` on the raw input), then written as
+    JPEG on ``pool``. Each comes back as a Future, which fails when the picture does not
+    look like the scan's thumbnail of the same frame (so a misaligned capture can never be
+    filed under another time) or when ffmpeg fails.
+    """
+
+    def __init__(
+        self, fmt: _RawFormat, max_size: int, deadline: _Deadline, pool: ThreadPoolExecutor
+    ) -> None:
+        self.size = _fit(fmt.width, fmt.height, max_size)
+        self.deadline, self.pool = deadline, pool
+        colour = {"color_range": fmt.color_range, "colorspace": fmt.color_space}
+        self.args = (
+            ffmpeg.input(
+                "pipe:0",
+                f="rawvideo",
+                pix_fmt=fmt.pix_fmt,
+                s=f"{fmt.width}x{fmt.height}",
+                protocol_whitelist="pipe",
+                **{k: v for k, v in colour.items() if v},
+            )
+            .filter("scale", *self.size, flags="bicubic")
+            .output("pipe:1", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
+            .compile()
+        )
+        self._pictures: queue.Queue[bytearray | None] = queue.Queue()
+        self._waiting: collections.deque[tuple[Fraction, _Thumb, Path, Future[Keyframe]]] = (
+            collections.deque()
+        )
+        self._lock = threading.Lock()
+        self._failed: Exception | None = None
+        self._thread = threading.Thread(target=self._convert, name="kf-convert", daemon=True)
+        self._thread.start()
+
+    def put(
+        self, at: Fraction, raw: bytearray, thumb: _Thumb, n: int, work: Path
+    ) -> Future[Keyframe]:
+        dst = work / f"c_{n:06d}.jpg"
+        future: Future[Keyframe] = Future()
+        with self._lock:
+            if self._failed is not None:
+                future.set_exception(self._failed)
+                return future
+            self._waiting.append((at, thumb, dst, future))
+            self._pictures.put(raw)
+        return future
+
+    def close(self) -> None:
+        """No more pictures: wait until every one is converted (or has failed)."""
+        self._pictures.put(None)
+        self._thread.join()
+
+    def _feed(self, stdin: IO[bytes]) -> None:
+        while (raw := self._pictures.get()) is not None:
+            stdin.write(raw)
+
+    def _on_picture(self, rgb: bytearray) -> None:
+        with self._lock:
+            at, thumb, dst, future = self._waiting.popleft()
+        im = Image.frombuffer("RGB", self.size, bytes(rgb))
+        small = np.asarray(im.resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.int16)
+        if float(np.abs(small - thumb.pixels).mean()) > _CAPTURE_CHECK:
+            future.set_exception(VideoError(f"the frame captured at {float(at):g} s is not it"))
+            return
+        done = self.pool.submit(_publish, at, im, dst, "keyframe")
+        done.add_done_callback(lambda d: _settle(future, d))
+
+    def _convert(self) -> None:
+        error: Exception = VideoError("the capture converter had stopped")
+        try:
+            _run.stream(
+                self.args,
+                record_size=self.size[0] * self.size[1] * 3,
+                timeout=self.deadline.left(),
+                on_record=self._on_picture,
+                feed=self._feed,
+            )
+        except Exception as exc:  # noqa: BLE001 - every waiting frame is decoded again instead
+            error = exc
+        finally:
+            with self._lock:
+                self._failed = error  # from now on put() fails at once
+                left, self._waiting = list(self._waiting), collections.deque()
+            for *_, future in left:
+                future.set_exception(error)
+
+
+def _settle(future: Future[Keyframe], done: Future[Keyframe]) -> None:
+    if done.cancelled():
+        future.cancel()
+    elif (exc := done.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(done.result())
+
+
+def _fit(width: int, height: int, max_size: int) -> tuple[int, int]:
+    """The size :func:`_scale_dims` gives a ``width`` x ``height`` picture, as numbers
+    (ffmpeg rounds the short side to the nearest even number)."""
+    if width >= height:
+        w = min(width, max_size)
+        return w, max(2, (w * height + width) // (2 * width) * 2)
+    h = min(height, max_size)
+    return max(2, (h * width + height) // (2 * height) * 2), h
+
+
+def _publish(at: Fraction, image: Image.Image | Path, dst: Path, source: str) -> Keyframe:
+    """Write ``image`` (or the picture in that file) as the JPEG ``dst`` (atomically,
+    fsynced) and describe it."""
+    im = image if isinstance(image, Image.Image) else open_image(image)
+    save_jpeg(im, dst)
     data = dst.read_bytes()
     return Keyframe(
         timestamp=round(float(at), 6),
@@ -434,6 +892,12 @@ def _publish(at: Fraction, raw: Path, source: str, out: Path, index: int) -> Key
         phash=phash_hex(open_image(dst)),
         source=source,
     )
+
+
+def _place(frame: Keyframe, dst: Path, source: str) -> Keyframe:
+    """Move a JPEG finished during the scan to its final name."""
+    os.replace(frame.path, dst)
+    return replace(frame, path=dst, source=source)
 
 
 def _stale_outputs(out: Path, count: int) -> list[Path]:

@@ -220,3 +220,28 @@ def plain_avi(clips: Path) -> bytes:
     out = clips / "base.avi"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1", "-c:v", "mjpeg", str(out))
     return out.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def colour_clips(clips: Path) -> dict[str, Path]:
+    """Cuts between differently coloured sources in the pixel formats phones write: 8-bit
+    limited range tagged BT.709, full range (yuvj420p), and 10-bit; plus 4:4:4, which the
+    capture does not take (those frames are decoded again)."""
+    made: dict[str, Path] = {}
+    formats = {
+        "bt709": ["-pix_fmt", "yuv420p", "-colorspace", "bt709", "-color_range", "tv"],
+        "fullrange": ["-pix_fmt", "yuvj420p"],
+        "10bit": ["-pix_fmt", "yuv420p10le"],
+        "444": ["-pix_fmt", "yuv444p"],
+    }
+    for name, pix in formats.items():
+        out = clips / f"colour-{name}.mp4"
+        ffmpeg(
+            "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=2",
+            "-f", "lavfi", "-i", "smptehdbars=s=320x240:r=30:d=2",
+            "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]",
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-sc_threshold", "0",
+            *pix, str(out),
+        )  # fmt: skip
+        made[name] = out
+    return made

@@ -6,7 +6,9 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import IO, Any
 
+import numpy as np
 import psutil
 import pytest
 from PIL import Image
@@ -242,3 +244,130 @@ def test_rendering_in_two_processes_gives_the_same_frames_in_order(
     one, two = run(1), run(2)
     assert len(one) >= 12 and {s for _, _, s in one} == {"keyframe", "coverage"}
     assert two == one
+
+
+# --- frames taken from the scan (captured) or decoded again while it runs (seeks) ---
+
+
+def _extract(clip: Path, out: Path, **options: object) -> list[tuple[float, str, str, int, int]]:
+    frames = extract_keyframes(clip, out, **options)  # type: ignore[arg-type]
+    _assert_valid(frames, out)
+    return [(f.timestamp, f.sha256, f.source, f.width, f.height) for f in frames]
+
+
+@pytest.fixture
+def capture_every_keyframe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test clips have 1-s GOPs: have the scan send every keyframe's picture."""
+    from app.video import keyframes
+
+    monkeypatch.setattr(keyframes, "CAPTURE_GAP", 0.0)
+
+
+@pytest.mark.usefixtures("capture_every_keyframe")
+def test_frames_from_the_scan_are_the_frames_a_seek_decodes(
+    phone_clip: Path, rotated_clip: Path, tmp_path: Path
+) -> None:
+    """Same times, same pixels (so the same JPEG bytes), rotation included."""
+    for clip in (phone_clip, rotated_clip):
+        for options in ({}, {"phash_threshold": -1, "diff_threshold": -1, "min_interval": 0.4}):
+            captured = _extract(clip, tmp_path / f"{clip.stem}-c-{len(options)}", **options)
+            again = _extract(
+                clip, tmp_path / f"{clip.stem}-s-{len(options)}", capture=False, **options
+            )
+            assert captured == again
+
+
+def test_the_scan_sends_pictures_only_after_long_gaps(
+    phone_clip: Path, long_gop_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1-s GOPs: only the first frame's picture is captured, the rest are seeks (both
+    while the scan runs). The long-GOP clip: its keyframe is captured."""
+    from app.video import keyframes
+
+    captured: list[float] = []
+    real_put = keyframes._Converter.put
+
+    def put(self: keyframes._Converter, at: Any, *args: Any) -> Any:
+        captured.append(float(at))
+        return real_put(self, at, *args)
+
+    monkeypatch.setattr(keyframes._Converter, "put", put)
+    frames = extract_keyframes(phone_clip, tmp_path / "p", phash_threshold=-1, diff_threshold=-1)
+    assert len(frames) == 6 and captured == [0.0]
+    captured.clear()
+    extract_keyframes(long_gop_clip, tmp_path / "l")
+    assert captured == [0.0]
+
+
+@pytest.mark.usefixtures("capture_every_keyframe")
+@pytest.mark.parametrize("name", ["bt709", "fullrange", "10bit", "444"])
+def test_captured_colours_match_in_every_pixel_format(
+    name: str, colour_clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw input is given the stream's range and matrix, so 8-bit pictures come out
+    bit for bit as a seek decodes them. 10-bit ones may differ by a level or so (the
+    10- to 8-bit dither); a wrong range or matrix would shift whole bars by 10-40."""
+    from app.video import keyframes
+
+    clip = colour_clips[name]
+    started: list[str] = []
+    real = keyframes._Converter
+
+    def converter(fmt: keyframes._RawFormat, *args: Any) -> keyframes._Converter:
+        started.append(fmt.pix_fmt)
+        return real(fmt, *args)
+
+    monkeypatch.setattr(keyframes, "_Converter", converter)
+    captured = extract_keyframes(clip, tmp_path / "c", phash_threshold=-1, diff_threshold=-1)
+    again = extract_keyframes(
+        clip, tmp_path / "s", phash_threshold=-1, diff_threshold=-1, capture=False
+    )
+    assert started == ([] if name == "444" else [probe(clip)["pix_fmt"]])
+    assert [f.timestamp for f in captured] == [f.timestamp for f in again] == [0, 1, 2, 3]
+    for a, b in zip(captured, again, strict=True):
+        if name != "10bit":
+            assert a.sha256 == b.sha256
+        with Image.open(a.path) as x, Image.open(b.path) as y:
+            diff = np.abs(np.asarray(x, dtype=np.int16) - np.asarray(y, dtype=np.int16))
+        assert float(diff.mean()) < 2.0
+
+
+@pytest.mark.usefixtures("capture_every_keyframe")
+def test_a_capture_that_does_not_match_its_frame_is_decoded_again(
+    phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pictures handed on one frame late must never be filed under the wrong time: the
+    thumbnail check refuses them, and those frames are decoded again."""
+    from app.video import keyframes
+
+    real_picture = keyframes._Online.picture
+    previous: list[bytearray] = []
+
+    def late(self: keyframes._Online, raw: bytearray) -> None:
+        previous.append(raw)
+        real_picture(self, previous[-2] if len(previous) > 1 else raw)
+
+    expected = _extract(phone_clip, tmp_path / "s", capture=False)
+    monkeypatch.setattr(keyframes._Online, "picture", late)
+    assert _extract(phone_clip, tmp_path / "c") == expected
+    assert len(previous) == 6  # every keyframe's picture went through the shift
+
+
+@pytest.mark.usefixtures("capture_every_keyframe")
+def test_a_converter_that_stops_early_leaves_the_rest_to_seeking(
+    phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.video import keyframes
+
+    expected = _extract(phone_clip, tmp_path / "s", capture=False)
+    fed: list[int] = []
+
+    def one_picture_only(self: keyframes._Converter, stdin: IO[bytes]) -> None:
+        raw = self._pictures.get()
+        if raw is not None:
+            stdin.write(raw)
+            fed.append(len(raw))
+
+    monkeypatch.setattr(keyframes._Converter, "_feed", one_picture_only)
+    assert _extract(phone_clip, tmp_path / "c") == expected
+    assert len(fed) == 1
