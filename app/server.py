@@ -33,8 +33,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 READ_BYTES = 1024 * 1024
-"""The most one socket read takes, so also the largest body chunk an ASGI message carries
-(uvicorn pauses reading once 64 KiB of body wait for the app)."""
+"""The most one socket read takes. uvicorn pauses reading once more than 64 KiB of body
+wait for the app, so an ASGI message carries at most about this much (64 KiB more)."""
 
 HTTP_PROTOCOL = "app.server:BufferedHttpToolsProtocol"
 """uvicorn's ``http`` setting for this protocol (``--http`` on uvicorn's command line)."""

@@ -23,7 +23,7 @@ from app.server import HTTP_PROTOCOL, READ_BYTES, BufferedHttpToolsProtocol, _Bo
 from tests.support import served
 
 LOOPS = ["uvloop", "asyncio"]
-UVLOOP_MAX_READ = 256 * 1024  # what uvloop reads at most for a non-buffered protocol
+MAX_MESSAGE = READ_BYTES + 64 * 1024  # one read on top of what uvicorn lets wait unpaused
 
 
 class HashApp:
@@ -108,12 +108,10 @@ def test_content_length_and_chunked_bodies_arrive_intact_through_the_buffer(
         got = r.json()
         assert r.status_code == 200 and got["sha256"] == sha and got["size"] == len(payload)
         assert got["kinds"] == ["bytes"]  # ASGI bodies stay bytes
-        assert got["biggest"] <= READ_BYTES
+        assert got["biggest"] <= MAX_MESSAGE
         # every byte came through buffer_updated: the loop used the buffered interface
         # (uvloop silently falls back to data_received for asyncio.Protocol subclasses)
         assert sum(reads) >= len(payload)
-        if loop == "uvloop":
-            assert max(reads) > UVLOOP_MAX_READ or len(reads) > len(payload) // UVLOOP_MAX_READ
 
         n = len(reads)
         r = httpx.post(base + "/chunked", content=_pieces(payload, 100_000), timeout=60)
@@ -191,7 +189,7 @@ def test_a_slow_app_gets_bounded_chunks_and_memory_stays_flat(loop: str, reads: 
             tracemalloc.stop()
     got = r.json()
     assert got["sha256"] == h.hexdigest() and got["size"] == len(piece) * count
-    assert got["biggest"] <= READ_BYTES and got["messages"] >= count * len(piece) // READ_BYTES
+    assert got["biggest"] <= MAX_MESSAGE and got["messages"] >= count * len(piece) // READ_BYTES
     assert max(reads) <= READ_BYTES
     assert peak < 8 * READ_BYTES, f"peak traced memory {peak / 2**20:.1f} MiB for a 32 MiB body"
 
