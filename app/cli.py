@@ -54,8 +54,16 @@ def serve(
     """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
     import uvicorn
 
+    from app.server import HTTP_PROTOCOL
+
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, reload=reload, proxy_headers=True
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=True,
+        http=HTTP_PROTOCOL,
     )
 
 

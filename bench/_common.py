@@ -78,8 +78,15 @@ def drop_postgres_db(name: str, admin_url: str = POSTGRES_ADMIN_URL) -> None:
 
 
 @contextmanager
-def app_server(env: dict[str, str], log_path: Path, *, timeout: float = 60) -> Iterator[str]:
-    """Serve the real app like `archive serve` (uvicorn, one worker) on a free local port.
+def app_server(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    timeout: float = 60,
+    http: str = "app.server:BufferedHttpToolsProtocol",
+) -> Iterator[str]:
+    """Serve the real app like `archive serve` (uvicorn, one worker, its HTTP protocol
+    ``app.server.HTTP_PROTOCOL`` unless ``http`` names another) on a free local port.
 
     Yields the base URL; the server is stopped (by its own pid) on exit. Its output goes to
     ``log_path`` so a full pipe can never stall it.
@@ -88,6 +95,7 @@ def app_server(env: dict[str, str], log_path: Path, *, timeout: float = 60) -> I
     cmd = [
         sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--proxy-headers",
+        "--http", http,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

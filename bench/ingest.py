@@ -59,6 +59,11 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_minflt(pid: int) -> int:
+    """Minor page faults of the process so far (fresh memory touched: a cost per 4 KiB)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
 def make_file(path: Path, size: int) -> None:
     seed = path.with_suffix(".seed.ts")
     subprocess.run(
@@ -173,6 +178,9 @@ def chunks(path: Path) -> Iterator[bytes]:
             yield block
 
 
+SENT: list[float] = []  # perf_counter() when the sendfile client handed over its last byte
+
+
 def send_sendfile(url: str, path: Path, headers: dict[str, str]) -> tuple[int, str]:
     """POST ``path`` as the body with sendfile(2): the kernel copies page cache to socket."""
     import http.client
@@ -186,6 +194,7 @@ def send_sendfile(url: str, path: Path, headers: dict[str, str]) -> tuple[int, s
     with socket.create_connection((u.hostname, u.port)) as sock, open(path, "rb") as fh:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         sock.sendfile(fh)
+        SENT.append(time.perf_counter())
         resp = http.client.HTTPResponse(sock)
         resp.begin()
         return resp.status, resp.read().decode("utf-8", "replace")
@@ -221,6 +230,12 @@ def main() -> int:
         default="sendfile",
         help="the sending client (default: a raw socket with sendfile(2), the cheapest)",
     )
+    parser.add_argument(
+        "--http",
+        default="app.server:BufferedHttpToolsProtocol",
+        help="the server's uvicorn HTTP protocol (default: the one `archive serve` uses; "
+        "'httptools' is uvicorn's own, for comparison)",
+    )
     args = parser.parse_args()
     size = (args.size_mib or (256 if args.quick else 1024)) * 1024 * 1024
     base = ROOT / "var" / "bench"
@@ -242,20 +257,23 @@ def main() -> int:
         buffered_t = min(write_fsync_time(video, work / "copy.bin") for _ in range(2))
         direct_t = min(direct_write_fsync_time(video, work / "copy.bin") for _ in range(2))
         write_t = min(buffered_t, direct_t)
-        with app_server(env, work / "server.log") as url:
+        with app_server(env, work / "server.log", http=args.http) as url:
             pid = server_pid(url)
             rss0 = proc_status(pid, "VmRSS")
             io0 = proc_write_bytes(pid)
             cpu0 = proc_cpu(pid)
+            flt0 = proc_minflt(pid)
             start = time.perf_counter()
             status, text = upload(args.client, url, video, token, size)
-            upload_t = time.perf_counter() - start
+            end = time.perf_counter()
+            upload_t = end - start
             if status != 201:
                 print(f"upload failed: {status} {text}")
                 return 1
             peak = proc_status(pid, "VmHWM")
             written = proc_write_bytes(pid) - io0
             cpu = proc_cpu(pid) - cpu0
+            faults = proc_minflt(pid) - flt0
     floor = max(sha_t, write_t)
     mib = size / 1024**2
     print(f"== ingest: {mib:.0f} MiB over loopback HTTP (2 shared cores: ratios, not times)")
@@ -263,7 +281,12 @@ def main() -> int:
         f"upload {upload_t:.2f}s ({mib / upload_t:.0f} MiB/s); sha256 {sha_t:.2f}s; "
         f"write+fsync {write_t:.2f}s (buffered {buffered_t:.2f}s, direct {direct_t:.2f}s)"
     )
-    print(f"server CPU {cpu:.2f}s ({cpu / upload_t:.2f} cores busy on average)")
+    print(
+        f"server CPU {cpu:.2f}s ({cpu / upload_t:.2f} cores busy on average), "
+        f"{faults} minor page faults; protocol {args.http}"
+    )
+    if SENT:  # the server still had at most a socket buffer's worth to read at that point
+        print(f"after the client's last byte: {end - SENT[-1]:.2f}s (fsync, validation, commit)")
     print(f"upload / max(sha256, write+fsync) = {upload_t / floor:.2f}  (target <= 1.5)")
     print(f"server peak RSS growth = {(peak - rss0) / 1e6:.1f} MB  (target <= 64)")
     print(f"bytes written by the server / file size = {written / size:.3f}  (target 1.0)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -46,3 +47,36 @@ def access_rules(route: APIRoute) -> list[str]:
 
     walk(route.dependant)
     return found
+
+
+@contextmanager
+def served(asgi_app: Any, *, loop: str = "uvloop", lifespan: str = "off") -> Iterator[str]:
+    """Serve ``asgi_app`` with uvicorn and the HTTP protocol `archive serve` uses
+    (``app.server``), in a thread on a free loopback port; yields the base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.server import HTTP_PROTOCOL
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        asgi_app, loop=loop, http=HTTP_PROTOCOL, lifespan=lifespan, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -105,11 +105,15 @@ async def upload_media(
     block = settings.upload_chunk_bytes
     try:
         if multipart:
-            form = await stream_multipart(request.stream(), ctype, store, limit=limit, block=block)
+            form = await stream_multipart(
+                request.stream(), ctype, store, limit=limit, block=block, check=service.validate
+            )
             written, name, claimed = form.written, form.filename, form.content_type
             via = "multipart"
         else:
-            written = await stream_raw(request.stream(), store, limit=limit, block=block)
+            written = await stream_raw(
+                request.stream(), store, limit=limit, block=block, check=service.validate
+            )
             name, claimed, via = _filename_from(request, filename), ctype, "raw"
     except ClientDisconnect:
         raise ClientGone(

@@ -97,6 +97,7 @@ def ingest(
     store: MediaStore | None = None,
 ) -> Media:
     """Validate, promote and record ``written`` (an fsynced temp file) as ``clip``'s original.
+    The validation may already have run while the file was fsynced (``written.checked``).
 
     Order: duplicate check, validation, atomic promote + directory fsync, row flush, custody
     event, job queued. The caller's transaction boundary commits (and then the job is sent).
@@ -109,7 +110,7 @@ def ingest(
     try:
         if (dup := _duplicate(session, sha)) is not None:
             raise dup
-        info = validate(written.path)
+        info = written.checked() if written.checked else validate(written.path)
         store.promote(written.path, sha)
     finally:
         written.path.unlink(missing_ok=True)

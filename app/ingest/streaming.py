@@ -6,19 +6,27 @@ loop keeps receiving, so the body is never held whole in memory and never copied
 The size limit is checked on every chunk, before it is handed on. Multipart bodies go
 through python-multipart's incremental parser: the file part is written straight to the
 temp file (no second spool). On any error or disconnect the temp file is removed.
+
+Once the body is in, the file is fsynced; a ``check`` (the caller's ffprobe validation)
+runs on the complete file at the same time, so the disk flush and the probe overlap
+instead of adding up after the last byte (see :func:`_finish`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
 from app.ingest.pipe import BlockPipe
-from app.storage import MediaStore, Written
+from app.storage import MediaStore, TempWrite, Written
 
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -32,8 +40,47 @@ def _too_large(limit: int) -> UploadTooLarge:
     )
 
 
+Check = Callable[[Path], Any]
+
+
+async def _finish(temp: TempWrite, check: Check | None) -> Written:
+    """fsync and close ``temp``; meanwhile run ``check`` on the complete file.
+
+    For a 1 GiB upload the final fsync takes 0.05-1.5 s (the disk flushing what direct I/O
+    handed it) and ffprobe about 0.15-0.2 s: run together, the slower one is the wait. The
+    check's outcome goes into ``Written.checked`` unopened, so the caller decides what to
+    report first (a duplicate before an invalid file).
+    """
+    if check is None:
+        return await run_in_threadpool(temp.finish)
+    await run_in_threadpool(temp.flush)  # every byte is in the file before the check reads it
+    checking = asyncio.ensure_future(run_in_threadpool(check, temp.path))
+    try:
+        written = await run_in_threadpool(temp.finish)
+    finally:
+        await asyncio.wait([checking])  # never discard the file under a running check
+    error = checking.exception()
+    if error is not None:
+
+        def checked() -> Any:
+            raise error
+
+    else:
+        value = checking.result()
+
+        def checked() -> Any:
+            return value
+
+    return dataclasses.replace(written, checked=checked)
+
+
 async def stream_raw(
-    chunks: AsyncIterator[bytes], store: MediaStore, *, limit: int, block: int
+    chunks: AsyncIterator[bytes],
+    store: MediaStore,
+    *,
+    limit: int,
+    block: int,
+    check: Check | None = None,
 ) -> Written:
     temp = store.open_temp(limit)
     try:
@@ -43,7 +90,7 @@ async def stream_raw(
                     raise _too_large(limit)
                 await pipe.feed(chunk)
             await pipe.drain()
-        return await run_in_threadpool(temp.finish)
+        return await _finish(temp, check)
     except BaseException:
         temp.discard()
         raise
@@ -135,6 +182,7 @@ async def stream_multipart(
     limit: int,
     block: int,
     file_field: str = "file",
+    check: Check | None = None,
 ) -> MultipartResult:
     _, opts = parse_options_header(content_type)
     boundary = opts.get(b"boundary")
@@ -178,7 +226,7 @@ async def stream_multipart(
                 )
             await _hand_on(col, pipe, limit)
             await pipe.drain()
-        written = await run_in_threadpool(temp.finish)
+        written = await _finish(temp, check)
     except BaseException:
         temp.discard()
         raise

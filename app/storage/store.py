@@ -8,9 +8,10 @@ Layout under ``MEDIA_ROOT``::
     derivatives/<aa>/<bb>/<sha256>/<generation>/   keyframes, thumbnails, poster, contact sheet
     quarantine/                   orphan originals moved aside by ``reconcile`` (never deleted)
 
-Durability order for a new original: temp file written and fsynced, validated by the
-caller, atomically linked into place (``os.link`` refuses to overwrite), made read-only,
-and the directory fsynced. Only then may the database row be committed.
+Durability order for a new original: temp file written and fsynced (the caller may
+validate the complete file while the fsync runs), atomically linked into place
+(``os.link`` refuses to overwrite), made read-only, and the directory fsynced. Only then
+may the database row be committed.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.storage.writer import HashingFile
 
@@ -83,6 +86,9 @@ class Written:
     path: Path
     sha256: str
     size: int
+    checked: Callable[[], Any] | None = None
+    """The outcome of a check (ffprobe validation) run on the complete file while it was
+    fsynced: returns the check's result or raises its exception. None: not checked yet."""
 
 
 class TempWrite(HashingFile):

@@ -65,6 +65,8 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
             str(port),
             "--log-level",
             "warning",
+            "--http",
+            "app.server:BufferedHttpToolsProtocol",  # as `archive serve` does
         ],
         env=env,
         stdout=log,

@@ -128,3 +128,55 @@ def test_client_disconnect_mid_upload_leaves_nothing(
     assert files["tmp"] == [] and files["originals"] == []
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Media)) == 0
+
+
+def test_the_check_runs_on_the_complete_file_while_it_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stream_raw's check (ffprobe in the app) starts after the last byte is in the file and
+    before the fsync returns; its result, or its error, comes back in ``Written.checked``."""
+    import threading
+
+    from app.ingest.streaming import stream_raw
+    from app.storage import TempWrite
+
+    store = MediaStore(tmp_path)
+    data = os.urandom(3 * 4096 * 256 + 1234)  # full direct-I/O blocks and an unaligned tail
+    fsync_started = threading.Event()
+    check_done = threading.Event()
+    real_sync = TempWrite.sync
+
+    def slow_sync(self: TempWrite) -> None:
+        fsync_started.set()
+        assert check_done.wait(10), "the check did not run while the file was fsynced"
+        real_sync(self)
+
+    monkeypatch.setattr(TempWrite, "sync", slow_sync)
+
+    async def body() -> Any:
+        for i in range(0, len(data), 100_000):
+            yield data[i : i + 100_000]
+
+    def check(path: Path) -> str:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        finally:
+            check_done.set()
+
+    written = anyio.run(
+        lambda: stream_raw(body(), store, limit=len(data), block=65536, check=check)
+    )
+    assert fsync_started.is_set() and written.checked is not None
+    assert written.checked() == written.sha256 == hashlib.sha256(data).hexdigest()
+    assert written.path.read_bytes() == data
+
+    def refuse(path: Path) -> None:
+        check_done.set()
+        raise ValueError("not a video")
+
+    check_done.clear()
+    written = anyio.run(
+        lambda: stream_raw(body(), store, limit=len(data), block=65536, check=refuse)
+    )
+    with pytest.raises(ValueError, match="not a video"):
+        written.checked()  # type: ignore[misc]

@@ -48,7 +48,8 @@ def server(demo: int, media_clip: MediaClip, db_url: str) -> Iterator[str]:
     env = {**os.environ, "ARCHIVE_BASE_URL": base, "ARCHIVE_JOBS": "off"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--http", "app.server:BufferedHttpToolsProtocol"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -1,0 +1,118 @@
+"""The HTTP/1.1 protocol `archive serve` gives uvicorn: its httptools protocol, fed from a
+reused read buffer.
+
+uvicorn's ``HttpToolsProtocol`` is an ``asyncio.Protocol``: for every socket read the event
+loop allocates a new ``bytes`` (256 KiB at most under uvloop) and calls ``data_received``;
+then httptools copies each body span into another ``bytes`` (``on_body``), uvicorn appends
+that to a ``bytearray`` and copies the ``bytearray`` into yet another ``bytes`` for the
+ASGI message. For a large upload that is four copies of every byte, and the fresh
+allocations page-fault, before our code sees the body.
+
+:class:`BufferedHttpToolsProtocol` is an ``asyncio.BufferedProtocol`` instead: the loop
+(uvloop or the plain asyncio one) reads the socket straight into a buffer we hand it
+(``READ_BYTES``, one per thread, reused by every connection: the parser is fed
+synchronously in ``buffer_updated`` and all httptools callbacks receive copies, so nothing
+points into the buffer once the call returns). The parser's ``on_body`` copy is the only
+copy left: the ASGI message carries that ``bytes`` object itself (:class:`_Body`).
+
+It wraps uvicorn's protocol rather than subclassing it, because uvloop uses the buffered
+interface only for protocols that are *not* ``asyncio.Protocol`` instances. Everything
+else (parsing, keep-alive, pipelining, flow control, 400s, shutdown) is uvicorn's own
+code. ``archive serve`` selects it; by hand: ``uvicorn --http
+app.server:BufferedHttpToolsProtocol ...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+READ_BYTES = 1024 * 1024
+"""The most one socket read takes. uvicorn pauses reading once more than 64 KiB of body
+wait for the app, so an ASGI message carries at most about this much (64 KiB more)."""
+
+HTTP_PROTOCOL = "app.server:BufferedHttpToolsProtocol"
+"""uvicorn's ``http`` setting for this protocol (``--http`` on uvicorn's command line)."""
+
+_local = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """This thread's read buffer (an event loop runs in one thread, one read at a time)."""
+    buf: memoryview | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = memoryview(bytearray(READ_BYTES))
+    return buf
+
+
+class _Body:
+    """Stands in for a request cycle's body ``bytearray``: uvicorn does ``body += chunk``,
+    ``len(body)`` and ``bytes(body)``; this keeps the parser's chunks and hands a lone
+    chunk over as it is instead of copying it twice."""
+
+    __slots__ = ("_chunks", "_size")
+
+    def __init__(self, initial: bytes | bytearray = b"") -> None:
+        self._chunks: list[bytes] = [bytes(initial)] if initial else []
+        self._size = len(initial)
+
+    def __iadd__(self, chunk: bytes) -> _Body:
+        if chunk:
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+        return self
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bytes__(self) -> bytes:
+        if len(self._chunks) == 1:
+            return self._chunks[0]
+        return b"".join(self._chunks)
+
+
+class _HttpTools(HttpToolsProtocol):
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if cycle is not None and type(cycle.body) is not _Body:
+            cycle.body = _Body(cycle.body)  # type: ignore[assignment]
+        super().on_body(body)
+
+
+class BufferedHttpToolsProtocol(asyncio.BufferedProtocol):
+    """uvicorn's httptools HTTP/1.1 protocol, reading into a reused buffer (see the module)."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.http = _HttpTools(config, server_state, app_state, _loop)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.http.connection_made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.http.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        return self.http.eof_received()  # type: ignore[func-returns-value]
+
+    def pause_writing(self) -> None:
+        self.http.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.http.resume_writing()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _read_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.http.data_received(_read_buffer()[:nbytes])  # type: ignore[arg-type]
