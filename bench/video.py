@@ -285,20 +285,33 @@ def main() -> int:
         f"{'recall':>6} {'kf rec':>6} {'fr/shot':>7} {'frames':>6} {'scenedetect/ours':>16} "
         f"{'probe ratio':>11}"
     )
-    ok = True
+    missed = []
     for name, ours, ref, with_probe_ratio, cpu, rec, kf_rec, per_shot, sd, pr, n in rows:
         sd_txt = f"{sd / ours:16.1f}" if sd is not None else f"{'n/a':>16}"
         print(
             f"{name:8} {ours:7.2f} {ref:8.2f} {ours / ref:6.2f} {with_probe_ratio:6.2f} "
             f"{cpu:5.2f} {rec:6.2f} {kf_rec:6.2f} {per_shot:7.2f} {n:6d} {sd_txt} {pr:11.2f}"
         )
-        ok &= ours / ref <= 1.3 and rec >= 0.95 and per_shot <= 2 and pr <= 1.2
-    if any(r[5] is None for r in rows) and not args.no_scenedetect:
+        checks = {
+            "ratio <= 1.3": ours / ref <= 1.3,
+            "frames/shot <= 2": per_shot <= 2,
+            "probe ratio <= 1.2": pr <= 1.2,
+            "scenedetect/ours >= 5": sd is None or sd / ours >= 5,
+            "recall >= 0.95": rec >= 0.95,
+        }
+        missed += [
+            f"{name}: {k}"
+            + (" (so is kf recall)" if k.startswith("recall") and kf_rec < 0.95 else "")
+            for k, ok in checks.items()
+            if not ok
+        ]
+    # every cut of every clip together (the x264 clip alone can miss one: see bench/README)
+    cuts_all = sum(len(cuts) for _ in rows)
+    hits = sum(round(r[5] * len(cuts)) for r in rows)
+    print(f"cut recall over all {len(rows)} clips: {hits}/{cuts_all} = {hits / cuts_all:.2f}")
+    if any(r[8] is None for r in rows) and not args.no_scenedetect:
         print("PySceneDetect not installed (pip install scenedetect): comparison skipped")
-    print(
-        "targets: ratio <= 1.3, recall >= 0.95, frames/shot <= 2, probe ratio <= 1.2, "
-        f"scenedetect/ours >= 5 -> {'all met' if ok else 'NOT all met'}"
-    )
+    print("targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return 0
 
 
