@@ -1,4 +1,4 @@
-"""Keyframe extraction: a scan of keyframes only, dedup and coverage, then one render pass.
+"""Keyframe extraction: one scan of keyframes only; the kept frames are finished meanwhile.
 
 1. **Scan** (one ffmpeg process): decode keyframes only (``-skip_frame nokey``), turned to
    display orientation (autorotate), each shrunk by ffmpeg to a 32x32 RGB thumbnail and
@@ -7,22 +7,25 @@
    ``pts`` that ``showinfo`` prints for each frame, times the filter's time base (never
    index / fps, and never the rounded ``pts_time``), so variable-frame-rate clips get
    true times.
-2. **Coverage**: where kept frames are more than ``min_interval`` apart, a dropped
+2. **Finishing, while the scan runs** (:class:`_Online`; the keyframes-only decode keeps
+   about one core busy, this uses the other): each kept frame, and each dropped frame
+   that coverage (3) will take back, is turned into a JPEG of at most ``max_size``
+   pixels at once, one of two ways:
+
+   - **captured**: where the keyframe before it is at least :data:`CAPTURE_GAP` earlier
+     (long GOPs: few keyframes, each dear to decode again), the scan's decoder output is
+     split and the picture also leaves ffmpeg raw through a second pipe (8- and 10-bit
+     4:2:0 streams). One long-lived ffmpeg (:class:`_Converter`) scales it and converts
+     its colours with the stream's range and matrix: the same pixels a seek gives. Each
+     picture is checked against the scan's thumbnail of the same frame, so a frame can
+     never be filed under another frame's time;
+   - **sought**: the others are decoded again, each through an input-side seek to its
+     exact pts, a few per ffmpeg run (:class:`_Seeker`). With short GOPs that costs less
+     than piping every keyframe's picture out of the scan.
+3. **Coverage**: where kept frames are more than ``min_interval`` apart, a dropped
    keyframe inside the gap is taken back; only where the clip has no keyframe in the gap
-   (a long GOP) is a frame decoded at that time with an input-side seek.
-3. **Capture** (same scan): the scan's decoder output is split, and besides the
-   thumbnail every keyframe also leaves ffmpeg as a raw picture through a second pipe.
-   Python keeps the raw picture only of the frames it keeps (and of the dropped frame
-   that coverage will take back) and hands it at once to a worker thread, which has a
-   short ffmpeg run scale it to at most ``max_size`` pixels, colours converted as the
-   stream declares them, and writes the JPEG. The scan decodes on about one core, so
-   this work uses the other one while the scan goes on, and no chosen keyframe is
-   decoded twice. Each captured picture is checked against its scan thumbnail, so a
-   frame can never be filed under another frame's time.
-4. **Render** (one ffmpeg process) for the rest: coverage frames where the GOP is
-   long, captures that failed, and pixel formats the capture does not handle (other than
-   8-bit and 10-bit 4:2:0) are decoded again at full size, each through its own
-   input-side seek (``-ss`` to its exact pts), scaled to at most ``max_size`` pixels.
+   (a long GOP) is a frame decoded at that time with an input-side seek, after the scan,
+   as is any frame whose finishing failed (:func:`_render`).
 
 Near-duplicates: a keyframe is dropped when, compared with the last kept frame, its
 64-bit pHash is within ``phash_threshold`` bits **or** its 32x32 thumbnail differs by at
