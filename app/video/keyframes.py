@@ -627,16 +627,14 @@ def extract_keyframes(
     # JPEG encoding, fsync and hashing release the GIL; so do the ffmpeg runs waited on
     pool = ThreadPoolExecutor(RENDER_PROCESSES, thread_name_prefix="kf-publish")
     raw = _raw_format(info) if capture else None
-    converter = _Converter(raw, max_size, deadline, pool) if raw else None
+    converter = _Converter(raw, work, max_size, deadline, pool) if raw else None
     seeker = _Seeker(src, demuxer, work, max_size, deadline, pool)
     try:
         online = _Online(
             _Showinfo(),
             Fraction(min_interval) if min_interval > 0 else None,
-            (lambda n, at, pic, thumb: converter.put(at, pic, thumb, n, work))
-            if converter
-            else None,
-            lambda n, at: seeker.put(n, at),
+            converter.put if converter else None,
+            seeker.put,
             in_flight=2 * RENDER_PROCESSES,
         )
         scan = _scan(
@@ -781,10 +779,15 @@ class _Converter:
     """
 
     def __init__(
-        self, fmt: _RawFormat, max_size: int, deadline: _Deadline, pool: ThreadPoolExecutor
+        self,
+        fmt: _RawFormat,
+        work: Path,
+        max_size: int,
+        deadline: _Deadline,
+        pool: ThreadPoolExecutor,
     ) -> None:
         self.size = _fit(fmt.width, fmt.height, max_size)
-        self.deadline, self.pool = deadline, pool
+        self.work, self.deadline, self.pool = work, deadline, pool
         colour = {"color_range": fmt.color_range, "colorspace": fmt.color_space}
         self.args = (
             ffmpeg.input(
@@ -808,10 +811,9 @@ class _Converter:
         self._thread = threading.Thread(target=self._convert, name="kf-convert", daemon=True)
         self._thread.start()
 
-    def put(
-        self, at: Fraction, raw: bytearray, thumb: _Thumb, n: int, work: Path
-    ) -> Future[Keyframe]:
-        dst = work / f"c_{n:06d}.jpg"
+    def put(self, n: int, at: Fraction, raw: bytearray, thumb: _Thumb) -> Future[Keyframe]:
+        """Frame ``n``'s picture, to be written as ``c_<n>.jpg`` in ``work``."""
+        dst = self.work / f"c_{n:06d}.jpg"
         future: Future[Keyframe] = Future()
         with self._lock:
             if self._failed is not None:
@@ -833,13 +835,15 @@ class _Converter:
     def _on_picture(self, rgb: bytearray) -> None:
         with self._lock:
             at, thumb, dst, future = self._waiting.popleft()
-        im = Image.frombuffer("RGB", self.size, bytes(rgb))
+        im = Image.frombytes("RGB", self.size, rgb)
         small = np.asarray(im.resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.int16)
         if float(np.abs(small - thumb.pixels).mean()) > _CAPTURE_CHECK:
-            future.set_exception(VideoError(f"the frame captured at {float(at):g} s is not it"))
+            future.set_exception(
+                VideoError(f"the picture captured at {float(at):g} s does not match its frame")
+            )
             return
         done = self.pool.submit(_publish, at, im, dst, "keyframe")
-        done.add_done_callback(lambda d: _settle(future, d))
+        done.add_done_callback(functools.partial(_settle, future))
 
     def _convert(self) -> None:
         error: Exception = VideoError("the capture converter had stopped")

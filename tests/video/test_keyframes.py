@@ -287,9 +287,9 @@ def test_the_scan_sends_pictures_only_after_long_gaps(
     captured: list[float] = []
     real_put = keyframes._Converter.put
 
-    def put(self: keyframes._Converter, at: Any, *args: Any) -> Any:
+    def put(self: keyframes._Converter, n: int, at: Any, *args: Any) -> Any:
         captured.append(float(at))
-        return real_put(self, at, *args)
+        return real_put(self, n, at, *args)
 
     monkeypatch.setattr(keyframes._Converter, "put", put)
     frames = extract_keyframes(phone_clip, tmp_path / "p", phash_threshold=-1, diff_threshold=-1)
