@@ -112,9 +112,16 @@ def _input(path: Path, demuxer: str, **extra: Any) -> Any:
 
 
 class _Showinfo:
-    """Collects showinfo's per-frame ``pts`` and time base from stderr (thread-safe)."""
+    """Collects showinfo's per-frame ``pts`` and time base from stderr (thread-safe).
 
-    def __init__(self) -> None:
+    ffmpeg runs with ``-copyts``, so pts are the file's own; times are given from
+    ``origin``, the file's start (the probe's ``start_time``): where ffmpeg itself shifts
+    timestamps depends on the outputs and on seeking, and it shifted the first frame of
+    MPEG-TS and AVI files differently from the rest.
+    """
+
+    def __init__(self, origin: Fraction = Fraction(0)) -> None:
+        self.origin = origin
         self._lock = threading.Lock()
         self.pts: dict[int, list[int]] = {}
         self.timebase: dict[int, Fraction] = {}
@@ -132,7 +139,9 @@ class _Showinfo:
         with self._lock:
             values = self.pts.get(instance, [])
             tb = self.timebase.get(instance)
-            return values[index] * tb if tb is not None and index < len(values) else None
+            if tb is None or index >= len(values):
+                return None
+            return values[index] * tb - self.origin
 
     def raw(self, instance: int, index: int) -> tuple[int, Fraction] | None:
         """The ``pts`` integer and time base of one frame."""
@@ -152,7 +161,7 @@ class _Showinfo:
                 return None
             instance, tb = next(iter(self.timebase.items()))
             values = self.pts.get(instance)
-            return values[-1] * tb if values else None
+            return values[-1] * tb - self.origin if values else None
 
 
 @dataclass
@@ -392,8 +401,9 @@ def _scan(
     report: Callable[[float], None],
     online: _Online | None = None,
     raw: _RawFormat | None = None,
+    origin: Fraction = Fraction(0),
 ) -> _Scan:
-    info = online.info if online else _Showinfo()
+    info = online.info if online else _Showinfo(origin)
     kept: list[int] = []
     last: list[_Thumb] = []
     seen = 0
@@ -436,7 +446,7 @@ def _scan(
             )
         )
     text = _run.stream(
-        ffmpeg.merge_outputs(*outputs).compile(),
+        ffmpeg.merge_outputs(*outputs).global_args("-copyts").compile(),
         record_size=_THUMB_BYTES,
         timeout=deadline.left(),
         on_record=on_record,
@@ -495,11 +505,11 @@ def _thin(items: list[_Pick], max_count: int) -> list[_Pick]:
     return [items[i] for i in picks]
 
 
-def _seek_arg(at: Fraction) -> tuple[Fraction, str]:
+def _seek_arg(at: Fraction) -> str:
     """``at`` rounded up to the microsecond (ffmpeg's -ss resolution), exact as text."""
     micro = -((-at * 1_000_000) // 1)  # ceil
     seconds, rest = divmod(int(micro), 1_000_000)
-    return Fraction(int(micro), 1_000_000), f"{seconds}.{rest:06d}"
+    return f"{seconds}.{rest:06d}"
 
 
 def _render(
@@ -510,10 +520,14 @@ def _render(
     max_size: int,
     deadline: _Deadline,
     name: str = "r",
+    *,
+    origin: Fraction = Fraction(0),
 ) -> list[tuple[Fraction, Path] | None]:
-    """Decode each pick at full size into ``work``; return (real time, image) per pick."""
+    """Decode each pick at full size into ``work``; return (real time, image) per pick.
+
+    ``-ss`` is counted from the file's start (ffmpeg adds its start time), and with
+    ``-copyts`` the frame keeps its own pts: its time is that minus ``origin``."""
     outputs = []
-    seeks = []
     for i, pick in enumerate(picks):
         if pick.on_keyframe:
             # rounding up keeps the seek on this keyframe; -noaccurate_seek keeps ffmpeg
@@ -522,12 +536,9 @@ def _render(
             # depth's worth of frames, and with non-keyframes skipped that meant reading on
             # to the next keyframes (hundreds of packets per pick; measured 2.7x slower).
             # One decoder thread: frame threads add their own delay of several packets.
-            ss, text = _seek_arg(pick.at)
-            inp = _input(path, demuxer, ss=text, noaccurate_seek=None, threads=1)
+            inp = _input(path, demuxer, ss=_seek_arg(pick.at), noaccurate_seek=None, threads=1)
         else:
-            ss, text = _seek_arg(max(Fraction(0), pick.at))
-            inp = _input(path, demuxer, ss=text)
-        seeks.append(ss)
+            inp = _input(path, demuxer, ss=_seek_arg(max(Fraction(0), pick.at)))
         video = (
             inp["v:0"]
             .filter("trim", end_frame=1)
@@ -541,17 +552,17 @@ def _render(
                 **({"loglevel": "info"} if i == 0 else {}),
             )
         )
-    args = ffmpeg.merge_outputs(*outputs).compile()
-    info = _Showinfo()
+    args = ffmpeg.merge_outputs(*outputs).global_args("-copyts").compile()
+    info = _Showinfo(origin)
     _, stderr = _run.run(args, timeout=deadline.left())
     for line in stderr.splitlines():
         info.line(line)
     instances = sorted(info.timebase)
     result: list[tuple[Fraction, Path] | None] = []
-    for i, ss in enumerate(seeks):
+    for i in range(len(picks)):
         dst = work / f"{name}_{i:04d}.ppm"
-        rel = info.seconds(instances[i], 0) if i < len(instances) else None
-        result.append((ss + rel, dst) if rel is not None and dst.exists() else None)
+        at = info.seconds(instances[i], 0) if i < len(instances) else None
+        result.append((at, dst) if at is not None and dst.exists() else None)
     return result
 
 
@@ -565,18 +576,22 @@ def _render_all(
     work: Path,
     max_size: int,
     deadline: _Deadline,
+    *,
+    origin: Fraction = Fraction(0),
 ) -> list[tuple[Fraction, Path] | None]:
     """``_render`` in up to RENDER_PROCESSES ffmpeg processes at once (contiguous shares of
     the picks): each seek decodes with one thread, so a second process uses the core the
     first leaves idle. Results keep the picks' order."""
     parts = min(RENDER_PROCESSES, max(1, len(picks) // 4))
     if parts == 1:
-        return _render(path, demuxer, picks, work, max_size, deadline)
+        return _render(path, demuxer, picks, work, max_size, deadline, origin=origin)
     size = -(-len(picks) // parts)
     shares = [picks[i : i + size] for i in range(0, len(picks), size)]
     with ThreadPoolExecutor(len(shares), thread_name_prefix="kf-render") as pool:
         futures = [
-            pool.submit(_render, path, demuxer, share, work, max_size, deadline, f"r{j}")
+            pool.submit(
+                _render, path, demuxer, share, work, max_size, deadline, f"r{j}", origin=origin
+            )
             for j, share in enumerate(shares)
         ]
         results = [f.result() for f in futures]
@@ -621,6 +636,8 @@ def extract_keyframes(
         raise VideoError(f"unsupported container {info['container']!r}")
     demuxer = DEMUXERS[container]
     duration = float(info["duration"] or 0.0)
+    start = info["start_time"] if "start_time" in info else probe(src)["start_time"]
+    origin = Fraction(start or 0)  # times count from the file's start, as players do
     report = progress or (lambda _fraction: None)
     report(0.0)
     work = Path(tempfile.mkdtemp(prefix=".kf-", dir=out))
@@ -628,10 +645,10 @@ def extract_keyframes(
     pool = ThreadPoolExecutor(RENDER_PROCESSES, thread_name_prefix="kf-publish")
     raw = _raw_format(info) if capture else None
     converter = _Converter(raw, work, max_size, deadline, pool) if raw else None
-    seeker = _Seeker(src, demuxer, work, max_size, deadline, pool)
+    seeker = _Seeker(src, demuxer, work, max_size, deadline, pool, origin)
     try:
         online = _Online(
-            _Showinfo(),
+            _Showinfo(origin),
             Fraction(min_interval) if min_interval > 0 else None,
             converter.put if converter else None,
             seeker.put,
@@ -647,6 +664,7 @@ def extract_keyframes(
             report=lambda f: report(0.6 * f),
             online=online,
             raw=raw,
+            origin=origin,
         )
         picks = _thin(_coverage(scan, duration, min_interval), max_count)
         aligned = online.finish(Fraction(duration))
@@ -661,7 +679,9 @@ def extract_keyframes(
                 with contextlib.suppress(VideoError):  # if so, decoded again below
                     finished[n] = future.result()
         rest = [p for p in picks if not (p.on_keyframe and p.index in finished)]
-        rendered = iter(_render_all(src, demuxer, rest, work, max_size, deadline) if rest else [])
+        rendered = iter(
+            _render_all(src, demuxer, rest, work, max_size, deadline, origin=origin) if rest else []
+        )
         report(0.8)
         chosen: list[tuple[Fraction, Path | Keyframe, str]] = []
         for pick in picks:
@@ -716,8 +736,9 @@ class _Seeker:
         max_size: int,
         deadline: _Deadline,
         pool: ThreadPoolExecutor,
+        origin: Fraction,
     ) -> None:
-        self.src, self.demuxer, self.work = src, demuxer, work
+        self.src, self.demuxer, self.work, self.origin = src, demuxer, work, origin
         self.max_size, self.deadline, self.pool = max_size, deadline, pool
         self._queue: queue.Queue[tuple[int, Fraction, Future[Keyframe]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="kf-seek", daemon=True)
@@ -755,8 +776,9 @@ class _Seeker:
         error: Exception = VideoError("ffmpeg could not decode the frame")
         try:
             got = _render(
-                self.src, self.demuxer, picks, self.work, self.max_size, self.deadline, name
-            )
+                self.src, self.demuxer, picks, self.work, self.max_size, self.deadline, name,
+                origin=self.origin,
+            )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - those frames are decoded again later
             got, error = [None] * len(batch), exc
         for (n, _, future), result in zip(batch, got, strict=True):

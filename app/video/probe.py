@@ -316,6 +316,7 @@ def probe(path: str | os.PathLike[str], *, timeout: float = 30) -> dict[str, Any
     return {
         "container": format_name,
         "duration": duration,
+        "start_time": _float(fmt.get("start_time")) or 0.0,
         "size": _int(fmt.get("size")) or size,
         "bitrate": _int(fmt.get("bit_rate")),
         "video_codec": video.get("codec_name"),

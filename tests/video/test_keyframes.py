@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -128,7 +130,7 @@ def test_timeout_raises_video_error(phone_clip: Path, tmp_path: Path) -> None:
 def test_other_container_keyframes(remuxed: dict[str, Path], tmp_path: Path) -> None:
     frames = extract_keyframes(remuxed["mpegts"], tmp_path, phash_threshold=-1, diff_threshold=-1)
     assert len(frames) == 6
-    # mpegts keeps its 1.4 s start offset; the spacing is still one second
+    # counted from the file's start (mpegts starts at 1.4 s), one second apart
     spacing = [b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)]
     assert spacing == pytest.approx([1.0] * 5, abs=0.05)
 
@@ -170,12 +172,12 @@ def test_seeks_land_on_the_same_frames_in_every_container(
 ) -> None:
     mp4 = extract_keyframes(phone_clip, tmp_path / "mp4")
     other = extract_keyframes(remuxed[container], tmp_path / container)
-    # from the second frame on, the same spacing as in the mp4 (mpegts and avi place the
-    # first frame differently against the audio's start: see bench/README.md)
+    # from the second frame on, the same spacing as in the mp4 (AVI has no pts: ffmpeg's
+    # copy into it gives every frame after the first one frame's delay, ffprobe agrees)
     assert [f.timestamp - other[1].timestamp for f in other[1:]] == pytest.approx(
         [f.timestamp - mp4[1].timestamp for f in mp4[1:]], abs=0.002
     )
-    if container in ("matroska", "flv"):  # one constant offset (the audio starts first)
+    if container != "avi":  # one constant offset (the audio starts first)
         shift = other[0].timestamp - mp4[0].timestamp
         assert [f.timestamp - shift for f in other] == pytest.approx(
             [f.timestamp for f in mp4], abs=0.002
@@ -371,3 +373,27 @@ def test_a_converter_that_stops_early_leaves_the_rest_to_seeking(
     monkeypatch.setattr(keyframes._Converter, "_feed", one_picture_only)
     assert _extract(phone_clip, tmp_path / "c") == expected
     assert len(fed) == 1
+
+
+@pytest.mark.parametrize("container", ["mp4", "matroska", "mpegts", "flv", "avi"])
+def test_times_are_ffprobes_counted_from_the_files_start(
+    phone_clip: Path, remuxed: dict[str, Path], container: str, tmp_path: Path
+) -> None:
+    """Scan, capture and seeks all give every keyframe the time ffprobe gives it, counted
+    from the file's start as players count (before, ffmpeg's own shifting put the first
+    frame of an MPEG-TS 23 ms off the rest)."""
+    clip = phone_clip if container == "mp4" else remuxed[container]
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-skip_frame", "nokey", "-select_streams", "v:0",
+         "-show_entries", "frame=best_effort_timestamp_time:format=start_time",
+         "-of", "json", str(clip)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    data = json.loads(out)
+    start = float(data["format"]["start_time"])
+    expected = [float(f["best_effort_timestamp_time"]) - start for f in data["frames"]]
+    for capture in (True, False):
+        frames = extract_keyframes(
+            clip, tmp_path / f"{capture}", phash_threshold=-1, diff_threshold=-1, capture=capture
+        )
+        assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-6)
