@@ -59,19 +59,7 @@ async def _finish(temp: TempWrite, check: Check | None) -> Written:
         written = await run_in_threadpool(temp.finish)
     finally:
         await asyncio.wait([checking])  # never discard the file under a running check
-    error = checking.exception()
-    if error is not None:
-
-        def checked() -> Any:
-            raise error
-
-    else:
-        value = checking.result()
-
-        def checked() -> Any:
-            return value
-
-    return dataclasses.replace(written, checked=checked)
+    return dataclasses.replace(written, checked=checking.result)  # returns or re-raises
 
 
 async def stream_raw(
