@@ -24,11 +24,13 @@ import argparse
 import fcntl
 import hashlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -146,8 +148,10 @@ def direct_write_fsync_time(src: Path, dst: Path) -> float:
     return elapsed
 
 
-def setup(env: dict[str, str]) -> str:
-    """Migrate a scratch database; create a contributor token and a clip."""
+def setup(env: dict[str, str], clips: int) -> list[str]:
+    """Migrate a scratch database; create a contributor token and ``clips`` clips.
+
+    Returns the token and the clips' codes."""
     os.environ.update(env)
     from app.accounts.service import create_token, create_user
     from app.clips.schemas import ClipCreate
@@ -163,13 +167,16 @@ def setup(env: dict[str, str]) -> str:
             s, email="bench@example.org", role="contributor", password="bench password long enough"
         )
         _, token = create_token(s, user, "bench")
-        create(
-            s,
-            ClipCreate(city="Abadan", province="Khuzestan", date="2019-11-16"),
-            actor="bench",
-            user_id=user.id,
-        )
-    return token
+        codes = [
+            create(
+                s,
+                ClipCreate(city="Abadan", province="Khuzestan", date="2019-11-16"),
+                actor="bench",
+                user_id=user.id,
+            ).code
+            for _ in range(clips)
+        ]
+    return [token, *codes]
 
 
 def chunks(path: Path) -> Iterator[bytes]:
@@ -200,8 +207,8 @@ def send_sendfile(url: str, path: Path, headers: dict[str, str]) -> tuple[int, s
         return resp.status, resp.read().decode("utf-8", "replace")
 
 
-def upload(client: str, url: str, video: Path, token: str, size: int) -> tuple[int, str]:
-    target = f"{url}/api/v1/clips/IRN001/media?filename=big.ts"
+def upload(client: str, url: str, video: Path, token: str, size: int, code: str) -> tuple[int, str]:
+    target = f"{url}/api/v1/clips/{code}/media?filename=big.ts"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "video/mp2t"}
     if client == "sendfile":
         return send_sendfile(target, video, headers)
@@ -220,10 +227,40 @@ def upload(client: str, url: str, video: Path, token: str, size: int) -> tuple[i
     return r.status_code, r.text
 
 
+def make_unique(path: Path, run: int) -> None:
+    """Give the file new bytes for each run (an identical upload would be a duplicate): one
+    packet in the middle becomes an MPEG-TS null packet (PID 0x1FFF, which demuxers drop)
+    carrying the run number. The rest of the file stays in the page cache."""
+    packet = b"\x47\x1f\xff\x10" + run.to_bytes(8, "big") + b"\xff" * 176
+    offset = path.stat().st_size // 188 // 2 * 188
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(packet)
+
+
+@dataclass
+class Run:
+    upload: float
+    cpu: float
+    faults: int
+    tail: float | None
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="256 MiB instead of 1 GiB")
     parser.add_argument("--size-mib", type=int, default=None)
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="uploads to the same server, each of different bytes (default 5); the ratio "
+        "reported is their median",
+    )
     parser.add_argument(
         "--client",
         choices=["sendfile", "curl", "httpx"],
@@ -238,6 +275,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     size = (args.size_mib or (256 if args.quick else 1024)) * 1024 * 1024
+    runs = max(1, args.runs)
     base = ROOT / "var" / "bench"
     base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ingest-", dir=base) as tmp:
@@ -250,46 +288,68 @@ def main() -> int:
             "ARCHIVE_DEMO_ON_FIRST_RUN": "false",
             "ARCHIVE_MAX_UPLOAD_BYTES": str(size + 1),
         }
-        token = setup(env)
+        token, *codes = setup(env, runs)
         video = work / "big.ts"
         make_file(video, size)
         sha_t = min(sha256_time(video) for _ in range(2))
         buffered_t = min(write_fsync_time(video, work / "copy.bin") for _ in range(2))
         direct_t = min(direct_write_fsync_time(video, work / "copy.bin") for _ in range(2))
         write_t = min(buffered_t, direct_t)
+        results: list[Run] = []
         with app_server(env, work / "server.log", http=args.http) as url:
             pid = server_pid(url)
             rss0 = proc_status(pid, "VmRSS")
             io0 = proc_write_bytes(pid)
-            cpu0 = proc_cpu(pid)
-            flt0 = proc_minflt(pid)
-            start = time.perf_counter()
-            status, text = upload(args.client, url, video, token, size)
-            end = time.perf_counter()
-            upload_t = end - start
-            if status != 201:
-                print(f"upload failed: {status} {text}")
-                return 1
+            for run, code in enumerate(codes):
+                make_unique(video, run)
+                SENT.clear()
+                cpu0, flt0 = proc_cpu(pid), proc_minflt(pid)
+                start = time.perf_counter()
+                status, text = upload(args.client, url, video, token, size, code)
+                end = time.perf_counter()
+                if status != 201:
+                    print(f"upload failed: {status} {text}")
+                    return 1
+                results.append(
+                    Run(
+                        upload=end - start,
+                        cpu=proc_cpu(pid) - cpu0,
+                        faults=proc_minflt(pid) - flt0,
+                        tail=end - SENT[-1] if SENT else None,
+                    )
+                )
+                # the next upload starts on a flushed disk, as the write + fsync floor did
+                subprocess.run(["sync"], check=True)
             peak = proc_status(pid, "VmHWM")
             written = proc_write_bytes(pid) - io0
-            cpu = proc_cpu(pid) - cpu0
-            faults = proc_minflt(pid) - flt0
     floor = max(sha_t, write_t)
     mib = size / 1024**2
-    print(f"== ingest: {mib:.0f} MiB over loopback HTTP (2 shared cores: ratios, not times)")
+    up = median([r.upload for r in results])
     print(
-        f"upload {upload_t:.2f}s ({mib / upload_t:.0f} MiB/s); sha256 {sha_t:.2f}s; "
-        f"write+fsync {write_t:.2f}s (buffered {buffered_t:.2f}s, direct {direct_t:.2f}s)"
+        f"== ingest: {mib:.0f} MiB over loopback HTTP, {runs} uploads "
+        "(2 shared cores: ratios, not times)"
     )
     print(
-        f"server CPU {cpu:.2f}s ({cpu / upload_t:.2f} cores busy on average), "
-        f"{faults} minor page faults; protocol {args.http}"
+        f"floor: sha256 {sha_t:.2f}s; write+fsync {write_t:.2f}s "
+        f"(buffered {buffered_t:.2f}s, direct {direct_t:.2f}s)"
     )
-    if SENT:  # the server still had at most a socket buffer's worth to read at that point
-        print(f"after the client's last byte: {end - SENT[-1]:.2f}s (fsync, validation, commit)")
-    print(f"upload / max(sha256, write+fsync) = {upload_t / floor:.2f}  (target <= 1.5)")
+    for i, r in enumerate(results, 1):
+        tail = f"; after the client's last byte {r.tail:.2f}s" if r.tail is not None else ""
+        print(
+            f"  upload {i}: {r.upload:.2f}s ({mib / r.upload:.0f} MiB/s), ratio "
+            f"{r.upload / floor:.2f}; server CPU {r.cpu:.2f}s, {r.faults} minor page faults"
+            f"{tail}"
+        )
+    print(f"protocol {args.http}; the tail is fsync, validation and the commit")
+    print(
+        f"upload / max(sha256, write+fsync) = {up / floor:.2f} (median; best "
+        f"{min(r.upload for r in results) / floor:.2f})  (target <= 1.5)"
+    )
     print(f"server peak RSS growth = {(peak - rss0) / 1e6:.1f} MB  (target <= 64)")
-    print(f"bytes written by the server / file size = {written / size:.3f}  (target 1.0)")
+    print(
+        f"bytes written by the server / bytes uploaded = {written / (size * runs):.3f}  "
+        "(target 1.0)"
+    )
     return 0
 
 
