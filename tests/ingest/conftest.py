@@ -3,8 +3,6 @@ server, clip records, and a helper that waits for processing."""
 
 from __future__ import annotations
 
-import struct
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,13 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-FFMPEG = "/usr/bin/ffmpeg"
-X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-sc_threshold", "0"]
-
-
-def ffmpeg(*args: str) -> None:
-    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    subprocess.run(cmd, check=True, timeout=60, stdin=subprocess.DEVNULL, capture_output=True)
+from tests.media import GPS, X264, ffmpeg
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +30,7 @@ def phone_clip(media_dir: Path) -> Path:
         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
         "-map", "[v]", "-map", "2:a", "-t", "3",
         *X264, "-g", "10", "-keyint_min", "10", "-c:a", "aac",
-        "-metadata", "location=+35.6892+051.3890/",
+        "-metadata", f"location={GPS}",
         "-metadata", "com.apple.quicktime.make=Apple",
         "-metadata", "com.apple.quicktime.model=iPhone 12",
         "-movflags", "use_metadata_tags", str(out),
@@ -68,31 +60,6 @@ def jpeg_bytes() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-def hls_playlist(port: int) -> bytes:
-    return (
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
-        f"#EXTINF:10.0,\nhttp://127.0.0.1:{port}/leak.ts\n"
-        "#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
-    ).encode()
-
-
-def concat_playlist(port: int) -> bytes:
-    return (
-        f"ffconcat version 1.0\nfile 'http://127.0.0.1:{port}/x.mp4'\nfile '/etc/passwd'\n"
-    ).encode()
-
-
-def avi_wrapped(payload: bytes) -> bytes:
-    """RIFF/AVI header followed by a playlist (the AVI-wrapped playlist trick)."""
-    avih = struct.pack("<4sI", b"avih", 56) + bytes(56)
-    hdrl = b"hdrl" + avih
-    lst = struct.pack("<4sI", b"LIST", len(hdrl)) + hdrl
-    movi = b"movi" + struct.pack("<4sI", b"00tx", len(payload)) + payload
-    lst2 = struct.pack("<4sI", b"LIST", len(movi)) + movi
-    riff_body = b"AVI " + lst + lst2
-    return struct.pack("<4sI", b"RIFF", len(riff_body)) + riff_body
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from app.config import get_settings
 from app.db import session_scope
 from app.ingest.models import Media
 from app.server import READ_BYTES
-from tests.ingest.conftest import ffmpeg, store_files, wait_for
+from tests.ingest.conftest import store_files, wait_for
+from tests.media import ffmpeg
 from tests.support import served
 
 

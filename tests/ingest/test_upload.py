@@ -16,13 +16,8 @@ from app.custody.models import CustodyEvent
 from app.db import session_scope
 from app.ingest.models import Media
 from app.jobs.models import ProcessingJob
-from tests.ingest.conftest import (
-    avi_wrapped,
-    concat_playlist,
-    hls_playlist,
-    store_files,
-    upload,
-)
+from tests.ingest.conftest import store_files, upload
+from tests.media import avi_wrapped, concat_playlist, hls_playlist
 
 
 def media_root() -> Path:

@@ -8,7 +8,7 @@ import ffmpeg as ffmpeg_python
 import pytest
 
 from app.video import UnsupportedVideo, VideoError, _run, extract_keyframes, probe
-from tests.video.conftest import gab2_avi, hls_playlist, riff_avi_with_playlist
+from tests.media import avi_wrapped, gab2_avi, hls_playlist
 
 Canary = tuple[int, list[str]]
 
@@ -17,7 +17,7 @@ Canary = tuple[int, list[str]]
 def test_hls_playlist_refused(tmp_path: Path, canary: Canary, name: str) -> None:
     port, hits = canary
     path = tmp_path / name
-    path.write_text(hls_playlist(port))
+    path.write_bytes(hls_playlist(port))
     with pytest.raises(UnsupportedVideo, match="playlists \\(HLS/concat\\) are not accepted"):
         probe(path)
     with pytest.raises(UnsupportedVideo):
@@ -39,7 +39,7 @@ def test_ffconcat_refused(tmp_path: Path, canary: Canary) -> None:
 def test_avi_wrapped_playlist_refused(tmp_path: Path, canary: Canary) -> None:
     port, hits = canary
     path = tmp_path / "evil.avi"
-    path.write_bytes(riff_avi_with_playlist(hls_playlist(port)))
+    path.write_bytes(avi_wrapped(hls_playlist(port)))
     with pytest.raises(VideoError) as err:
         probe(path)
     assert "passwd" not in err.value.message
@@ -95,7 +95,7 @@ def test_gab2_avi_with_hls_playlist_refused(
 ) -> None:
     port, hits = canary
     path = tmp_path / "gab2.avi"
-    path.write_bytes(gab2_avi(plain_avi, hls_playlist(port).encode()))
+    path.write_bytes(gab2_avi(plain_avi, hls_playlist(port)))
     with pytest.raises(UnsupportedVideo, match="hidden in this AVI's subtitle track"):
         probe(path)
     # and even if that check were skipped, the forced demuxer + file-only whitelist hold:

@@ -9,7 +9,7 @@ import pytest
 
 from app.video import CorruptVideo, UnsupportedVideo, VideoError, probe, sniff_container
 from app.video.probe import is_variable_frame_rate, rotation_of
-from tests.video.conftest import GPS
+from tests.media import GPS
 
 
 def test_phone_clip_fields(phone_clip: Path) -> None:
@@ -145,7 +145,7 @@ def test_truncated_matroska_still_probes_or_fails_clearly(
 
 
 def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
-    from tests.video.conftest import ffmpeg
+    from tests.media import ffmpeg
 
     path = tmp_path / "voice.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(path))
