@@ -263,8 +263,10 @@ def main() -> int:
             frames = ours_runs[0][2]
             times = [f.timestamp for f in frames]  # type: ignore[attr-defined]
             sd = None if args.no_scenedetect else scenedetect_time(clip)
-            probe_ref = statistics.median(timed(plain_ffprobe, clip)[0] for _ in range(15))
-            probe_ours = statistics.median(timed(probe, clip)[0] for _ in range(15))
+            # interleaved, so a slow moment of the machine hits both alike
+            pairs = [(timed(plain_ffprobe, clip)[0], timed(probe, clip)[0]) for _ in range(15)]
+            probe_ref = statistics.median(ref for ref, _ in pairs)
+            probe_ours = statistics.median(ours for _, ours in pairs)
             rows.append(
                 (
                     name,
