@@ -60,7 +60,7 @@ class KeyframeRead(BaseModel):
     height: int
     sha256: str
     phash: str = Field(description="64-bit perceptual hash, hex")
-    source: str = Field(description="keyframe | coverage")
+    source: str = Field(description="keyframe | coverage | cut")
     url: str
     thumbnail_url: str
 

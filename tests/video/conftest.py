@@ -86,6 +86,20 @@ def long_gop_clip(clips: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hidden_cut_clip(clips: Path) -> Path:
+    """10 s in one GOP (a single keyframe at 0, no scene-cut keyframes): 4 s of still
+    colour bars, then a cut to 6 s of testsrc2 that the encoder codes as predicted frames."""
+    out = clips / "hiddencut.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "smptehdbars=s=320x240:r=15:d=4",
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=15:d=6",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-t", "10",
+        *X264, "-g", "600", "-keyint_min", "600", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
 def static_clip(clips: Path) -> Path:
     """4 s of unchanging colour bars with a keyframe every second (all near-identical)."""
     out = clips / "static.mp4"

@@ -397,3 +397,81 @@ def test_times_are_ffprobes_counted_from_the_files_start(
             clip, tmp_path / f"{capture}", phash_threshold=-1, diff_threshold=-1, capture=capture
         )
         assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_cut_the_encoder_gave_no_keyframe_gets_a_frame(
+    hidden_cut_clip: Path, tmp_path: Path
+) -> None:
+    """One GOP over a cut from still bars to testsrc2: the scan sees only the keyframe at
+    0, the packet sizes show the cut at 4 s, and the frame there is decoded and kept."""
+    frames = extract_keyframes(hidden_cut_clip, tmp_path / "cuts")
+    _assert_valid(frames, tmp_path / "cuts")
+    assert [(f.source, round(f.timestamp, 2)) for f in frames] == [("keyframe", 0), ("cut", 4)]
+    assert hamming(frames[0].phash, frames[1].phash) > 10
+    with Image.open(frames[1].path) as im:
+        got = np.asarray(im.convert("RGB"), dtype=np.int16)
+
+    def decoded(at: str) -> Any:
+        ref = tmp_path / f"ref{at}.png"
+        seek = [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-ss",
+            at,
+            "-i",
+            str(hidden_cut_clip),
+            "-frames:v",
+            "1",
+        ]
+        subprocess.run([*seek, str(ref)], check=True)
+        with Image.open(ref) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+    # ffmpeg's own PNG of the frame at 4 s against our JPEG: compression and colour
+    # conversion apart, the same picture; the bars just before the cut are far from it
+    assert float(np.abs(got - decoded("4")).mean()) < 8
+    assert float(np.abs(got - decoded("3.9")).mean()) > 40
+
+    plain = extract_keyframes(hidden_cut_clip, tmp_path / "plain", cuts=False)
+    assert [(f.source, f.timestamp) for f in plain] == [("keyframe", 0.0)]
+
+
+def test_short_gops_never_list_packets(
+    phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyframes at most 2 s apart already show every cut in time: the packet listing is
+    not even started (here it would fail the extraction)."""
+    from app.video import keyframes
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise VideoError("the packets were listed")
+
+    monkeypatch.setattr(keyframes, "video_packets", refuse)
+    frames = extract_keyframes(phone_clip, tmp_path)
+    assert frames and {f.source for f in frames} == {"keyframe"}
+
+
+def test_hidden_cuts_from_packet_sizes() -> None:
+    from fractions import Fraction
+
+    from app.video.keyframes import Packet, hidden_cuts
+
+    def gop(start: float, sizes: list[int], key: int = 50_000) -> list[Packet]:
+        frames = [Packet(Fraction(start), key, True)]
+        return frames + [
+            Packet(Fraction(start) + Fraction(i + 1, 30), s, False) for i, s in enumerate(sizes)
+        ]
+
+    # B/P alternation inside one shot: P-frames 5x the B-frames, far below the keyframe
+    steady = gop(0, [2_000, 1_000, 1_000, 10_000] * 60)
+    assert hidden_cuts(steady) == []
+    # a predicted frame coded like a keyframe, 4 s into an 8 s GOP
+    cut = gop(0, [2_000] * 119 + [40_000] + [2_000] * 120)
+    assert hidden_cuts(cut) == [Fraction(120, 30)]
+    # ... but a keyframe 1 s later shows the new shot anyway
+    assert hidden_cuts(cut[:150] + gop(5, [2_000] * 30)) == []
+    # a jump into noise (every frame big from then on) is one cut, not one per frame
+    noise = gop(0, [2_000] * 60 + [45_000] * 180)
+    assert hidden_cuts(noise) == [Fraction(61, 30)]
