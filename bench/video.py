@@ -18,7 +18,8 @@ as the processing job calls it (probe is its own step, measured in the last colu
 "+probe" is the same call without it (the CLI's path). "cpu" is the same ratio in CPU
 seconds (user + system, ours including our Python), which the other tenants of a shared
 machine disturb less than wall time. "kf recall" is the recall of every keyframe in the
-stream: the most a keyframes-only decoder can reach.
+stream: the most the keyframe scan alone can reach (cuts found from packet sizes add to
+it).
 """
 
 from __future__ import annotations
