@@ -364,7 +364,7 @@ def _cut_frames(
         if got is not None:
             at, image = got
             with open_image(image) as im:
-                small = im.convert("RGB").resize((THUMB, THUMB), Image.Resampling.BOX)
+                small = im.resize((THUMB, THUMB), Image.Resampling.BOX)  # already RGB
             found.append((at, image, _thumb(small.tobytes())))
     return found
 
