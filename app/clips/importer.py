@@ -131,7 +131,7 @@ def _validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[
             for h, v in values.items()
             if len(v) > MAX_FIELD
         ]
-        code = values.get("code") or None
+        code = service.normalise_code(values.get("code") or "") or None
         if code:
             try:
                 service.parse_code(code)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, NotFound
-from app.kit.cursor import decode_cursor, encode_cursor
+from app.kit.cursor import decode_id_cursor, encode_cursor
 from app.partners.schemas import (
     ChangeEvent,
     ChangePage,
@@ -155,12 +155,8 @@ def to_public(item: Enriched, *, check_files: bool = True) -> ClipPublic:
 
 
 def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
-    if not cursor:
-        return None
-    value = decode_cursor(cursor, field=field).get("id")
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"{field} {cursor!r} is not valid", field=field)
-    return value
+    """The id a keyset page resumes after (database-free: call it before any query)."""
+    return decode_id_cursor(cursor, field=field)
 
 
 _PLACES: dict[tuple[str, str | None, str | None], tuple[float, list[int]]] = {}
@@ -195,8 +191,10 @@ def make_filter(
     date_to: date | None = None,
     updated_since: datetime | None = None,
     q: str | None = None,
-    cursor: str | None = None,
+    after_id: int | None = None,
 ) -> PublicFilter:
+    """The filter of a list or export; the dates and the cursor (``parse_cursor``) are
+    parsed by the caller, before any SQL."""
     if on is not None and (date_from is not None or date_to is not None):
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -209,7 +207,7 @@ def make_filter(
         date_to=date_to,
         updated_since=updated_since,
         q=(q or "").strip() or None,
-        after_id=parse_cursor(cursor),
+        after_id=after_id,
     )
 
 

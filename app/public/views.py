@@ -17,7 +17,7 @@ from app.config import get_settings
 from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.i18n import translate
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 from app.places import service as places
 from app.public import cache, pages, repository, service
 from app.public.repository import PublicFilter
@@ -105,12 +105,15 @@ def city(
     request: Request,
     session: SessionDep,
     _: Anyone,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> Response:
     lang = lang_of(request)
+    after_id = service.parse_cursor(cursor)
     ids = places.city_ids_for(session, city=slug.replace("-", " ")) or []
     size = get_settings().public_page_size
-    f = PublicFilter(place_ids=ids, after_id=service.parse_cursor(cursor))
+    f = PublicFilter(place_ids=ids, after_id=after_id)
     rows, next_cursor = service.page(session, f, size)
     if not ids or not rows:
         raise service.ClipNotPublic(f"there are no published clips in {slug!r}", field="slug")
@@ -138,7 +141,9 @@ def search(
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> Response:
     lang = lang_of(request)
     entries = pages.city_entries(_city_counts(session), lang)
@@ -149,10 +154,10 @@ def search(
         f = service.make_filter(
             session,
             province=(province or "").replace("-", " ") or None,
-            date_from=_day(from_, "from"),
-            date_to=_day(to, "to"),
+            date_from=query_day(from_, "from"),
+            date_to=query_day(to, "to"),
             q=q,
-            cursor=cursor,
+            after_id=service.parse_cursor(cursor),
         )
     except InvalidInput as exc:
         ctx["error"] = exc.message
@@ -171,15 +176,6 @@ def search(
         first_url=f"?{urlencode(query)}" if cursor else None,
     )
     return _page(request, "search.html", ctx)
-
-
-def _day(value: str | None, field: str) -> Any:
-    if not value:
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(str(exc), field=field, code="invalid_date") from None
 
 
 @router.get("/clips/{code}")
