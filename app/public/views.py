@@ -146,21 +146,28 @@ def search(
     ] = None,
 ) -> Response:
     lang = lang_of(request)
-    entries = pages.city_entries(_city_counts(session), lang)
-    provinces = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
     form = {"province": province or "", "from": from_ or "", "to": to or "", "q": q or ""}
-    ctx: dict[str, Any] = {"form": form, "provinces": provinces, "cards": [], "error": None}
-    try:
-        f = service.make_filter(
-            session,
-            province=(province or "").replace("-", " ") or None,
-            date_from=query_day(from_, "from"),
-            date_to=query_day(to, "to"),
-            q=q,
-            after_id=service.parse_cursor(cursor),
-        )
+    ctx: dict[str, Any] = {"form": form, "cards": [], "error": None}
+    try:  # the dates and the cursor first, before any SQL
+        date_from, date_to = query_day(from_, "from"), query_day(to, "to")
+        after_id = service.parse_cursor(cursor)
     except InvalidInput as exc:
         ctx["error"] = exc.message
+    entries = pages.city_entries(_city_counts(session), lang)  # the form's provinces
+    ctx["provinces"] = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
+    if ctx["error"] is None:
+        try:
+            f = service.make_filter(
+                session,
+                province=(province or "").replace("-", " ") or None,
+                date_from=date_from,
+                date_to=date_to,
+                q=q,
+                after_id=after_id,
+            )
+        except InvalidInput as exc:
+            ctx["error"] = exc.message
+    if ctx["error"] is not None:
         return _page(request, "search.html", ctx, status_code=422)
     rows: list[Any] = []
     next_cursor: str | None = None
