@@ -24,7 +24,7 @@ from app.partners.schemas import (
     ClipPublicPage,
 )
 from app.places import service as places
-from app.public import changes, repository, sources
+from app.public import cache, changes, repository, sources
 from app.public.repository import PublicFilter
 
 
@@ -149,6 +149,13 @@ def public_dict(
 
 def to_public(item: Enriched, *, check_files: bool = True) -> ClipPublic:
     return ClipPublic.model_validate(public_dict(item, check_files=check_files))
+
+
+def public_city_ids(session: Session) -> list[int]:
+    """The cities anyone may see: the seeded gazetteer and the cities of published clips
+    (a city that only an unpublished clip or import row created stays team-only)."""
+    published = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
+    return sorted(set(places.gazetteer_city_ids(session)) | {r.id for r in published})
 
 
 # -- filters ---------------------------------------------------------------------------
