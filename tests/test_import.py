@@ -236,9 +236,7 @@ def test_a_nul_inside_a_field_is_a_line_error_and_nothing_is_stored(
     assert counts() == (0, 0)
 
 
-def test_a_file_with_100000_unknown_columns_names_only_a_few(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_a_file_with_100000_unknown_columns_names_only_a_few(db_url: str, tmp_path: Path) -> None:
     header = ["city", "province", "date"] + [f"extra_column_{i}" for i in range(100_000)]
     path = write(tmp_path, ",".join(header) + "\n")
     result = runner.invoke(cli, ["import", str(path)])
