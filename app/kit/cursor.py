@@ -2,7 +2,7 @@
 
 A cursor comes back from the client, so it is read as hostile input: anything but a cursor
 this API could have issued (not base64, not JSON, not an object, another key, an id that
-is not a whole number between 0 and the largest 64-bit integer, or over ``MAX_LENGTH``
+is not a whole number between 0 and the largest 32-bit integer, or over ``MAX_LENGTH``
 characters) is a 422 ``invalid_cursor`` naming the parameter, raised before any SQL runs.
 """
 
@@ -17,7 +17,7 @@ from app.errors import InvalidInput
 from app.kit.canonical import canonical_json
 
 MAX_LENGTH = 500
-MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL (the bind is cast)
 
 
 class InvalidCursor(InvalidInput):
