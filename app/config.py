@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_poll_seconds: float = 1.0
     job_heartbeat_seconds: float = 10.0
+    # embedded workers (and their ffmpeg) run this much nicer than the request threads
+    job_nice: int = Field(default=10, ge=0, le=19)
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
 
