@@ -214,3 +214,44 @@ def test_first_run_demo_can_be_turned_off(db_url: str, monkeypatch: pytest.Monke
         assert "103 created" in runner.invoke(cli, ["demo"]).output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_nul_inside_a_field_is_a_line_error_and_nothing_is_stored(
+    db_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL crashed with a psycopg traceback; SQLite stored the NUL in the title."""
+    path = write(
+        tmp_path,
+        "city,province,date,title\n"
+        "Shiraz,Fars,16 Nov 2019,fine\n"
+        "Shiraz,Fars,16 Nov 2019,bad\x00title\n"
+        "Shiraz,Fars\x00,17 Nov 2019,\n",
+    )
+    result = runner.invoke(cli, ["import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "nothing was imported: 2 bad rows" in result.output
+    assert "line 3: title contains a NUL (0x00) character" in result.output
+    assert "line 4: province contains a NUL (0x00) character" in result.output
+    assert counts() == (0, 0)
+
+
+def test_a_file_with_100000_unknown_columns_names_only_a_few(db_url: str, tmp_path: Path) -> None:
+    header = ["city", "province", "date"] + [f"extra_column_{i}" for i in range(100_000)]
+    path = write(tmp_path, ",".join(header) + "\n")
+    result = runner.invoke(cli, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "100000 unknown columns 'extra_column_0'," in result.output
+    assert "'extra_column_9' and 99990 more" in result.output
+    assert "extra_column_10'" not in result.output and len(result.output) < 1000
+    long_name = write(tmp_path, "city,province,date," + "x" * 5000 + "\n", name="long.csv")
+    result = runner.invoke(cli, ["import", str(long_name)])
+    assert result.exit_code == 1 and len(result.output) < 1000, result.output
+
+
+def test_a_header_repeating_a_column_100000_times_is_refused_at_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, ",".join(["city", "province"] + ["date"] * 100_000) + "\n")
+    result = runner.invoke(cli, ["import", str(path)])
+    assert result.exit_code == 1 and "date appear more than once" in result.output

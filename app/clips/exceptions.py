@@ -16,7 +16,3 @@ class DuplicateCode(Conflict):
 
 class InvalidCode(InvalidInput):
     code = "invalid_code"
-
-
-class InvalidDate(InvalidInput):
-    code = "invalid_date"

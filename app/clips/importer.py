@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from app.places import service as places
 REQUIRED = ("city", "province", "date")
 OPTIONAL = ("code", "title", "description", "title_fa", "description_fa")
 MAX_FIELD = 20000
+NAMES_SHOWN, NAME_SHOWN = 10, 40  # unknown columns named in the error, characters each
+NUL = "\x00"
 
 
 class ImportFailed(InvalidInput):
@@ -82,14 +85,14 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     if unknown:
         raise ImportFailed(
-            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            f"the accepted columns are {', '.join(REQUIRED + OPTIONAL)}",
+            f"{len(unknown)} unknown column{'s' if len(unknown) > 1 else ''} "
+            f"{_names(unknown)}; the accepted columns are {', '.join(REQUIRED + OPTIONAL)}",
             field="columns",
         )
     missing = [h for h in REQUIRED if h not in header]
     if missing:
         raise ImportFailed(f"missing required column(s) {', '.join(missing)}", field="columns")
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    dupes = sorted(h for h, n in Counter(header).items() if n > 1)
     if dupes:
         raise ImportFailed(f"column(s) {', '.join(dupes)} appear more than once", field="columns")
     rows: list[tuple[int, dict[str, str]]] = []
@@ -109,6 +112,13 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
+def _names(names: list[str]) -> str:
+    """The first few names, each cut short (a file may carry 100,000 odd columns)."""
+    shown = [repr(n if len(n) <= NAME_SHOWN else n[:NAME_SHOWN] + "…") for n in names[:NAMES_SHOWN]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
 def _fingerprint(values: dict[str, str], seen: dict[str, int]) -> str:
     base = "\x1f".join(values.get(k, "") for k in REQUIRED + OPTIONAL)
     n = seen.get(base, 0)
@@ -126,12 +136,14 @@ def _validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[
             errors.append(RowError(line, values["__error__"]))
             continue
         problems = [f"{h} is empty" for h in REQUIRED if not values.get(h)]
+        # PostgreSQL cannot store NUL in text (psycopg raised), SQLite would keep it
+        problems += [f"{h} contains a NUL (0x00) character" for h, v in values.items() if NUL in v]
         problems += [
             f"{h} is longer than {MAX_FIELD} characters"
             for h, v in values.items()
             if len(v) > MAX_FIELD
         ]
-        code = values.get("code") or None
+        code = service.normalise_code(values.get("code") or "") or None
         if code:
             try:
                 service.parse_code(code)

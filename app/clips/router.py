@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -11,21 +10,9 @@ from app.accounts.deps import Admin, SessionDep, TeamMember
 from app.clips import service
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
 from app.db import UnitOfWorkRoute
-from app.errors import InvalidInput
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips (team)"], route_class=UnitOfWorkRoute)
-
-
-def _day(value: str | None, field: str) -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(
-            str(exc), field=field, code="invalid_date", extra={"value": value}
-        ) from None
 
 
 @router.get("", response_model=ClipPage, summary="List clips (team)")
@@ -44,16 +31,18 @@ def list_clips(
     status: Annotated[list[str] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> Response:
     page = service.list_clips(
         session,
         city=city,
         province=province,
         country=country,
-        on=_day(on, "on"),
-        date_from=_day(from_, "from"),
-        date_to=_day(to, "to"),
+        on=query_day(on, "on"),
+        date_from=query_day(from_, "from"),
+        date_to=query_day(to, "to"),
         status=status,
         q=q,
         limit=limit,

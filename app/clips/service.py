@@ -20,18 +20,19 @@ from app.clips.exceptions import (
     ClipNotFound,
     DuplicateCode,
     InvalidCode,
-    InvalidDate,
 )
 from app.clips.models import STATUSES, Clip, CodeSequence
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
 from app.custody import service as custody
 from app.errors import InvalidInput, StaleVersion
 from app.kit.clock import utcnow
-from app.kit.cursor import decode_cursor, encode_cursor
-from app.kit.dates import DateParseError, EventDate, parse_event_date
+from app.kit.cursor import decode_id_cursor, encode_cursor
+from app.kit.date_input import field_date
+from app.kit.dates import EventDate
+from app.kit.digits import to_latin_digits
 from app.places import service as places
 
-CODE_RE = re.compile(r"^([A-Z]{3})(\d{3,})$")
+CODE_RE = re.compile(r"^([A-Z]{3})([0-9]{3,9})$")  # the number fits a 32-bit column
 EDITABLE = (
     "title_en",
     "title_fa",
@@ -43,11 +44,16 @@ EDITABLE = (
 )
 
 
+def normalise_code(code: str) -> str:
+    """A code as stored: without surrounding spaces, Persian digits written 0-9."""
+    return to_latin_digits(code.strip())
+
+
 def parse_code(code: str) -> tuple[str, int]:
-    m = CODE_RE.match(code.strip())
+    m = CODE_RE.match(normalise_code(code))
     if not m:
         raise InvalidCode(
-            f"clip code {code!r} must be a 3-letter ISO country code plus at least 3 digits, "
+            f"clip code {code!r} must be a 3-letter ISO country code plus 3 to 9 digits, "
             "like IRN091",
             field="code",
         )
@@ -66,10 +72,7 @@ def check_country(country: str, *, field: str = "country") -> str:
 
 
 def parse_date(text: str, field: str = "date") -> EventDate:
-    try:
-        return parse_event_date(text)
-    except DateParseError as exc:
-        raise InvalidDate(str(exc), field=field, extra={"value": text}) from None
+    return field_date(text, field)
 
 
 def _sequence_row(session: Session, country: str) -> CodeSequence:
@@ -170,7 +173,7 @@ def create(
 ) -> Clip:
     event_date = parse_date(data.date)
     if data.code:
-        code = data.code.strip()
+        code = normalise_code(data.code)
         country, seq = reserve_code(session, code)
         if data.country and check_country(data.country) != country:
             raise InvalidCode(
@@ -337,11 +340,7 @@ def list_clips(
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
-    after_id = None
-    if cursor:
-        after_id = decode_cursor(cursor).get("id")
-        if not isinstance(after_id, int):
-            raise InvalidInput(f"cursor {cursor!r} is not valid", field="cursor")
+    after_id = decode_id_cursor(cursor)
     place_ids = places.city_ids_for(session, city=city, province=province, country=country)
     f = repository.ClipFilter(
         place_ids=tuple(place_ids) if place_ids is not None else None,

@@ -19,6 +19,7 @@ from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLar
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
+from app.kit.digits import parse_int
 from app.storage import get_store
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
@@ -39,7 +40,7 @@ async def release_before_stream(session: SessionDep) -> None:
 
 def _declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
-    return int(value) if value and value.isdigit() else None
+    return parse_int(value, ascii_only=True) if value else None
 
 
 def _filename_from(request: Request, query_name: str | None) -> str | None:

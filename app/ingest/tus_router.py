@@ -28,6 +28,7 @@ from app.ingest.models import Upload
 from app.ingest.pipe import BlockPipe
 from app.ingest.router import release_before_stream
 from app.kit.clock import utcnow
+from app.kit.digits import parse_int
 from app.storage import get_store
 
 router = APIRouter(
@@ -57,11 +58,12 @@ def _require_tus(request: Request) -> None:
 
 
 def _int_header(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit():
+    number = None if value is None else parse_int(value, ascii_only=True)
+    if number is None:
         raise BadUploadRequest(
             f"the {name} header must be a non-negative integer", field=name, headers=_tus_headers()
         )
-    return int(value)
+    return number
 
 
 def _own(upload: Upload, who: TeamMember) -> None:

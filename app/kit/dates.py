@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import jdatetime
 
+from app.kit.digits import foreign_digit, is_ascii_digits, to_latin_digits, to_persian_digits
+
 __all__ = [
     "DateParseError",
     "EventDate",
@@ -38,6 +40,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 EXAMPLES = "'16 Nov 2019', '15 – 23 Nov 2019', '15 or 16 Nov 2019', '2019-11-15/2019-11-23'"
 DASH = "\u2013"
 MAX_SET_DAYS = 366
+MAX_TEXT = 200  # the longest accepted form is far shorter; longer text is not parsed
 
 EN_MONTHS = [calendar.month_abbr[m] for m in range(1, 13)]
 FA_MONTHS = [
@@ -74,13 +77,8 @@ for _w, _m in _SOLAR_PERSIAN_EXTRA.items():
 
 _RANGE_WORDS = {"-", "to", "until", "till", "تا"}
 _SET_WORDS = {",", "or", "یا"}
-_TOKEN = re.compile(r"\d+|[^\W\d_]+|\.\.|[-/,\[\]]|\S")
+_TOKEN = re.compile(r"[0-9]+|[^\W\d_]+|\.\.|[-/,\[\]]|\S")
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_TO_LATIN = str.maketrans(
-    "".join(chr(0x06F0 + i) for i in range(10)) + "".join(chr(0x0660 + i) for i in range(10)),
-    "0123456789" * 2,
-)
-_TO_PERSIAN = str.maketrans("0123456789", "".join(chr(0x06F0 + i) for i in range(10)))
 
 
 class DateParseError(ValueError):
@@ -105,14 +103,6 @@ class EventDate:
     latest: datetime.date
     display_en: str
     display_fa: str
-
-
-def to_persian_digits(s: str) -> str:
-    return s.translate(_TO_PERSIAN)
-
-
-def to_latin_digits(s: str) -> str:
-    return s.translate(_TO_LATIN)
 
 
 def _solar(d: datetime.date) -> tuple[int, int, int]:
@@ -254,7 +244,7 @@ def _normalise(text: str) -> str:
 
 
 def _iso_day(s: str) -> datetime.date:
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", s)
     if not m:
         raise _Bad(f"{s!r} is not a YYYY-MM-DD day" if s else "a day is missing")
     return _gregorian_day(int(m[1]), int(m[2]), int(m[3]))
@@ -282,7 +272,7 @@ def _parse_edtf(c: str) -> EventDate:
         if not a or not b or "/" in b:
             raise _Bad("an interval needs a start and an end, like 2019-11-15/2019-11-23")
         return _between(_iso_day(a), _iso_day(b))
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", c)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", c)
     if m:
         return _month(int(m[1]), int(m[2]))
     return _single(_iso_day(c))
@@ -297,7 +287,7 @@ def _tokens(s: str) -> list[str]:
             t = "-"
         elif t in _SET_WORDS:
             t = ","
-        elif not (t.isdigit() or t == "-" or t == "," or t in _MONTH_WORDS):
+        elif not (is_ascii_digits(t) or t == "-" or t == "," or t in _MONTH_WORDS):
             raise _Bad(f"{t!r} is not a day, month, year or separator")
         toks.append(t)
     # US order: "Nov 16, 2019" / "November 16 2019" -> "16 nov 2019"
@@ -306,7 +296,7 @@ def _tokens(s: str) -> list[str]:
         t, n = toks[i], toks[i + 1]
         if (
             t in _MONTH_WORDS
-            and n.isdigit()
+            and is_ascii_digits(n)
             and len(n) <= 2
             and (i == 0 or toks[i - 1] in ("-", ","))
         ):
@@ -325,11 +315,11 @@ def _segment(toks: list[str]) -> _Part:
         raise _Bad("a day is missing next to a separator")
     day = month = year = None
     rest = list(toks)
-    if rest and rest[0].isdigit() and len(rest[0]) <= 2:
+    if rest and is_ascii_digits(rest[0]) and len(rest[0]) <= 2:
         day = int(rest.pop(0))
     if rest and rest[0] in _MONTH_WORDS:
         month = _MONTH_WORDS[rest.pop(0)]
-    if rest and rest[0].isdigit() and len(rest[0]) == 4:
+    if rest and is_ascii_digits(rest[0]) and len(rest[0]) == 4:
         year = int(rest.pop(0))
     if rest:
         raise _Bad(f"did not expect {rest[0]!r} after {' '.join(toks[: len(toks) - len(rest)])!r}")
@@ -385,12 +375,18 @@ def parse_event_date(text: str) -> EventDate:
     """Read any accepted human, ISO, EDTF or Solar Hijri form; raise DateParseError otherwise."""
     if not isinstance(text, str):
         raise DateParseError(repr(text), "expected text")
+    if len(text) > MAX_TEXT:
+        raise DateParseError(text[:40] + "…", f"a date is at most {MAX_TEXT} characters")
     s = _normalise(text)
     if not s:
         raise DateParseError(text, "no date given")
+    if (odd := foreign_digit(s)) is not None:
+        raise DateParseError(
+            text, f"{odd!r} is not a digit this archive reads: write 0-9 or Persian digits ۰-۹"
+        )
     compact = s.replace(" ", "")
     try:
-        if compact.startswith("[") or re.match(r"\d{4}-\d", compact):
+        if compact.startswith("[") or re.match(r"[0-9]{4}-[0-9]", compact):
             return _parse_edtf(compact)
         return _parse_human(s)
     except _Bad as exc:

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead, SessionDep
 from app.db import UnitOfWorkRoute
 from app.errors import ErrorBody, InvalidInput
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
 from app.public import cache as public_cache
 from app.public import exports, service
@@ -41,17 +41,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "rate limited; see Retry-After"},
 }
 LIST_CACHE = "public, max-age=60, must-revalidate"
-
-
-def _day(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(
-            str(exc), field=field, code="invalid_date", extra={"value": value}
-        ) from None
 
 
 def _instant(value: str | None, field: str) -> datetime | None:
@@ -123,7 +112,7 @@ class FilterParams:
     date_to: date | None
     updated_since: datetime | None
     q: str | None
-    cursor: str | None
+    after_id: int | None
 
     def build(self, session: Any) -> PublicFilter:
         return service.make_filter(
@@ -135,7 +124,7 @@ class FilterParams:
             date_to=self.date_to,
             updated_since=self.updated_since,
             q=self.q,
-            cursor=self.cursor,
+            after_id=self.after_id,
         )
 
 
@@ -147,18 +136,20 @@ async def _params(
     to: ToQ = None,
     updated_since: UpdatedQ = None,
     q: TextQ = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor")] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> FilterParams:
     # async and database-free: parsed on the event loop, no extra thread-pool hop
     return FilterParams(
         city=city,
         province=province,
-        on=_day(on, "on"),
-        date_from=_day(from_, "from"),
-        date_to=_day(to, "to"),
+        on=query_day(on, "on"),
+        date_from=query_day(from_, "from"),
+        date_to=query_day(to, "to"),
         updated_since=_instant(updated_since, "updated_since"),
         q=q,
-        cursor=cursor,
+        after_id=service.parse_cursor(cursor),
     )
 
 
@@ -218,7 +209,7 @@ def list_changes(
     _: PartnerFeed,
     since: Annotated[
         str | None,
-        Query(max_length=500, description="next_cursor of your last call; omit to start"),
+        Query(description="next_cursor of your last call (at most 500 characters); omit to start"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
@@ -245,7 +236,7 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {**ERRORS}
 )
 def export_ndjson(session: SessionDep, _: PartnerExport, f: FilterDep) -> StreamingResponse:
     return StreamingResponse(
-        exports.ndjson(f.build(session)),
+        exports.started(exports.ndjson(f.build(session), session)),
         media_type="application/x-ndjson",
         headers={
             "Content-Disposition": 'attachment; filename="published.ndjson"',
@@ -268,7 +259,7 @@ def export_ndjson(session: SessionDep, _: PartnerExport, f: FilterDep) -> Stream
 )
 def export_csv(session: SessionDep, _: PartnerExport, f: FilterDep) -> StreamingResponse:
     return StreamingResponse(
-        exports.csv_stream(f.build(session)),
+        exports.started(exports.csv_stream(f.build(session), session)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="published.csv"',

@@ -6,10 +6,15 @@ from app.accounts.deps import Anyone, SessionDep
 from app.db import UnitOfWorkRoute
 from app.places import service
 from app.places.schemas import PlaceRead
+from app.public import service as public
 
 router = APIRouter(prefix="/api/v1/places", tags=["places"], route_class=UnitOfWorkRoute)
 
 
-@router.get("", response_model=list[PlaceRead], summary="Every known city with its province")
-def list_places(session: SessionDep, _: Anyone) -> list[PlaceRead]:
-    return service.list_places(session)
+@router.get("", response_model=list[PlaceRead], summary="The cities, with their provinces")
+def list_places(session: SessionDep, who: Anyone) -> list[PlaceRead]:
+    """The team sees every city; everyone else (anonymous callers and partner keys) the
+    seeded gazetteer and the cities of published clips only."""
+    if who.user is not None:
+        return service.list_places(session)
+    return service.list_places(session, ids=public.public_city_ids(session))

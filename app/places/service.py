@@ -191,6 +191,25 @@ def city_ids_for(
     return list(session.scalars(stmt, params))
 
 
+@lru_cache(maxsize=1)
+def _seeded_cities() -> frozenset[tuple[str, str]]:
+    return frozenset((c["name_en"], c["province"]) for c in seed_data.CITIES)
+
+
+def gazetteer_city_ids(session: Session) -> list[int]:
+    """The cities seeded by `archive migrate` (the shipped gazetteer), not the ones that an
+    import or a clip created. A seeded name always resolves to the seeded place, so
+    (name, province) identifies them."""
+    prov = aliased(Place)
+    rows = session.execute(
+        select(Place.id, Place.name_en, prov.name_en)
+        .join(prov, prov.id == Place.parent_id)
+        .where(Place.kind == "city", Place.country_code == seed_data.COUNTRY["code"])
+    )
+    seeded = _seeded_cities()
+    return [pid for pid, city, province in rows if (city, province) in seeded]
+
+
 def list_places(session: Session, ids: list[int] | None = None) -> list[PlaceRead]:
     prov = aliased(Place)
     stmt = (

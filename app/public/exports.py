@@ -1,16 +1,21 @@
 """Whole-archive exports (NDJSON, CSV) streamed with constant memory.
 
-The generator opens its own session (the request's session is closed once the response
-starts) and walks the published clips in keyset batches, so memory does not grow with the
-size of the archive.
+The parameters are parsed and the first batch is read inside the request, with its session
+(``started``), so bad input or a failed first query is an ordinary error response. Each
+later batch opens its own session (the request's session is closed once the response
+starts); the keyset batches keep memory constant whatever the size of the archive.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from app.db import new_session
 from app.partners.schemas import ClipPublic
@@ -52,25 +57,45 @@ CSV_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def iter_clips(f: PublicFilter) -> Iterator[ClipPublic]:
+def _batch(session: Session, f: PublicFilter, after: int | None) -> tuple[list[Any], list[Any]]:
+    rows = repository.list_rows(session, replace(f, after_id=after), BATCH)
+    return rows, [service.to_public(e) for e in service.enrich(session, rows)]
+
+
+def iter_clips(f: PublicFilter, first: Session | None = None) -> Iterator[ClipPublic]:
+    """Every clip of the filter, in keyset batches. The first batch is read with ``first``
+    (the request's session) when given, the others each with a session of their own."""
     after = f.after_id
     while True:
-        session = new_session()
-        try:
-            rows = repository.list_rows(session, replace(f, after_id=after), BATCH)
-            items = [service.to_public(e) for e in service.enrich(session, rows)]
-            session.rollback()
-        finally:
-            session.close()
+        if first is not None:
+            rows, items = _batch(first, f, after)
+            first = None
+        else:
+            session = new_session()
+            try:
+                rows, items = _batch(session, f, after)
+                session.rollback()
+            finally:
+                session.close()
         yield from items
         if len(rows) < BATCH:
             return
         after = rows[-1].id
 
 
-def ndjson(f: PublicFilter) -> Iterator[bytes]:
+def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Produce the first chunk now, inside the request: whatever fails there (the first
+    query included) is an ordinary error response, not a stream cut off after a 200."""
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], chunks)
+
+
+def ndjson(f: PublicFilter, session: Session | None = None) -> Iterator[bytes]:
     buf: list[str] = []
-    for clip in iter_clips(f):
+    for clip in iter_clips(f, session):
         buf.append(clip.model_dump_json())
         if len(buf) >= 200:
             yield ("\n".join(buf) + "\n").encode()
@@ -124,11 +149,11 @@ def csv_row(c: ClipPublic) -> list[str]:
     return [_cell(v) for v in values]
 
 
-def csv_stream(f: PublicFilter) -> Iterator[bytes]:
+def csv_stream(f: PublicFilter, session: Session | None = None) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for n, clip in enumerate(iter_clips(f), start=1):
+    for n, clip in enumerate(iter_clips(f, session), start=1):
         writer.writerow(csv_row(clip))
         if n % 200 == 0:
             yield out.getvalue().encode()

@@ -5,7 +5,11 @@ copied when the codecs allow (H.264 video without rotation, AAC audio) and trans
 otherwise. Every piece of metadata that could identify a person, place or device is
 dropped: global and per-stream tags (GPS ``location``, make, model, creation time,
 encoder), chapters, data tracks (e.g. GoPro GPMF telemetry) and subtitles; ``+bitexact``
-keeps ffmpeg from writing its own version strings.
+keeps ffmpeg from writing its own version strings. Inside the copied H.264 stream only
+slices and parameter sets are kept (``H264_KEEP``): SEI user data carries free text
+(x264 writes its options there, apps and cameras other things). Other video codecs,
+HEVC included, are re-encoded, and the final pass is always an H.264 copy, so the same
+filter also drops the SEI our own x264 encode writes.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from app.video.probe import DEMUXERS, probe, sniff_container
 
 COPYABLE_VIDEO = {"h264"}
 COPYABLE_AUDIO = {"aac"}
+# The H.264 NAL units a copied stream keeps: slices (1, 5), parameter sets (7, 8) and
+# access unit delimiters (9). Everything else goes: SEI (6: user data, where encoders and
+# apps write free text and a canary survived; also timing and recovery-point hints that
+# MP4 playback does not need), filler (12) and the reserved and unspecified types.
+H264_KEEP = "filter_units=pass_types=1|5|7-9"
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ def build_args(
     }
     if video == "copy":
         opts["c:v"] = "copy"
+        opts["bsf:v"] = H264_KEEP
     else:
         opts.update(
             {

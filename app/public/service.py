@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, NotFound
-from app.kit.cursor import decode_cursor, encode_cursor
+from app.kit.cursor import decode_id_cursor, encode_cursor
 from app.partners.schemas import (
     ChangeEvent,
     ChangePage,
@@ -150,16 +150,19 @@ def to_public(item: Enriched, *, check_files: bool = True) -> ClipPublic:
     return ClipPublic.model_validate(public_dict(item, check_files=check_files))
 
 
+def public_city_ids(session: Session) -> list[int]:
+    """The cities anyone may see: the seeded gazetteer and the cities of published clips
+    (a city that only an unpublished clip or import row created stays team-only)."""
+    published = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
+    return sorted(set(places.gazetteer_city_ids(session)) | {r.id for r in published})
+
+
 # -- filters ---------------------------------------------------------------------------
 
 
 def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
-    if not cursor:
-        return None
-    value = decode_cursor(cursor, field=field).get("id")
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"{field} {cursor!r} is not valid", field=field)
-    return value
+    """The id a keyset page resumes after (database-free: call it before any query)."""
+    return decode_id_cursor(cursor, field=field)
 
 
 def place_ids(session: Session, city: str | None, province: str | None) -> list[int] | None:
@@ -187,8 +190,10 @@ def make_filter(
     date_to: date | None = None,
     updated_since: datetime | None = None,
     q: str | None = None,
-    cursor: str | None = None,
+    after_id: int | None = None,
 ) -> PublicFilter:
+    """The filter of a list or export; the dates and the cursor (``parse_cursor``) are
+    parsed by the caller, before any SQL."""
     if on is not None and (date_from is not None or date_to is not None):
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -200,7 +205,7 @@ def make_filter(
         date_to=date_to,
         updated_since=updated_since,
         q=(q or "").strip() or None,
-        after_id=parse_cursor(cursor),
+        after_id=after_id,
     )
 
 

@@ -19,7 +19,7 @@ from app.config import get_settings
 from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.i18n import translate
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 from app.public import cache, pages, repository, service
 from app.public.repository import PublicFilter
 from app.web.templating import lang_of, render
@@ -125,16 +125,21 @@ def city(
     request: Request,
     session: SessionDep,
     _: Anyone,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> Response:
-    return _shared(request, session, lambda: _city(slug, request, session, cursor))
+    after_id = service.parse_cursor(cursor)  # before any SQL (the cache's included)
+    return _shared(request, session, lambda: _city(slug, request, session, cursor, after_id))
 
 
-def _city(slug: str, request: Request, session: Session, cursor: str | None) -> Response:
+def _city(
+    slug: str, request: Request, session: Session, cursor: str | None, after_id: int | None
+) -> Response:
     lang = lang_of(request)
     ids = service.place_ids(session, slug.replace("-", " "), None) or []
     size = get_settings().public_page_size
-    f = PublicFilter(place_ids=ids, after_id=service.parse_cursor(cursor))
+    f = PublicFilter(place_ids=ids, after_id=after_id)
     rows, next_cursor = service.page(session, f, size)
     if not ids or not rows:
         raise service.ClipNotPublic(f"there are no published clips in {slug!r}", field="slug")
@@ -162,7 +167,9 @@ def search(
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page (at most 500 characters)")
+    ] = None,
 ) -> Response:
     return _shared(
         request, session, lambda: _search(request, session, province, from_, to, q, cursor)
@@ -179,21 +186,28 @@ def _search(
     cursor: str | None,
 ) -> Response:
     lang = lang_of(request)
-    entries = pages.city_entries(_city_counts(session), lang)
-    provinces = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
     form = {"province": province or "", "from": from_ or "", "to": to or "", "q": q or ""}
-    ctx: dict[str, Any] = {"form": form, "provinces": provinces, "cards": [], "error": None}
-    try:
-        f = service.make_filter(
-            session,
-            province=(province or "").replace("-", " ") or None,
-            date_from=_day(from_, "from"),
-            date_to=_day(to, "to"),
-            q=q,
-            cursor=cursor,
-        )
+    ctx: dict[str, Any] = {"form": form, "cards": [], "error": None}
+    try:  # the dates and the cursor first, before any SQL
+        date_from, date_to = query_day(from_, "from"), query_day(to, "to")
+        after_id = service.parse_cursor(cursor)
     except InvalidInput as exc:
         ctx["error"] = exc.message
+    entries = pages.city_entries(_city_counts(session), lang)  # the form's provinces
+    ctx["provinces"] = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
+    if ctx["error"] is None:
+        try:
+            f = service.make_filter(
+                session,
+                province=(province or "").replace("-", " ") or None,
+                date_from=date_from,
+                date_to=date_to,
+                q=q,
+                after_id=after_id,
+            )
+        except InvalidInput as exc:
+            ctx["error"] = exc.message
+    if ctx["error"] is not None:
         return _page(request, "search.html", ctx, status_code=422)
     rows: list[Any] = []
     next_cursor: str | None = None
@@ -209,15 +223,6 @@ def _search(
         first_url=f"?{urlencode(query)}" if cursor else None,
     )
     return _page(request, "search.html", ctx)
-
-
-def _day(value: str | None, field: str) -> Any:
-    if not value:
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(str(exc), field=field, code="invalid_date") from None
 
 
 @router.get("/clips/{code}")

@@ -3,7 +3,6 @@ assignment, the queue and per-clip custody export)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -16,7 +15,7 @@ from app.custody import service as custody
 from app.db import UnitOfWorkRoute, writes
 from app.errors import InvalidInput
 from app.kit.clock import utcnow
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 from app.review import checklist, comments, queue, repository, service
 from app.review.schemas import (
     AllowedMoveRead,
@@ -293,15 +292,6 @@ def delete_assignment(
     return _assignment_read(session, code)
 
 
-def _day(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(str(exc), field=field, code="invalid_date") from None
-
-
 @router.get(
     "/review/queue", response_model=QueueRead, summary="The review queue, with counts per state"
 )
@@ -311,18 +301,19 @@ def get_queue(
     state: Annotated[list[str] | None, Query()] = None,
     assignee: Annotated[str | None, Query(description="an email, 'me' or 'none'")] = None,
     city: Annotated[str | None, Query(max_length=200)] = None,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: Annotated[str | None, Query()] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QueueRead:
+    date_from, date_to = query_day(from_, "from"), query_day(to, "to")  # before any SQL
     assignee_id, unassigned = _assignee_filter(session, who, assignee)
     f = queue.build_filter(
         session,
         statuses=state,
         city=city,
-        date_from=_day(from_, "from"),
-        date_to=_day(to, "to"),
+        date_from=date_from,
+        date_to=date_to,
         assignee_id=assignee_id,
         unassigned=unassigned,
     )

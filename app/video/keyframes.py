@@ -1109,6 +1109,6 @@ def _stale_outputs(out: Path, count: int) -> list[Path]:
     stale = []
     for p in out.glob("kf_*.jpg"):
         stem = p.stem[3:]
-        if stem.isdigit() and int(stem) >= count:
+        if stem.isascii() and stem.isdigit() and int(stem) >= count:
             stale.append(p)
     return stale

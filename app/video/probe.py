@@ -16,6 +16,7 @@ from typing import Any
 
 from app.video import _run
 from app.video.errors import CorruptVideo, UnsupportedVideo, VideoError
+from app.video.truncation import truncation
 
 SENSITIVE_FIELDS = ["gps", "device_make", "device_model"]
 
@@ -313,6 +314,7 @@ def probe(path: str | os.PathLike[str], *, timeout: float = 30) -> dict[str, Any
     avg = _fraction(video.get("avg_frame_rate"))
     real = _fraction(video.get("r_frame_rate"))
     tags: dict[str, str] = {**(video.get("tags") or {}), **(fmt.get("tags") or {})}
+    cut = truncation(path, container, size, duration)
     return {
         "container": format_name,
         "duration": duration,
@@ -336,6 +338,8 @@ def probe(path: str | os.PathLike[str], *, timeout: float = 30) -> dict[str, Any
         "gps": _tag(tags, "com.apple.quicktime.location.ISO6709", "location", "location-eng"),
         "device_make": _tag(tags, "com.apple.quicktime.make", "com.android.manufacturer", "make"),
         "device_model": _tag(tags, "com.apple.quicktime.model", "com.android.model", "model"),
+        "truncated": cut is not None,  # accepted, with a warning (app/video/truncation.py)
+        "truncated_detail": cut,
         "sensitive_fields": list(SENSITIVE_FIELDS),
     }
 

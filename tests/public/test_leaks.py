@@ -44,6 +44,7 @@ def _plant(
         user_id=uploader.id,  # type: ignore[attr-defined]
         title_en="Published by a canary uploader",
     )
+    _plant_places()
     with session_scope() as session:
         item = ChecklistTemplateItem(
             key="location", label_en="Location confirmed", label_fa="مکان تأیید شد", kind="location"
@@ -78,6 +79,28 @@ def _plant(
         assert media_row is not None
         media_row.uploaded_by_id = uploader.id  # type: ignore[attr-defined]
     return {"secret": secret, "published": published}
+
+
+CANARY_CITIES = [f"{CANARY}abad", f"{CANARY}shahr"]
+
+
+def _plant_places() -> None:
+    """Two cities (one in a new province) that only unpublished records created: a draft
+    clip, and a row of a (draft) catalogue import."""
+    from app.clips import service as clips
+    from app.clips.importer import import_csv
+    from app.clips.schemas import ClipCreate
+
+    with session_scope() as session:
+        clips.create(
+            session,
+            ClipCreate(city=CANARY_CITIES[0], province="Fars", date="16 Nov 2019"),
+            actor="test",
+            status="in_review",
+            create_places=True,
+        )
+        row = f"{CANARY_CITIES[1]},{CANARY} Province,17 Nov 2019\n"
+        import_csv(session, raw=f"city,province,date\n{row}".encode(), actor="test")
 
 
 def _check(url: str, r: object, media_root: str) -> None:
@@ -160,6 +183,8 @@ def test_no_canary_in_any_public_page_or_partner_response(
         "/api/v1/export.ndjson",
         "/api/v1/export.csv",
         "/api/v1/export.csv?q=" + PROBE,
+        f"/api/v1/published?city={CANARY_CITIES[0]}",
+        f"/api/v1/published?province={CANARY} Province",
     ]
     for url in api:
         for headers in ({}, full_key.headers):
@@ -179,3 +204,17 @@ def test_no_canary_in_any_public_page_or_partner_response(
         _check(url, r, media_root)
     changes = client.get("/api/v1/changes?limit=500", headers=full_key.headers).json()
     assert secret not in {e["code"] for e in changes["events"]}
+    # places: the public sees the gazetteer and the cities of published clips; the team all
+    for headers in ({}, full_key.headers):  # (Tehran's seeded latitude is the GPS canary's)
+        r = client.get("/api/v1/places", headers=headers)
+        assert r.status_code == 200 and CANARY not in r.text and "uploader-" not in r.text
+    public_places = {p["city"] for p in client.get("/api/v1/places").json()}
+    assert {"Shiraz", "Abadan", "Tabriz"} <= public_places  # seeded or published
+    assert not set(CANARY_CITIES) & public_places
+    for url in [f"/cities/{c.lower()}" for c in CANARY_CITIES]:
+        r = client.get(url, headers={"accept": "text/html"})
+        assert r.status_code == 404, url
+        _check(url, r, media_root)
+    reviewer = make_user("reviewer")
+    team_places = client.get("/api/v1/places", headers=reviewer.headers).json()  # type: ignore[attr-defined]
+    assert set(CANARY_CITIES) <= {p["city"] for p in team_places}

@@ -103,3 +103,52 @@ def test_a_broken_file_raises_and_leaves_nothing(tmp_path: Path) -> None:
         make_playback_copy(src, tmp_path / "out" / "p.mp4", timeout=30)
     assert not (tmp_path / "out" / "p.mp4").exists()
     assert not list((tmp_path / "out").glob(".*tmp")) if (tmp_path / "out").exists() else True
+
+
+SEI_CANARY = "ZQXSEICANARY-GPS-35.6892"
+PLANT_SEI = [
+    "-bsf:v",
+    f"h264_metadata=sei_user_data=086f3693-b7b3-4f2c-9653-21492feee5b8+{SEI_CANARY}",
+]
+
+
+def _frames(path: Path) -> int:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return int(out.stdout.split()[0])  # (MPEG-TS lists the stream under its program too)
+
+
+def _decodes_cleanly(path: Path) -> bool:
+    run = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return run.returncode == 0 and not run.stderr.strip()
+
+
+@pytest.mark.parametrize("name", ["phone.mov", "broadcast.ts", "camera.mkv"])
+def test_sei_user_data_of_a_copied_stream_is_not_in_the_copy(tmp_path: Path, name: str) -> None:
+    """A canary in the H.264 stream's SEI user data (and x264's own options string there)
+    survived the stream copy; now only slices and parameter sets are copied."""
+    src = _make(
+        tmp_path / name, ["-c:v", "libx264", "-pix_fmt", "yuv420p"], ["-c:a", "aac"], PLANT_SEI
+    )
+    original = src.read_bytes()
+    assert SEI_CANARY.encode() in original and b"x264 - core" in original
+    result = make_playback_copy(src, tmp_path / "playback.mp4", timeout=60)
+    assert result.video == "copy"
+    copy = result.path.read_bytes()
+    assert SEI_CANARY.encode() not in copy and b"ZQXSEI" not in copy
+    assert b"x264" not in copy and b"options:" not in copy
+    assert _frames(result.path) == _frames(src) == 50 and _decodes_cleanly(result.path)
+    assert src.read_bytes() == original
+
+
+def test_a_transcoded_copy_carries_no_sei_of_our_own_encoder(tmp_path: Path) -> None:
+    src = _make(tmp_path / "cam.avi", ["-c:v", "mpeg4"], None, [])
+    result = make_playback_copy(src, tmp_path / "playback.mp4", timeout=120)
+    assert result.video == "transcode"
+    assert b"x264" not in result.path.read_bytes() and _decodes_cleanly(result.path)

@@ -157,3 +157,49 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
 def test_timeout_raises_video_error(phone_clip: Path) -> None:
     with pytest.raises(VideoError, match="longer than"):
         probe(phone_clip, timeout=0.0001)
+
+
+@pytest.mark.parametrize("name", ["matroska", "webm", "avi", "mpegts", "flv"])
+def test_a_file_cut_at_half_its_length_is_accepted_with_a_truncated_warning(
+    remuxed: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    """A partial file can still be evidence: it probes, and says it is cut off (Matroska,
+    WebM and FLV even keep their full declared duration)."""
+    intact = probe(remuxed[name])
+    assert intact["truncated"] is False and intact["truncated_detail"] is None
+    data = remuxed[name].read_bytes()
+    half = tmp_path / f"half{remuxed[name].suffix}"
+    half.write_bytes(data[: len(data) // 2])
+    info = probe(half)
+    assert info["duration"] > 0 and info["video_codec"] == intact["video_codec"]
+    assert info["truncated"] is True, info
+    assert info["truncated_detail"].startswith("the file is cut off: "), info
+
+
+def test_an_flv_cut_between_two_tags_is_told_by_its_declared_duration(
+    remuxed: dict[str, Path], tmp_path: Path
+) -> None:
+    data = remuxed["flv"].read_bytes()
+    pos = int.from_bytes(data[5:9], "big") + 4
+    while pos < len(data) // 2:  # walk whole tags to the first boundary past the middle
+        pos += 11 + int.from_bytes(data[pos + 1 : pos + 4], "big") + 4
+    cut = tmp_path / "cut.flv"
+    cut.write_bytes(data[:pos])
+    info = probe(cut)
+    assert info["truncated"] is True and "the file declares 6.0 s" in info["truncated_detail"]
+
+
+def test_mpegts_cut_inside_a_packet(remuxed: dict[str, Path], tmp_path: Path) -> None:
+    data = remuxed["mpegts"].read_bytes()
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[: 188 * 100 + 77])
+    assert "last transport packet has 77 of 188 bytes" in probe(cut)["truncated_detail"]
+
+
+def test_avi_cut_inside_its_riff_chunk(remuxed: dict[str, Path], tmp_path: Path) -> None:
+    data = remuxed["avi"].read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) - 1000])
+    assert probe(cut)["truncated_detail"] == (
+        "the file is cut off: its RIFF 'AVI' chunk runs 1,000 bytes past its end"
+    )

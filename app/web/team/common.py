@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.accounts.deps import Principal, PrincipalDep
 from app.db import UnitOfWorkRoute
 from app.errors import AppError, Forbidden, InvalidInput
+from app.kit.digits import parse_float, parse_int
 from app.web.templating import lang_of
 
 LANG_PREFIXES = ("", "/fa")
@@ -98,10 +99,9 @@ def form_int(value: str | None, field: str, *, required: bool = True) -> int | N
         if required:
             raise InvalidInput(f"{field} is missing", field=field)
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(f"{field} must be a whole number", field=field) from None
+    number = parse_int(value)
+    if number is None:
+        raise InvalidInput(f"{field} must be a whole number", field=field)
     if not 0 <= number < 2**31:
         raise InvalidInput(f"{field} is out of range", field=field)
     return number
@@ -110,26 +110,22 @@ def form_int(value: str | None, field: str, *, required: bool = True) -> int | N
 def form_float(value: str | None, field: str) -> float | None:
     if value is None or value.strip() == "":
         return None
-    try:
-        return float(value.replace(",", "."))
-    except ValueError:
-        raise InvalidInput(f"{field} must be a number", field=field) from None
+    number = parse_float(value)
+    if number is None:
+        raise InvalidInput(f"{field} must be a number, like 35.68", field=field)
+    return number
 
 
 def parse_timecode(value: str | None) -> float | None:
     """'75', '1:15' or '0:01:15' -> seconds."""
     if value is None or not value.strip():
         return None
-    parts = value.strip().split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        raise InvalidInput("the time code must look like 1:15 or 75", field="at") from None
-    if len(numbers) > 3 or any(n < 0 for n in numbers):
+    numbers = [parse_float(p) for p in value.strip().split(":")]
+    if len(numbers) > 3 or any(n is None or n < 0 for n in numbers):
         raise InvalidInput("the time code must look like 1:15 or 75", field="at")
     seconds = 0.0
     for n in numbers:
-        seconds = seconds * 60 + n
+        seconds = seconds * 60 + (n or 0.0)
     return seconds
 
 

@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.errors import AppError
 from app.kit.clock import utcnow
 
-ISO6709 = re.compile(r"^\s*([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
+ISO6709 = re.compile(r"^\s*([+-][0-9]+(?:\.[0-9]+)?)([+-][0-9]+(?:\.[0-9]+)?)")
 
 
 @dataclass

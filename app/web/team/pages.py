@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -12,8 +11,7 @@ from sqlalchemy import select
 from app.accounts.deps import SessionDep
 from app.accounts.models import User
 from app.clips.models import STATUSES
-from app.errors import InvalidInput
-from app.kit.dates import DateParseError, parse_day
+from app.kit.date_input import query_day
 from app.review import queue
 from app.web.team.common import TeamPage, make_router, page, prefix_of
 from app.web.team.media import stuck_processing
@@ -50,15 +48,6 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
     )
 
 
-def _day(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return parse_day(value)
-    except DateParseError as exc:
-        raise InvalidInput(str(exc), field=field) from None
-
-
 @page(router, "/team/queue")
 def review_queue(
     request: Request,
@@ -69,7 +58,7 @@ def review_queue(
     city: Annotated[str | None, Query(max_length=200)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     assert who.user is not None
     assignee_id: int | None = None
@@ -82,8 +71,8 @@ def review_queue(
         session,
         statuses=[state] if state else None,
         city=city or None,
-        date_from=_day(from_, "from"),
-        date_to=_day(to, "to"),
+        date_from=query_day(from_, "from"),
+        date_to=query_day(to, "to"),
         assignee_id=assignee_id,
         unassigned=assignee == "none",
     )
