@@ -4,6 +4,7 @@ consistency check every test ends with."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -201,3 +202,77 @@ def ts_bytes(tmp: Path, size: int, seed: int = 0) -> bytes:
     data = bytearray((block * (size // len(block) + 1))[: size // 188 * 188])
     data[-100:] = seed.to_bytes(4, "big") * 25  # payload of the last packet only
     return bytes(data)
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of this test's own, on a free port: free to stop and start
+    (the shared server on 5432 is never touched)."""
+
+    data: Path
+    port: int
+    bin: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/archive"
+
+    def ctl(self, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D", str(self.data),
+             "-w", "-t", "60", *args],
+            check=True, capture_output=True, timeout=90,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.ctl("-o", opts, "-l", str(self.data / "server.log"), "start")
+
+    def stop(self) -> None:
+        self.ctl("-m", "fast", "stop")
+
+
+@pytest.fixture()
+def private_pg(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePostgres]:
+    """A migrated, seeded private cluster, configured as the app's database (instead of
+    the suite's: it comes after ``db_url``)."""
+    from sqlalchemy import create_engine, text
+
+    from app.db import reset_engine
+    from app.migrate import upgrade
+    from app.places.service import seed
+    from tests.conftest import BACKEND
+
+    if BACKEND != "postgres":
+        pytest.skip("a PostgreSQL fault: it runs in the TEST_DB=postgres pass")
+    if os.geteuid() != 0:
+        pytest.skip("starting a private PostgreSQL as the postgres user needs root")
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql", pytrace=False)
+    data = Path(tempfile.mkdtemp(prefix="archive-pg-"))
+    shutil.chown(data, "postgres", "postgres")
+    pg = PrivatePostgres(data, free_port(), found[-1].parent)
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(pg.bin / "initdb"), "-D", str(data),
+         "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    pg.start()
+    try:
+        admin = create_engine(pg.url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE archive"))
+        admin.dispose()
+        upgrade(pg.url)
+        monkeypatch.setenv("ARCHIVE_DATABASE_URL", pg.url)
+        get_settings.cache_clear()
+        reset_engine()
+        with session_scope() as session:
+            seed(session)
+        yield pg
+    finally:
+        reset_engine()
+        with contextlib.suppress(subprocess.SubprocessError):
+            pg.ctl("-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)
