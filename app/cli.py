@@ -54,6 +54,7 @@ def serve(
     """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
     import uvicorn
 
+    from app.logs import log_config
     from app.server import HTTP_PROTOCOL
 
     uvicorn.run(
@@ -64,6 +65,7 @@ def serve(
         reload=reload,
         proxy_headers=True,
         http=HTTP_PROTOCOL,
+        log_config=log_config(),  # uvicorn's, with secrets in query strings redacted
     )
 
 

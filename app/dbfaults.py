@@ -10,8 +10,9 @@ disconnect, so the first request once the server is back gets a fresh connection
   an administrator or crash shutdown (57P01-57P03), too many connections (53300); a full
   disk (53100) is a 507.
 - SQLite: "database is locked" after the busy timeout (SQLITE_BUSY/LOCKED), a file that
-  cannot be opened or read (CANTOPEN, IOERR, READONLY, NOTADB); "database or disk is
-  full" (SQLITE_FULL) is a 507.
+  cannot be opened or read (CANTOPEN, IOERR, NOTADB); "database or disk is full"
+  (SQLITE_FULL) is a 507. Not SQLITE_READONLY: a write inside a read-only request's
+  transaction (``query_only``, app/db.py) is a bug and stays a 500.
 
 Anything else stays what it is (an integrity error is a bug or a 409 handled elsewhere).
 """
@@ -29,7 +30,6 @@ SQLITE_UNAVAILABLE = (
     "SQLITE_LOCKED",
     "SQLITE_CANTOPEN",
     "SQLITE_IOERR",
-    "SQLITE_READONLY",
     "SQLITE_NOTADB",
     "SQLITE_PROTOCOL",
 )

@@ -84,15 +84,17 @@ def app_server(
     *,
     timeout: float = 60,
     http: str = "app.server:BufferedHttpToolsProtocol",
+    wrap: list[str] | None = None,
 ) -> Iterator[str]:
     """Serve the real app like `archive serve` (uvicorn, one worker, its HTTP protocol
     ``app.server.HTTP_PROTOCOL`` unless ``http`` names another) on a free local port.
 
     Yields the base URL; the server is stopped (by its own pid) on exit. Its output goes to
-    ``log_path`` so a full pipe can never stall it.
+    ``log_path`` so a full pipe can never stall it. ``wrap`` goes before the command (e.g.
+    ``["taskset", "-c", "0"]``, which then execs the server under the same pid).
     """
     port = free_port()
-    cmd = [
+    cmd = [*(wrap or []),
         sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--proxy-headers",
         "--http", http,

@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from app.accounts.deps import SessionDep, TeamMember
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
+from app.db import UnitOfWorkRoute, writes
 from app.ingest import service, space
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
@@ -149,6 +149,7 @@ def get_media(code: str, session: SessionDep, _: TeamMember) -> Any:
     summary="Download the original (custody-logged)",
     response_class=FileResponse,
 )
+@writes  # the custody event of the download
 def download_original(
     code: str,
     request: Request,

@@ -10,6 +10,7 @@ ffmpeg and Pillow run in these threads (ffmpeg in a subprocess), never on the ev
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from app.config import get_settings
@@ -75,6 +76,7 @@ class EmbeddedWorkers:
         self._threads.clear()
 
     def _work(self, index: int) -> None:
+        _lower_priority(get_settings().job_nice)
         worker = service.worker_identity(f"embedded-{index}")
         while not self._stop.is_set():
             try:
@@ -92,3 +94,17 @@ class EmbeddedWorkers:
                 sweep_once()
             except Exception:  # noqa: BLE001
                 log.exception("job sweep failed")
+
+
+def _lower_priority(nice: int) -> None:
+    """Give this worker thread, and the ffmpeg processes it starts (they inherit it), a
+    lower CPU priority than the threads serving requests: in the server's process, readers
+    then keep their latency while a keyframes job runs (bench/README.md, "Under load").
+    Linux's nice value is per thread; elsewhere nothing changes."""
+    if nice <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):
+        log.debug("could not lower the job worker's priority")

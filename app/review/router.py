@@ -13,7 +13,7 @@ from app.accounts.deps import Admin, Reviewer, SessionDep, TeamMember
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import User
 from app.custody import service as custody
-from app.db import UnitOfWorkRoute
+from app.db import UnitOfWorkRoute, writes
 from app.errors import InvalidInput
 from app.kit.clock import utcnow
 from app.kit.dates import DateParseError, parse_day
@@ -356,6 +356,7 @@ def _assignee_filter(
     response_model=CustodyExport,
     summary="Export the clip's custody events with their hashes (itself logged)",
 )
+@writes  # the export itself is a custody event
 def export_custody(code: str, session: SessionDep, who: TeamMember) -> CustodyExport:
     repository.clip_by_code(session, code)
     actor = who.actor
