@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600
+    # an upload is refused (507) unless its size plus this much is free on the media store
+    min_free_bytes: int = Field(default=1024**3, ge=0)
     upload_chunk_bytes: int = 4 * 1024 * 1024
     # an unfinished resumable (tus) upload is deleted this long after its last progress
     upload_expire_seconds: int = Field(default=7 * 24 * 3600, ge=60)

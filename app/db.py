@@ -6,6 +6,7 @@ One transaction per request or job: services only ``flush()``; ``session_scope``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -230,3 +231,33 @@ class UnitOfWorkRoute(APIRoute):
             return response
 
         return with_commit
+
+
+_ON_END = "archive_on_transaction_end"
+_COMMITTED = "archive_committed"
+
+
+def on_transaction_end(session: Session, fn: Callable[[bool], None]) -> None:
+    """Call ``fn(committed)`` once the session's current transaction is over: committed,
+    rolled back, or closed without a commit (``committed`` is False then)."""
+    session.info.setdefault(_ON_END, []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _mark_committed(session: Session) -> None:
+    # also emitted when a savepoint is released: only the outermost commit counts
+    if session.info.get(_ON_END) and not session.in_nested_transaction():
+        session.info[_COMMITTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_on_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:  # a savepoint or subtransaction: not the end yet
+        return
+    fns: list[Callable[[bool], None]] = session.info.pop(_ON_END, [])
+    committed = bool(session.info.pop(_COMMITTED, False))
+    for fn in fns:
+        try:
+            fn(committed)
+        except Exception:  # noqa: BLE001 - never turn a finished transaction into an error
+            logging.getLogger("archive.db").exception("a transaction-end callback failed")

@@ -12,10 +12,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app import dbfaults
 from app.errors import AppError
 
 log = logging.getLogger("archive.errors")
@@ -100,6 +102,14 @@ def install_error_handlers(app: FastAPI) -> None:
             "the record changed while you were saving it; reload and try again",
             "version",
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database(request: Request, exc: DBAPIError) -> Response:
+        err = dbfaults.classify(exc)
+        if err is None:
+            raise exc  # a bug: the server error handler logs it (500)
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, err.code, exc.orig)
+        return _respond(request, err.status, err.code, err.message, headers=err.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -81,6 +81,27 @@ class RateLimited(AppError):
     code = "rate_limited"
 
 
+class InsufficientStorage(AppError):
+    """The disk is full (or would be): nothing was stored; try again once there is space."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(AppError):
+    """The database cannot be reached or is busy past its timeout (nothing was saved)."""
+
+    status = 503
+    code = "database_unavailable"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(DATABASE_RETRY_AFTER_SECONDS))
+
+
 class Problem(BaseModel):
     field: str | None = Field(description="the input that is wrong (dotted path)")
     detail: str | None = Field(description="what is wrong with it")

@@ -37,7 +37,7 @@ def _error_content(example: dict[str, Any] | None = None) -> dict[str, Any]:
 def _fix_operation(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     for status, response in responses.items():
-        if not status.startswith("4"):
+        if not status.startswith(("4", "5")):  # documented 5xx (507) are errors too
             continue
         schema = response.get("content", {}).get("application/json", {}).get("schema")
         if schema is None or schema.get("$ref") in REPLACED:

@@ -29,7 +29,7 @@ from app.db import session_scope
 from app.ingest.models import Keyframe, Media
 from app.kit.clock import utcnow
 from app.public.changes import clip_changed
-from app.storage import get_store
+from app.storage import get_store, out_of_space
 from app.video import (
     VideoError,
     extract_keyframes,
@@ -197,8 +197,17 @@ STEPS: dict[str, Callable[[int, str, Progress], Outcome]] = {
 }
 
 
+DISK_FULL = (
+    "the media store's disk is full (no space left on device): nothing was kept of this "
+    "attempt and the step is retried; free space under ARCHIVE_MEDIA_ROOT, then retry it "
+    "if it has run out of attempts"
+)
+
+
 def describe(exc: BaseException) -> str:
     """The error text stored on the job: message plus the end of ffmpeg's stderr."""
+    if out_of_space(exc):
+        return f"{DISK_FULL}\n--- error ---\n{exc}"
     if isinstance(exc, VideoError):
         tail = exc.stderr_tail.strip()
         return f"{exc.message}\n--- ffmpeg stderr (end) ---\n{tail}" if tail else exc.message

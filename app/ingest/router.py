@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from app.accounts.deps import SessionDep, TeamMember
 from app.config import get_settings
 from app.db import UnitOfWorkRoute, writes
-from app.ingest import service
+from app.ingest import service, space
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
@@ -66,6 +66,7 @@ def _filename_from(request: Request, query_name: str | None) -> str | None:
         413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
         415: {"description": "not a video container we accept"},
         422: {"description": "a video we recognise but cannot use"},
+        507: {"description": "the disk is full (checked before the body is read)"},
     },
 )
 async def upload_media(
@@ -100,9 +101,10 @@ async def upload_media(
             field="file",
             extra={"limit": limit},
         )
+    store = get_store()
+    space.require_free(store, declared)
     clip = await run_in_threadpool(service.clip_for_upload, session, code)
     await release_before_stream(session)
-    store = get_store()
     block = settings.upload_chunk_bytes
     try:
         if multipart:

@@ -1,7 +1,8 @@
 """Ingest use cases: validate a streamed temp file, promote it, record it, queue processing.
 
 Every path (raw body, multipart form, tus) ends in :func:`ingest`, so the same checks and
-the same promote step apply. The temp file is gone when ``ingest`` returns or raises.
+the same promote step apply. The temp file is gone when ``ingest`` returns or raises (a
+resumable upload keeps its bytes when they were not promoted).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from app.clips.exceptions import ClipDeleted, ClipNotFound
 from app.clips.models import Clip
 from app.config import get_settings
 from app.custody import service as custody
+from app.db import on_transaction_end
 from app.errors import Conflict
+from app.ingest import space
 from app.ingest.exceptions import (
     ClipHasMedia,
     DuplicateMedia,
@@ -28,9 +31,10 @@ from app.ingest.exceptions import (
 )
 from app.ingest.models import Keyframe, Media
 from app.jobs import service as jobs
+from app.kit import faults
 from app.public import changes as public_changes
 from app.public.tasks import queue_playback
-from app.storage import MediaStore, Written, get_store
+from app.storage import Busy, MediaStore, Promotion, Written, get_store, out_of_space
 from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 
 ACCEPTED_TYPES = ("application/octet-stream", "video/")
@@ -95,25 +99,43 @@ def ingest(
     actor: str,
     user_id: int | None,
     store: MediaStore | None = None,
+    keep_source: bool = False,
 ) -> Media:
     """Validate, promote and record ``written`` (an fsynced temp file) as ``clip``'s original.
     The validation may already have run while the file was fsynced (``written.checked``).
 
     Order: duplicate check, validation, atomic promote + directory fsync, row flush, custody
     event, job queued. The caller's transaction boundary commits (and then the job is sent).
-    If the commit fails after the promote, the original stays on disk unreferenced: it is
-    read-only, never served (serving needs a row), reused by a later upload of the same
-    bytes, and reported by :func:`app.ingest.fixity.reconcile`.
+    Until that transaction ends the promotion keeps its intent in tmp/ and its lock: if the
+    commit fails, or the process dies first, the sweep finds the intent and moves the
+    unreferenced original to quarantine/ (app/storage/tempfiles.py). ``keep_source``: a
+    resumable upload's bytes stay where they are when they were not promoted.
     """
     store = store or get_store()
     sha = written.sha256
+    promotion: Promotion | None = None
     try:
         if (dup := _duplicate(session, sha)) is not None:
             raise dup
         info = written.checked() if written.checked else validate(written.path)
-        store.promote(written.path, sha)
+        try:
+            promotion = store.promote(written)
+        except Busy:
+            raise DuplicateMedia(
+                f"these exact bytes (SHA-256:{sha}) are being archived by another upload right now",
+                extra={"sha256": sha},
+            ) from None
+        except OSError as exc:
+            if out_of_space(exc):
+                raise space.disk_full() from exc
+            raise
+        on_transaction_end(session, promotion.end)
     finally:
-        written.path.unlink(missing_ok=True)
+        if promotion is None and not keep_source:
+            written.path.unlink(missing_ok=True)
+        if written.release is not None:
+            written.release()
+    faults.point("after_rename")
     media = Media(
         clip_id=clip.id,
         sha256=sha,
@@ -153,6 +175,8 @@ def ingest(
         # an original for a clip that is already public (a demo clip): partners see its
         # hash now, and its playback copy once the job has made it
         queue_playback(session, clip.id)
+    session.flush()
+    faults.point("before_commit")
     return media
 
 

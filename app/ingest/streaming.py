@@ -5,7 +5,8 @@ that :class:`~app.ingest.pipe.BlockPipe` hashes and writes in two worker threads
 loop keeps receiving, so the body is never held whole in memory and never copied whole.
 The size limit is checked on every chunk, before it is handed on. Multipart bodies go
 through python-multipart's incremental parser: the file part is written straight to the
-temp file (no second spool). On any error or disconnect the temp file is removed.
+temp file (no second spool). On any error or disconnect the temp file is removed; a full
+disk is a 507 (:mod:`app.ingest.space`).
 
 Once the body is in, the file is fsynced; a ``check`` (the caller's ffprobe validation)
 runs on the complete file at the same time, so the disk flush and the probe overlap
@@ -24,9 +25,11 @@ from typing import Any
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from app.ingest import space
 from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
 from app.ingest.pipe import BlockPipe
-from app.storage import MediaStore, TempWrite, Written
+from app.kit import faults
+from app.storage import MediaStore, TempWrite, Written, out_of_space
 
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -62,6 +65,23 @@ async def _finish(temp: TempWrite, check: Check | None) -> Written:
     return dataclasses.replace(written, checked=checking.result)  # returns or re-raises
 
 
+def _open(store: MediaStore, limit: int) -> TempWrite:
+    try:
+        return store.open_temp(limit)
+    except OSError as exc:
+        if out_of_space(exc):
+            raise space.disk_full() from exc
+        raise
+
+
+def _failed(temp: TempWrite, exc: BaseException) -> BaseException:
+    """Remove the temp file; the exception to raise (a full disk becomes a 507)."""
+    temp.discard()
+    if isinstance(exc, OSError) and out_of_space(exc):
+        return space.disk_full()
+    return exc
+
+
 async def stream_raw(
     chunks: AsyncIterator[bytes],
     store: MediaStore,
@@ -70,7 +90,7 @@ async def stream_raw(
     block: int,
     check: Check | None = None,
 ) -> Written:
-    temp = store.open_temp(limit)
+    temp = _open(store, limit)
     try:
         async with BlockPipe(temp, block=block) as pipe:
             async for chunk in chunks:
@@ -78,10 +98,15 @@ async def stream_raw(
                     raise _too_large(limit)
                 await pipe.feed(chunk)
             await pipe.drain()
-        return await _finish(temp, check)
-    except BaseException:
-        temp.discard()
-        raise
+        faults.point("after_temp_write")
+        written = await _finish(temp, check)
+    except BaseException as exc:
+        err = _failed(temp, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    faults.point("after_fsync")
+    return written
 
 
 @dataclass
@@ -189,7 +214,7 @@ async def stream_multipart(
             "on_part_end": col.on_part_end,
         },
     )
-    temp = store.open_temp(limit)
+    temp = _open(store, limit)
     try:
         async with BlockPipe(temp, block=block) as pipe:
             async for chunk in chunks:
@@ -214,10 +239,14 @@ async def stream_multipart(
                 )
             await _hand_on(col, pipe, limit)
             await pipe.drain()
+        faults.point("after_temp_write")
         written = await _finish(temp, check)
-    except BaseException:
-        temp.discard()
-        raise
+    except BaseException as exc:
+        err = _failed(temp, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    faults.point("after_fsync")
     return MultipartResult(written, col.file_part.filename, col.file_part.content_type, col.fields)
 
 

@@ -12,6 +12,12 @@ An unfinished upload expires ``ARCHIVE_UPLOAD_EXPIRE_SECONDS`` after its last pr
 (creation or a PATCH that added bytes): from then on it answers 410, and the sweep
 (:func:`sweep_expired`, run at start-up and by the job sweepers) deletes its file and row,
 after which it answers 404. Its owner (or an admin) can end it sooner with DELETE.
+
+A full disk is a 507 that loses nothing acknowledged: the upload is refused at creation
+when ``Upload-Length`` (plus ``ARCHIVE_MIN_FREE_BYTES``) does not fit, a PATCH before its
+body is read when the rest does not fit, and a PATCH that fills the disk mid-body keeps
+(fsyncs and commits as its offset) every byte that reached the file, so ``HEAD`` reports
+it and the client resumes from there once there is space (:func:`keep_written`).
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import session_scope
 from app.errors import AppError
-from app.ingest import service
+from app.ingest import housekeeping, service, space
 from app.ingest.exceptions import (
     BadUploadRequest,
     UploadGone,
@@ -45,8 +52,9 @@ from app.ingest.exceptions import (
 )
 from app.ingest.models import Media, Upload
 from app.kit.clock import utcnow
-from app.storage import HashingFile, MediaStore, Written, fsync_dir, get_store
+from app.storage import HashingFile, MediaStore, Written, fsync_dir, get_store, out_of_space
 from app.storage.store import HASH_BLOCK
+from app.storage.tempfiles import settle_upload
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration"
@@ -92,6 +100,7 @@ def create(
     clip = service.clip_for_upload(session, code.strip())
     store = get_store()
     store.ensure()
+    space.require_free(store, length, field="Upload-Length")
     upload = Upload(
         id=uuid.uuid4().hex,
         clip_id=clip.id,
@@ -103,10 +112,16 @@ def create(
         state="uploading",
     )
     path = store.upload_path(upload.id)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.fsync(fd)
-    os.close(fd)
-    fsync_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fsync(fd)
+        os.close(fd)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if out_of_space(exc):
+            raise space.disk_full(field="Upload-Length") from exc
+        raise
     session.add(upload)
     session.flush()
     return upload
@@ -248,6 +263,8 @@ class Writer(HashingFile):
 def open_writer(store: MediaStore, upload: Upload) -> Writer:
     path = store.upload_path(upload.id)
     fh = _lock(path)
+    if fh is None and settle_upload(store, upload.id, housekeeping.references()):
+        fh = _lock(path)  # a promotion that never committed gave its bytes back
     if fh is None:
         raise UploadGone("the bytes of this upload are gone from the server; start a new upload")
     try:
@@ -300,10 +317,27 @@ def record_offset(session: Session, upload_id: str, offset: int) -> None:
         session.flush()
 
 
+def keep_written(upload_id: str, writer: Writer, committed: int) -> int:
+    """The disk filled up during a PATCH: make the bytes that reached the file durable and
+    commit them as the upload's offset, so the client resumes from there. Returns the
+    offset now committed (``committed`` when nothing more can be kept)."""
+    try:
+        size = os.fstat(writer.fd).st_size
+        if not committed < size < writer.length:
+            return committed
+        os.fsync(writer.fd)  # an fsync error: what is in the file is not known to be on disk
+        with session_scope() as session:
+            record_offset(session, upload_id, size)
+    except (OSError, SQLAlchemyError):
+        log.warning("upload %s: the bytes after offset %d are dropped", upload_id, committed)
+        return committed
+    return size
+
+
 def finish(session: Session, upload: Upload, writer: Writer, *, actor: str) -> Media:
     """All bytes are in: validate, promote and record, exactly as a direct upload."""
     digest = writer.hasher.hexdigest()
-    written = Written(writer.path, digest, writer.offset)
+    written = Written(writer.path, digest, writer.offset, lock_fd=writer.fd)
     clip = service.clip_for_upload(session, clip_code(session, upload))
     media = service.ingest(
         session,
@@ -314,6 +348,7 @@ def finish(session: Session, upload: Upload, writer: Writer, *, actor: str) -> M
         via="tus",
         actor=actor,
         user_id=upload.created_by_id,
+        keep_source=True,
     )
     upload.received, upload.state, upload.media_id = writer.offset, "done", media.id
     session.flush()

@@ -21,15 +21,16 @@ from starlette.requests import ClientDisconnect
 from app.accounts.deps import Anyone, SessionDep, TeamMember
 from app.config import get_settings
 from app.db import UnitOfWorkRoute
-from app.errors import AppError, UnsupportedMedia
-from app.ingest import tus
+from app.errors import AppError, InsufficientStorage, UnsupportedMedia
+from app.ingest import space, tus
 from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
 from app.ingest.models import Upload
 from app.ingest.pipe import BlockPipe
 from app.ingest.router import release_before_stream
+from app.kit import faults
 from app.kit.clock import utcnow
 from app.kit.digits import parse_int
-from app.storage import get_store
+from app.storage import get_store, out_of_space
 
 router = APIRouter(
     prefix="/api/v1/uploads", tags=["resumable uploads (tus)"], route_class=UnitOfWorkRoute
@@ -166,25 +167,44 @@ async def patch(
         )
     if upload.state == "done":
         return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)}))
-    await release_before_stream(session)
     store = get_store()
+    rest = upload.length - upload.received
+    sent = request.headers.get("content-length", "")
+    here = _tus_headers(**{"Upload-Offset": str(upload.received)})
+    try:
+        space.require_free(store, min(rest, int(sent)) if sent.isdigit() else rest, field=None)
+    except InsufficientStorage as exc:
+        exc.headers = {**exc.headers, **here}
+        raise
+    await release_before_stream(session)
     block = get_settings().upload_chunk_bytes
     writer = await run_in_threadpool(tus.open_writer, store, upload)
     completed = in_step = False  # in_step: the hash covers exactly the bytes written
     try:
         disconnected = False
         start = writer.offset
-        async with BlockPipe(writer, block=block) as pipe:
-            try:
-                async for chunk in request.stream():
-                    if start + pipe.fed + len(chunk) > upload.length:
-                        raise writer.too_long()
-                    await pipe.feed(chunk)
-            except ClientDisconnect:
-                disconnected = True  # keep what arrived: the client resumes from it
-            await pipe.drain()
-            in_step = True
-        await run_in_threadpool(writer.sync)
+        try:
+            async with BlockPipe(writer, block=block) as pipe:
+                try:
+                    async for chunk in request.stream():
+                        if start + pipe.fed + len(chunk) > upload.length:
+                            raise writer.too_long()
+                        await pipe.feed(chunk)
+                except ClientDisconnect:
+                    disconnected = True  # keep what arrived: the client resumes from it
+                await pipe.drain()
+                in_step = True
+            faults.point("after_temp_write")
+            await run_in_threadpool(writer.sync)
+        except OSError as exc:
+            if not out_of_space(exc):
+                raise
+            in_step = False
+            kept = await run_in_threadpool(tus.keep_written, upload_id, writer, upload.received)
+            raise space.disk_full(
+                field=None, headers=_tus_headers(**{"Upload-Offset": str(kept)})
+            ) from exc
+        faults.point("after_fsync")
         headers = _tus_headers(**{"Upload-Offset": str(writer.offset)})
         if writer.offset == upload.length and not disconnected:
             try:
@@ -193,6 +213,9 @@ async def patch(
                 )
             except AppError as exc:
                 await run_in_threadpool(session.rollback)
+                if isinstance(exc, InsufficientStorage):  # kept: resend the last PATCH later
+                    exc.headers = {**exc.headers, **here}
+                    raise
                 await run_in_threadpool(tus.mark_failed, upload_id, exc.message)
                 exc.headers = {**exc.headers, **_tus_headers()}
                 raise

@@ -18,11 +18,14 @@ log = logging.getLogger("archive.jobs")
 
 
 def sweep_temp() -> int:
-    """Remove stale temp files and expired resumable uploads (at start-up and from the
-    embedded and Celery sweepers)."""
+    """Remove temp files no live process owns (at once on this host, by age for other
+    hosts'), settle promotions whose process died, and expired resumable uploads (at
+    start-up and from the embedded and Celery sweepers)."""
+    from app.ingest import housekeeping
+
     store = get_store()
     store.ensure()
-    removed = store.sweep_temp(get_settings().upload_tmp_stale_seconds)
+    removed = housekeeping.sweep_temp(store, get_settings().upload_tmp_stale_seconds)
     if removed:
         log.info("removed %d stale temp file(s) from %s", removed, store.tmp)
     return removed + sweep_uploads()

@@ -18,6 +18,7 @@ from app.ingest.models import Media
 from app.jobs import service
 from app.jobs.service import Claim
 from app.public import tasks as _public_tasks  # noqa: F401  (registers the "playback" step)
+from app.storage import out_of_space
 from app.video import VideoError
 
 log = logging.getLogger("archive.jobs")
@@ -73,7 +74,7 @@ def execute(worker: str, job_id: int | None = None) -> bool:
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job row
         beat.stop.set()
         beat.join()
-        permanent = isinstance(exc, VideoError)
+        permanent = isinstance(exc, VideoError) and not out_of_space(exc)  # a full disk: retry
         if not permanent:
             log.exception("job %s crashed", claim.job_id)
         with session_scope() as session:
@@ -117,7 +118,7 @@ def execute(worker: str, job_id: int | None = None) -> bool:
                 claim.job_id,
                 claim.token,
                 pipeline.describe(exc),
-                retry=not isinstance(exc, VideoError),
+                retry=not isinstance(exc, VideoError) or out_of_space(exc),
                 max_attempts=settings.job_max_attempts,
             )
         return True

@@ -2,37 +2,54 @@
 
 Layout under ``MEDIA_ROOT``::
 
-    tmp/                          uploads being streamed (removed on failure; swept when stale)
+    tmp/                          uploads being streamed, promotions in flight (see
+                                  app/storage/owned.py: locked by their process, swept
+                                  as soon as no live process owns them)
     uploads/<id>                  resumable (tus) uploads in progress; kept across restarts
     originals/<aa>/<bb>/<sha256>  the evidence: written once, read-only (0o444), never touched
     derivatives/<aa>/<bb>/<sha256>/<generation>/   keyframes, thumbnails, poster, contact sheet
     quarantine/                   orphan originals moved aside by ``reconcile`` (never deleted)
 
 Durability order for a new original: temp file written and fsynced (the caller may
-validate the complete file while the fsync runs), atomically linked into place
-(``os.link`` refuses to overwrite), made read-only, and the directory fsynced. Only then
-may the database row be committed.
+validate the complete file while the fsync runs), made read-only, renamed to its intent
+name in ``tmp/``, atomically linked into place (``os.link`` refuses to overwrite), and the
+directories fsynced. Only then may the database row be committed; the intent (a second
+name of the same inode, still locked) is removed once that transaction has committed
+(:meth:`Promotion.end`). A process that dies before then leaves an unlocked intent, and
+the sweep settles it: the row committed (the intent goes), or it did not (the original
+goes to ``quarantine/``, or back to ``uploads/`` for a resumable upload still open).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.storage import owned, tempfiles
+from app.storage.fs import fsync_dir, makedirs_durable
+from app.storage.space import free_bytes
+from app.storage.tempfiles import References
 from app.storage.writer import HashingFile
+
+log = logging.getLogger("archive.storage")
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 HASH_BLOCK = 1024 * 1024
+
+
+Busy = owned.Busy
 
 
 class TooLarge(Exception):
@@ -41,27 +58,6 @@ class TooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit} bytes")
         self.limit = limit
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _makedirs_durable(path: Path) -> None:
-    """Create ``path`` and parents, fsyncing each parent whose entries changed."""
-    missing: list[Path] = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            d.mkdir()
-        fsync_dir(d.parent)
 
 
 def hash_file(path: Path, *, limit: int | None = None) -> tuple[str, int]:
@@ -89,13 +85,18 @@ class Written:
     checked: Callable[[], Any] | None = None
     """The outcome of a check (ffprobe validation) run on the complete file while it was
     fsynced: returns the check's result or raises its exception. None: not checked yet."""
+    lock_fd: int | None = None
+    """An open descriptor of the file holding its writer's exclusive lock (the promotion
+    keeps a duplicate, so the lock outlives the writer until the row's transaction ends)."""
+    release: Callable[[], None] | None = None
+    """Closes the writer's descriptor (after the promotion, or after removing the file)."""
 
 
 class TempWrite(HashingFile):
-    """A file in ``tmp/`` being streamed: hashed while written, with a size limit."""
+    """A file in ``tmp/`` being streamed: hashed while written, with a size limit, and
+    locked by this process until it is promoted or discarded."""
 
-    def __init__(self, path: Path, limit: int, *, direct: bool = True) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    def __init__(self, fd: int, path: Path, limit: int, *, direct: bool = True) -> None:
         super().__init__(fd, hashlib.sha256(), direct=direct)
         self.path = path
         self.limit = limit
@@ -108,19 +109,49 @@ class TempWrite(HashingFile):
         super().write(data)
 
     def finish(self) -> Written:
-        """fsync and close; the file stays in tmp/ until promoted or discarded."""
+        """fsync; the file stays in tmp/ (open and locked) until promoted or discarded."""
         self.sync()
-        os.close(self.fd)
         self.close_stage()
-        self.closed = True
-        return Written(self.path, self.hasher.hexdigest(), self.size)
+        return Written(
+            self.path,
+            self.hasher.hexdigest(),
+            self.size,
+            lock_fd=self.fd,
+            release=self.release,
+        )
+
+    def release(self) -> None:
+        """Close the descriptor (and so drop the lock, unless a promotion holds it too)."""
+        if not self.closed:
+            self.closed = True
+            self.close_stage()
+            os.close(self.fd)
 
     def discard(self) -> None:
-        if not self.closed:
-            os.close(self.fd)
-            self.close_stage()
-            self.closed = True
+        """Remove the file (while still holding its lock), then close it."""
         self.path.unlink(missing_ok=True)
+        self.release()
+
+
+@dataclass
+class Promotion:
+    """A new original in place whose row is not committed yet: it holds a lock on the
+    original's inode (so no sweep moves it) until :meth:`end`."""
+
+    path: Path
+    created: bool
+    intent: Path | None
+    fds: list[int] = field(default_factory=list)
+
+    def end(self, committed: bool) -> None:
+        """The row's transaction is over. Committed: the intent has done its job. Not
+        committed (or not known to be): keep the intent, and the sweep, which asks the
+        database, settles it."""
+        if committed and self.intent is not None:
+            self.intent.unlink(missing_ok=True)
+        fds, self.fds = self.fds, []
+        for fd in fds:
+            os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -143,7 +174,11 @@ class MediaStore:
 
     def ensure(self) -> None:
         for d in (self.tmp, self.uploads, self.originals, self.derivatives):
-            _makedirs_durable(d)
+            makedirs_durable(d)
+
+    def free_bytes(self) -> int:
+        """Free bytes on the store's filesystem (tmp/, uploads/ and originals/ share it)."""
+        return free_bytes(self.tmp)
 
     # -- originals ---------------------------------------------------------------------
     @staticmethod
@@ -160,33 +195,67 @@ class MediaStore:
         return self.original_path(sha256).exists()
 
     def open_temp(self, limit: int) -> TempWrite:
-        _makedirs_durable(self.tmp)
-        return TempWrite(self.tmp / f"{uuid.uuid4().hex}.part", limit)
+        makedirs_durable(self.tmp)
+        for _ in range(5):
+            path = self.tmp / owned.temp_name()
+            try:
+                fd = owned.create_locked(path)
+            except owned.Gone:
+                continue
+            return TempWrite(fd, path, limit)
+        raise RuntimeError(f"could not create a temp file in {self.tmp}")
 
-    def promote(self, temp: Path, sha256: str) -> tuple[Path, bool]:
-        """Move the fsynced, validated ``temp`` into place; return (path, newly created).
+    def promote(self, written: Written) -> Promotion:
+        """Put the fsynced, validated file in place as the original ``written.sha256``.
 
-        When the same bytes are already stored, the temp file is dropped and the existing
-        original kept (content addressing: same name, same bytes).
+        When the same bytes are already stored, the file is dropped and the existing
+        original kept (content addressing: same name, same bytes); the promotion then holds
+        a shared lock on it instead. Call :meth:`Promotion.end` when the row's transaction
+        is over. If nothing was linked into place, the file is back where it was.
         """
-        dst = self.original_path(sha256)
-        _makedirs_durable(dst.parent)
-        os.chmod(temp, 0o444)
+        src, sha = written.path, written.sha256
+        dst = self.original_path(sha)
+        makedirs_durable(dst.parent)
+        makedirs_durable(self.tmp)
+        from_upload = src.parent == self.uploads
+        owner = owned.parse(src.name)
+        file_id = src.name if from_upload else (owner.id if owner else uuid.uuid4().hex)
+        intent = self.tmp / owned.intent_name(file_id, sha, from_upload=from_upload)
+        held = os.dup(written.lock_fd) if written.lock_fd is not None else _lock_now(src)
         try:
-            os.link(temp, dst)  # atomic, and never replaces an existing original
-            created = True
-        except FileExistsError:
-            created = False
-        except OSError:  # a filesystem without hard links: rename if still absent
-            if dst.exists():
-                created = False
-            else:
-                os.rename(temp, dst)
-                created = True
-        temp.unlink(missing_ok=True)
-        fsync_dir(dst.parent)
-        fsync_dir(temp.parent)
-        return dst, created
+            os.chmod(src, 0o444)
+            os.rename(src, intent)
+            try:
+                fsync_dir(self.tmp)
+                if src.parent != self.tmp:
+                    fsync_dir(src.parent)
+                for _ in range(5):
+                    if _link(intent, dst):
+                        break
+                    fd = owned.hold_shared(dst)  # another upload's original, same bytes
+                    if fd is not None:
+                        os.close(held)
+                        held = fd
+                        intent.unlink()
+                        return Promotion(dst, False, None, [fd])
+                else:
+                    raise RuntimeError(f"the original {sha} kept moving while it was promoted")
+            except BaseException:
+                if intent.exists():
+                    os.rename(intent, src)
+                raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.chmod(src, 0o600)
+            os.close(held)
+            raise
+        promotion = Promotion(dst, True, intent if intent.exists() else None, [held])
+        try:
+            fsync_dir(dst.parent)
+        except BaseException:
+            promotion.end(committed=False)  # the sweep settles the intent
+            raise
+        return promotion
 
     def fixity(self, sha256: str) -> Fixity:
         """Re-hash an original and compare with the name it is stored under."""
@@ -206,7 +275,7 @@ class MediaStore:
     def quarantine_original(self, sha256: str) -> Path:
         """Move an unreferenced original aside (originals are never deleted by the app)."""
         src = self.original_path(sha256)
-        _makedirs_durable(self.quarantine)
+        makedirs_durable(self.quarantine)
         dst = self.quarantine / sha256
         os.rename(src, dst)
         fsync_dir(src.parent)
@@ -222,8 +291,12 @@ class MediaStore:
         """A fresh directory for one extraction run; it records its original's SHA-256."""
         gen = uuid.uuid4().hex
         path = self.derivative_root(sha256) / gen
-        _makedirs_durable(path)
-        (path / "original.json").write_text(json.dumps({"original_sha256": sha256}))
+        try:
+            makedirs_durable(path)
+            (path / "original.json").write_text(json.dumps({"original_sha256": sha256}))
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)  # e.g. a full disk: no half-made set
+            raise
         return gen, path
 
     def generation_dir(self, sha256: str, generation: str) -> Path:
@@ -250,32 +323,42 @@ class MediaStore:
         return removed
 
     # -- temp files ----------------------------------------------------------------------
-    def sweep_temp(self, older_than: float) -> int:
-        """Remove files in tmp/ not written to for ``older_than`` seconds.
+    def dead_temp(self, older_than: float) -> list[Path]:
+        """Entries of tmp/ that no live process owns (app/storage/tempfiles.py)."""
+        return tempfiles.dead(self, older_than)
 
-        An upload in progress keeps touching its file, so another API node sharing the
-        store never loses a live upload.
-        """
-        if not self.tmp.exists():
-            return 0
-        removed = 0
-        now = time.time()
-        for p in self.tmp.iterdir():
-            try:
-                if now - p.stat().st_mtime >= older_than:
-                    if p.is_dir():
-                        shutil.rmtree(p, ignore_errors=True)
-                    else:
-                        p.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+    def sweep_temp(self, older_than: float, refs: References | None = None) -> int:
+        """Remove the entries of tmp/ that no live process owns, and settle dead
+        promotions with ``refs`` (app/storage/tempfiles.py)."""
+        return tempfiles.sweep(self, older_than, refs)
 
     def upload_path(self, upload_id: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
             raise ValueError(f"not an upload id: {upload_id!r}")
         return self.uploads / upload_id
+
+
+def _link(src: Path, dst: Path) -> bool:
+    """Link ``src`` as ``dst``; False when ``dst`` exists (never replaced)."""
+    try:
+        os.link(src, dst)  # atomic, and never replaces an existing original
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP):
+            raise
+    if dst.exists():  # a filesystem without hard links: rename if still absent
+        return False
+    os.rename(src, dst)
+    return True
+
+
+def _lock_now(path: Path) -> int:
+    fd = owned.try_lock(path)
+    if fd is None:
+        raise RuntimeError(f"{path} is locked by another writer")
+    return fd
 
 
 def get_store() -> MediaStore:

@@ -95,17 +95,20 @@ class HashingFile:
                 self._written(n)
                 return
             self._stage = mmap.mmap(-1, STAGE)  # page-aligned, as O_DIRECT needs
-        stage = memoryview(self._stage)
-        for c in chunks:
-            view = memoryview(c)
-            while view:
-                n = min(len(view), STAGE - self._fill)
-                stage[self._fill : self._fill + n] = view[:n]
-                self._fill += n
-                view = view[n:]
-                if self._fill == STAGE:
-                    self._emit()
-            self.size += len(c)
+        # Views of the stage are released on the way out, errors included: an exception's
+        # traceback keeps the frames' locals alive, and a live view of the mmap would make
+        # close_stage() (on the error path) fail with BufferError.
+        with memoryview(self._stage) as stage:
+            for c in chunks:
+                view = memoryview(c)
+                while view:
+                    n = min(len(view), STAGE - self._fill)
+                    stage[self._fill : self._fill + n] = view[:n]
+                    self._fill += n
+                    view = view[n:]
+                    if self._fill == STAGE:
+                        self._emit()
+                self.size += len(c)
 
     def write(self, data: bytes) -> None:
         """Hash and write one buffer in the calling thread (and flush it)."""
@@ -138,16 +141,16 @@ class HashingFile:
     def _emit(self) -> None:
         """Write stage[_lead:_fill]: an unaligned head and tail buffered, the rest direct."""
         assert self._stage is not None
-        stage = memoryview(self._stage)
         lead, fill = self._lead, self._fill
         start = min(fill, -(-lead // ALIGN) * ALIGN)  # first aligned index at or after lead
         end = max(start, fill - fill % ALIGN)
-        if lead < start:
-            self._put(stage, lead, start, direct=False)
-        if start < end:
-            self._put(stage, start, end, direct=self._direct)
-        if end < fill:
-            self._put(stage, end, fill, direct=False)
+        with memoryview(self._stage) as stage:  # released on errors too (write_chunks)
+            if lead < start:
+                self._put(stage, lead, start, direct=False)
+            if start < end:
+                self._put(stage, start, end, direct=self._direct)
+            if end < fill:
+                self._put(stage, end, fill, direct=False)
         self._base += fill - fill % ALIGN
         self._lead = self._fill = fill % ALIGN  # later bytes land after those just written
 
@@ -158,7 +161,8 @@ class HashingFile:
             _set_direct(self.fd, False)
         while lo < hi:
             try:
-                n = os.pwrite(self.fd, stage[lo:hi], self._base + lo)
+                with stage[lo:hi] as piece:
+                    n = os.pwrite(self.fd, piece, self._base + lo)
             except OSError as exc:
                 if not direct or exc.errno != errno.EINVAL:
                     raise

@@ -16,7 +16,7 @@ from app.clips.models import Clip
 from app.config import get_settings
 from app.db import session_scope
 from app.ingest.models import Media
-from app.storage import MediaStore, TooLarge
+from app.storage import Busy, MediaStore, TooLarge
 from tests.ingest.conftest import store_files
 
 
@@ -26,16 +26,31 @@ def test_promote_is_write_once_and_content_addressed(tmp_path: Path) -> None:
     temp.write(b"evidence")
     written = temp.finish()
     assert written.sha256 == hashlib.sha256(b"evidence").hexdigest() and written.size == 8
-    path, created = store.promote(written.path, written.sha256)
-    assert created and path.read_bytes() == b"evidence" and not written.path.exists()
+    promoted = store.promote(written)
+    path = promoted.path
+    assert promoted.created and path.read_bytes() == b"evidence" and not written.path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o444
     sha = written.sha256
     assert path == tmp_path / "originals" / sha[:2] / sha[2:4] / sha
+    # until the row's transaction ends, an intent (the same inode, locked) stays in tmp/
+    assert promoted.intent is not None and promoted.intent.samefile(path)
+    assert store.dead_temp(3600) == []
     again = store.open_temp(limit=1000)
     again.write(b"evidence")
     w2 = again.finish()
-    path2, created2 = store.promote(w2.path, w2.sha256)
-    assert path2 == path and not created2 and not w2.path.exists()
+    with pytest.raises(Busy):  # the same bytes, while the first row is not committed
+        store.promote(w2)
+    assert w2.path.exists() and not store.dead_temp(3600)  # the file is back, still ours
+    assert written.release is not None
+    written.release()  # what ingest does right after the promotion
+    promoted.end(committed=True)
+    second = store.promote(w2)  # now they are simply a duplicate of a stored original
+    assert second.path == path and not second.created and not w2.path.exists()
+    assert second.intent is None
+    second.end(committed=True)
+    assert w2.release is not None
+    w2.release()
+    assert list(store.tmp.iterdir()) == []
     assert store.fixity(written.sha256).ok
 
 
@@ -44,7 +59,7 @@ def test_fixity_detects_changed_and_missing_bytes(tmp_path: Path) -> None:
     temp = store.open_temp(limit=1000)
     temp.write(b"original bytes")
     w = temp.finish()
-    path, _ = store.promote(w.path, w.sha256)
+    path = store.promote(w).path
     os.chmod(path, 0o644)
     path.write_bytes(b"original bytez")
     result = store.fixity(w.sha256)

@@ -206,8 +206,13 @@ def test_failing_commit_leaves_no_row_and_a_reusable_original(
     client: Any, contributor: Any, new_clip: Any, phone_clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the row's commit fails after the promote, the response is an error (never 201),
-    nothing references the file, and uploading the same bytes again succeeds."""
+    nothing references the file, the next sweep sets the unreferenced original aside in
+    quarantine/ (never deleted), and uploading the same bytes again succeeds."""
     from sqlalchemy.orm import Session
+
+    from app.ingest import consistency
+    from app.jobs.lifecycle import sweep_temp
+    from app.storage import get_store
 
     code = new_clip()
     data = phone_clip.read_bytes()
@@ -227,7 +232,15 @@ def test_failing_commit_leaves_no_row_and_a_reusable_original(
     monkeypatch.setattr(Session, "commit", real_commit)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Media)) == 0
-    assert store_files(media_root())["tmp"] == []
+    sha = hashlib.sha256(data).hexdigest()
+    tmp = store_files(media_root())["tmp"]
+    assert len(tmp) == 1 and tmp[0].endswith(f".{sha}.promote")  # the promotion's intent
+    sweep_temp()  # the commit's outcome is settled from the database: no row
+    files = store_files(media_root())
+    assert files["tmp"] == [] and files["originals"] == []
+    assert (media_root() / "quarantine" / sha).read_bytes() == data
+    with session_scope() as s:
+        assert consistency.check(s, get_store()) == []
     r = upload(client, contributor, code, data)
     assert r.status_code == 201, r.text
 
