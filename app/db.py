@@ -1,25 +1,23 @@
 """Database: declarative Base with a naming convention, engine, and the session boundary.
 
 One transaction per request or job: services only ``flush()``; ``session_scope`` and the
-``get_session`` dependency commit or roll back at the boundary.
+web's session dependency (app/web/session.py) commit or roll back at the boundary. No web
+framework here: services, jobs and the CLI import this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, Executable, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 
@@ -124,37 +122,3 @@ def session_scope() -> Iterator[Session]:
 
 def new_session() -> Session:
     return _session_factory()()
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: the request's session.
-
-    ``UnitOfWorkRoute`` commits it after the endpoint returns and *before* the response is
-    sent, so a failed commit becomes an error response instead of a false 2xx. Any
-    exception rolls it back.
-    """
-    session = new_session()
-    request.state.db_session = session
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-class UnitOfWorkRoute(APIRoute):
-    """One transaction per request: commit at the boundary, before the response leaves."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def with_commit(request: Request) -> Response:
-            response = await handler(request)
-            session: Session | None = getattr(request.state, "db_session", None)
-            if session is not None and response.status_code < 400:
-                await run_in_threadpool(session.commit)
-            return response
-
-        return with_commit

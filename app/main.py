@@ -11,11 +11,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.accounts.deps import Anyone, SessionDep
+from app.accounts.deps import Anyone
 from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.error_handlers import install_error_handlers
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
@@ -28,6 +27,7 @@ from app.public import views as public_views
 from app.review.router import router as review_router
 from app.web import auth_views
 from app.web import team as team_web
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 log = logging.getLogger("archive")
 STATIC_DIR = Path(__file__).resolve().parent / "static"

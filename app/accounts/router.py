@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy import select
 
 from app.accounts import service
-from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, SessionDep, TeamMember
+from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, TeamMember
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import ROLES, User
 from app.accounts.schemas import (
@@ -20,8 +20,8 @@ from app.accounts.schemas import (
     UserUpdate,
 )
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput, StaleVersion, Unauthenticated
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=UnitOfWorkRoute)
 

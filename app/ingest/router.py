@@ -11,15 +11,15 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.accounts.deps import SessionDep, TeamMember
+from app.accounts.deps import TeamMember
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.ingest import service
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
 from app.storage import get_store
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
 MULTIPART_SLACK = 64 * 1024

@@ -18,9 +18,8 @@ from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.accounts.deps import Anyone, SessionDep, TeamMember
+from app.accounts.deps import Anyone, TeamMember
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import AppError, UnsupportedMedia
 from app.ingest import tus
 from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
@@ -29,6 +28,7 @@ from app.ingest.pipe import BlockPipe
 from app.ingest.router import release_before_stream
 from app.kit.clock import utcnow
 from app.storage import get_store
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api/v1/uploads", tags=["resumable uploads (tus)"], route_class=UnitOfWorkRoute

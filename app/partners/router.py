@@ -16,14 +16,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead, SessionDep
-from app.db import UnitOfWorkRoute
+from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead
 from app.errors import ErrorBody, InvalidInput
 from app.kit.dates import DateParseError, parse_day
 from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
 from app.public import exports, service
 from app.public.ratelimit import rate_limit
 from app.public.repository import PublicFilter
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api/v1",

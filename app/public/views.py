@@ -12,15 +12,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.accounts.deps import Anyone, SessionDep
+from app.accounts.deps import Anyone
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.i18n import translate
 from app.kit.dates import DateParseError, parse_day
 from app.places import service as places
 from app.public import cache, pages, repository, service
 from app.public.repository import PublicFilter
+from app.web.session import SessionDep, UnitOfWorkRoute
 from app.web.templating import lang_of, render
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
 
-from app.accounts.deps import Admin, Reviewer, SessionDep, TeamMember
+from app.accounts.deps import Admin, Reviewer, TeamMember
 from app.accounts.exceptions import UserNotFound
 from app.accounts.models import User
 from app.custody import service as custody
-from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.kit.clock import utcnow
 from app.kit.dates import DateParseError, parse_day
@@ -39,6 +38,7 @@ from app.review.schemas import (
     TransitionRequest,
     TransitionsRead,
 )
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfWorkRoute)

@@ -9,13 +9,13 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.accounts import service as accounts
-from app.accounts.deps import SessionDep
 from app.accounts.models import ROLES, User
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput, NotFound, StaleVersion
 from app.partners import service as partners
 from app.partners.models import SCOPES
 from app.review import checklist
+from app.web.session import SessionDep
 from app.web.team.common import AdminPage, make_router, page, see_other
 from app.web.templating import render
 

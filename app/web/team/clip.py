@@ -13,13 +13,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import Principal, SessionDep
+from app.accounts.deps import Principal
 from app.accounts.models import User
 from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
 from app.review import checklist, comments, repository, service
+from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
     form_float,

@@ -9,12 +9,12 @@ from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from app.accounts.deps import SessionDep
 from app.accounts.models import User
 from app.clips.models import STATUSES
 from app.errors import InvalidInput
 from app.kit.dates import DateParseError, parse_day
 from app.review import queue
+from app.web.session import SessionDep
 from app.web.team.common import TeamPage, make_router, page, prefix_of
 from app.web.team.media import stuck_processing
 from app.web.templating import render
