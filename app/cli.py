@@ -70,9 +70,9 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Apply database migrations up to the latest, then seed the places."""
-    from app.db import session_scope
     from app.migrate import upgrade
     from app.places.service import seed
+    from app.tasks import session_scope
 
     upgrade()
     with session_scope() as session:
@@ -107,8 +107,8 @@ def import_(
     """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
     from app.accounts.service import get_user_by_email
     from app.clips.importer import ImportFailed
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -182,7 +182,7 @@ def demo(
     """Load the demo archive (the 2019 protest listing) as published records."""
     from app.clips.demo import load_demo
     from app.config import get_settings
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     if if_empty and not get_settings().demo_on_first_run:
         typer.echo("ARCHIVE_DEMO_ON_FIRST_RUN is off; demo archive not loaded")
@@ -204,8 +204,8 @@ def users_create(
 ) -> None:
     """Create a team member and print a one-time password."""
     from app.accounts.service import create_user
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -224,7 +224,7 @@ def users_ensure_admin(
 ) -> None:
     """Create the first admin when there are no users yet, and print its one-time password."""
     from app.accounts.service import count_users, create_user
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     with session_scope() as session:
         if count_users(session):
@@ -243,8 +243,8 @@ def users_ensure_admin(
 def users_disable(email: str) -> None:
     """Disable an account and end its sessions and tokens."""
     from app.accounts.service import get_user_by_email, set_active
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -261,8 +261,8 @@ def tokens_create(
 ) -> None:
     """Create a personal API token for a team member (shown once)."""
     from app.accounts.service import create_token, get_user_by_email
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -281,9 +281,9 @@ def apikeys_create(
 ) -> None:
     """Create a partner API key (shown once, stored hashed)."""
     from app.custody import service as custody
-    from app.db import session_scope
     from app.errors import AppError
     from app.partners.service import create_key, get_or_create_partner
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -305,9 +305,9 @@ def apikeys_create(
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a partner API key; it stops working on the next request."""
     from app.custody import service as custody
-    from app.db import session_scope
     from app.errors import AppError
     from app.partners.service import revoke_key
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -323,8 +323,8 @@ def apikeys_revoke(key_id: int) -> None:
 @apikeys_app.command("list")
 def apikeys_list() -> None:
     """List partner keys (never the keys themselves)."""
-    from app.db import session_scope
     from app.partners.service import list_keys
+    from app.tasks import session_scope
 
     with session_scope() as session:
         for key, partner in list_keys(session):
@@ -346,7 +346,7 @@ def audit_verify(
     """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry,
     or when an expected head (checkpoint) is no longer in the chain."""
     from app.custody.service import verify
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     for h in expect_head or []:
         if len(h.strip()) != 64 or any(c not in "0123456789abcdef" for c in h.strip().lower()):
@@ -370,7 +370,7 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
     from sqlalchemy import select
 
     from app.custody.models import CustodyEvent
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     with session_scope() as session:
         stmt = select(CustodyEvent).order_by(CustodyEvent.id)
@@ -392,6 +392,20 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
                     ensure_ascii=False,
                 )
             )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="parallel jobs (default ARCHIVE_JOB_WORKERS)")
+    ] = None,
+    pool: Annotated[str, typer.Option(help="Celery pool (prefork, threads, solo)")] = "prefork",
+) -> None:
+    """Run processing jobs: a Celery worker when ARCHIVE_JOBS=celery, otherwise workers that
+    claim queued jobs straight from the database (for servers run with ARCHIVE_JOBS=off)."""
+    from app.worker import run
+
+    run(concurrency, pool=pool)
 
 
 from app.ingest.commands import register as _register_ingest_commands  # noqa: E402

@@ -25,6 +25,7 @@ from app.places.router import router as places_router
 from app.public import media as public_media
 from app.public import views as public_views
 from app.review.router import router as review_router
+from app.tasks import bootstrap
 from app.web import auth_views
 from app.web import team as team_web
 from app.web.session import SessionDep, UnitOfWorkRoute
@@ -47,13 +48,17 @@ A video evidence archive and verification tracker.
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up: the registered steps must match the database (else the server does not
+    start), the start-up sweepers run, and the embedded workers start (app/jobs)."""
     from app.jobs.lifecycle import background
 
+    bootstrap()  # (create_app did it already; a lifespan reused elsewhere must not depend on it)
     with background():
         yield
 
 
 def create_app() -> FastAPI:
+    bootstrap()  # every mapper, job step and sweeper (app/tasks.py)
     settings = get_settings()
     app = FastAPI(
         title="Video evidence archive",

@@ -21,6 +21,9 @@ from sqlalchemy.engine import make_url
 
 from app.config import get_settings
 from app.db import reset_engine, session_scope
+from app.tasks import bootstrap
+
+bootstrap()  # every step, sweeper and mapper, as every entrance of the app does
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKEND = os.environ.get("TEST_DB", "sqlite")

@@ -30,6 +30,7 @@ from app.kit.clock import utcnow
 from app.kit.cursor import decode_cursor, encode_cursor
 from app.kit.dates import DateParseError, EventDate, parse_event_date
 from app.places import service as places
+from app.public.jobs import queue_playback
 
 CODE_RE = re.compile(r"^([A-Z]{3})(\d{3,})$")
 EDITABLE = (
@@ -311,8 +312,6 @@ def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None
     if clip.status == "published":
         # its public playback copy must go too: the playback job deletes the copy of a clip
         # that is no longer visible (the original itself stays, as evidence)
-        from app.public.tasks import queue_playback
-
         queue_playback(session, clip.id)
 
 

@@ -15,6 +15,7 @@ from app.accounts.deps import TeamMember
 from app.config import get_settings
 from app.ingest import service
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
+from app.ingest.models import INGEST_STEPS
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
@@ -245,7 +246,7 @@ def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse
 def _processing(session: SessionDep, code: str) -> ProcessingRead:
     clip = service.live_clip(session, code)
     rows = jobs.jobs_for_clip(session, clip.id)
-    summary = jobs.summary(rows)
+    summary = jobs.summary(rows, INGEST_STEPS)
     return ProcessingRead(
         clip=clip.code,
         sha256=rows[0].original_sha256 if rows else None,

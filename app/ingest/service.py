@@ -26,10 +26,10 @@ from app.ingest.exceptions import (
     MediaNotFound,
     UnsupportedVideoFile,
 )
-from app.ingest.models import Keyframe, Media
+from app.ingest.models import INGEST_STEPS, Keyframe, Media
 from app.jobs import service as jobs
 from app.public import changes as public_changes
-from app.public.tasks import queue_playback
+from app.public.jobs import queue_playback
 from app.storage import MediaStore, Written, get_store
 from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 
@@ -148,7 +148,7 @@ def ingest(
             "container": media.container,
         },
     )
-    jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step="probe")
+    jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step=INGEST_STEPS[0])
     if public_changes.clip_changed(session, clip.id):
         # an original for a clip that is already public (a demo clip): partners see its
         # hash now, and its playback copy once the job has made it
@@ -187,8 +187,13 @@ def media_read(session: Session, code: str) -> dict[str, Any]:
         "fixity_checked_at": media.fixity_checked_at,
         "metadata": media.probe,
         "sensitive_fields": list(media.probe.get("sensitive_fields") or SENSITIVE_FIELDS),
-        "processing": jobs.summary(jobs.jobs_for_clip(session, clip.id)),
+        "processing": processing(session, clip.id),
     }
+
+
+def processing(session: Session, clip_id: int) -> dict[str, Any]:
+    """How far the clip's original is through probe -> keyframes -> hashes."""
+    return jobs.summary(jobs.jobs_for_clip(session, clip_id), INGEST_STEPS)
 
 
 def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[Path, Media]:

@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.custody import service as custody
 from app.errors import StaleVersion
 from app.kit.clock import utcnow
-from app.public.tasks import queue_playback
+from app.public.jobs import queue_playback
 from app.review import checklist, repository, transitions
 from app.review.exceptions import (
     AlreadyApproved,
