@@ -210,7 +210,12 @@ def users_create(
     try:
         with session_scope() as session:
             user, password = create_user(
-                session, email=email, role=role, name=name, can_publish=can_publish
+                session,
+                email=email,
+                role=role,
+                name=name,
+                can_publish=can_publish,
+                actor=cli_actor(),
             )
     except AppError as exc:
         fail(exc.message)
@@ -230,7 +235,9 @@ def users_ensure_admin(
         if count_users(session):
             typer.echo("users exist; no admin created")
             return
-        user, password = create_user(session, email=email, role="admin", name="Admin")
+        user, password = create_user(
+            session, email=email, role="admin", name="Admin", actor=cli_actor()
+        )
     typer.secho(
         f"first admin: {user.email}  one-time password: {password}",
         fg=typer.colors.GREEN,
@@ -242,13 +249,14 @@ def users_ensure_admin(
 @users_app.command("disable")
 def users_disable(email: str) -> None:
     """Disable an account and end its sessions and tokens."""
-    from app.accounts.service import get_user_by_email, set_active
+    from app.accounts.service import UserChange, get_user_by_email, update_user
     from app.errors import AppError
     from app.tasks import session_scope
 
     try:
         with session_scope() as session:
-            set_active(session, get_user_by_email(session, email), False)
+            user = get_user_by_email(session, email)
+            update_user(session, user.id, UserChange(is_active=False), by=None, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"disabled {email}; its sessions and tokens no longer work")
@@ -266,7 +274,8 @@ def tokens_create(
 
     try:
         with session_scope() as session:
-            token, plain = create_token(session, get_user_by_email(session, email), name)
+            user = get_user_by_email(session, email)
+            token, plain = create_token(session, user, name, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"token {token.id} for {email} (shown once; send as 'Authorization: Bearer …'):")
@@ -280,7 +289,6 @@ def apikeys_create(
     rate: Annotated[int, typer.Option(help="Requests per minute")] = 600,
 ) -> None:
     """Create a partner API key (shown once, stored hashed)."""
-    from app.custody import service as custody
     from app.errors import AppError
     from app.partners.service import create_key, get_or_create_partner
     from app.tasks import session_scope
@@ -288,13 +296,7 @@ def apikeys_create(
     try:
         with session_scope() as session:
             p = get_or_create_partner(session, partner)
-            key, plain = create_key(session, p, scope or ["read"], rate)
-            custody.record(
-                session,
-                actor=cli_actor(),
-                action="apikey.created",
-                payload={"key_id": key.id, "partner": p.name, "scopes": key.scopes},
-            )
+            key, plain = create_key(session, p, scope or ["read"], rate, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"key {key.id} for {partner}, scopes {', '.join(key.scopes)} (shown once):")
@@ -304,17 +306,13 @@ def apikeys_create(
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a partner API key; it stops working on the next request."""
-    from app.custody import service as custody
     from app.errors import AppError
     from app.partners.service import revoke_key
     from app.tasks import session_scope
 
     try:
         with session_scope() as session:
-            key = revoke_key(session, key_id)
-            custody.record(
-                session, actor=cli_actor(), action="apikey.revoked", payload={"key_id": key.id}
-            )
+            revoke_key(session, key_id, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"revoked key {key_id}")

@@ -166,9 +166,13 @@ def setup(env: dict[str, str], clips: int) -> list[str]:
     with session_scope() as s:
         seed(s)
         user, _ = create_user(
-            s, email="bench@example.org", role="contributor", password="bench password long enough"
+            s,
+            email="bench@example.org",
+            role="contributor",
+            password="bench password long enough",
+            actor="bench",
         )
-        _, token = create_token(s, user, "bench")
+        _, token = create_token(s, user, "bench", actor="bench")
         codes = [
             create(
                 s,

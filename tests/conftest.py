@@ -223,9 +223,14 @@ def make_user(db_url: str):  # type: ignore[no-untyped-def]
         password = "correct horse battery staple"
         with session_scope() as session:
             user, _ = create_user(
-                session, email=email, role=role, password=password, can_publish=can_publish
+                session,
+                email=email,
+                role=role,
+                password=password,
+                can_publish=can_publish,
+                actor="test",
             )
-            _, token = create_token(session, user, "test")
+            _, token = create_token(session, user, "test", actor="test")
             return Member(user.id, user.email, role, password, token)
 
     return make

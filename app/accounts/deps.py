@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts import service as accounts
-from app.accounts.models import User
+from app.accounts.models import ROLE_RANK, User
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.partners import service as partners
 from app.partners.models import ApiKey, Partner
@@ -27,7 +27,6 @@ SESSION_COOKIE = "archive_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 QUERY_KEY_NAMES = {"api_key", "apikey", "key", "token", "access_token", "auth"}
-ROLE_RANK = {"contributor": 1, "reviewer": 2, "admin": 3}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

@@ -45,7 +45,7 @@ def full_key(db_url: str) -> Any:
 
     with session_scope() as s:
         partner = partners.get_or_create_partner(s, "Newsroom")
-        key, plain = partners.create_key(s, partner, ["read", "export", "feed"])
+        key, plain = partners.create_key(s, partner, ["read", "export", "feed"], actor="test")
         return Key(key.id, plain, ["read", "export", "feed"])
 
 
