@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Executable, MetaData, create_engine, event
+from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -122,3 +122,8 @@ def session_scope() -> Iterator[Session]:
 
 def new_session() -> Session:
     return _session_factory()()
+
+
+def ping(session: Session) -> None:
+    """A round trip to the database on this session (the health check)."""
+    session.execute(text("SELECT 1"))

@@ -4,7 +4,9 @@
 - the kernel (`app.jobs`, `app.storage`, `app.kit`, `app.video`) imports no domain;
 - no `service.py` or `repository.py` imports FastAPI or Starlette, directly or through
   another module of `app/` (so a service can be used from the CLI or a worker without
-  loading the web framework).
+  loading the web framework);
+- routers and views (the web side: `router.py`, `views.py`, `app/web/`, `app/main.py`)
+  build no queries: no SQL constructs from `sqlalchemy`, no `session.execute/get/...`.
 
 Imports under ``if TYPE_CHECKING:`` are left out: they never run.
 Run ``python tests/test_layers.py`` for the graph's figures (modules, edges, cycles, the
@@ -28,8 +30,14 @@ APP = ROOT / "app"
 
 KERNEL = ("app.jobs", "app.storage", "app.kit", "app.video")
 """Packages that know no domain."""
-KERNEL_MAY_IMPORT = ("app.config", "app.db", "app.errors", *KERNEL)
-"""What a kernel package may import from `app/` (besides itself)."""
+BASE = ("app.config", "app.db", "app.errors")
+KERNEL_MAY_IMPORT = {
+    "app.jobs": (*BASE, "app.kit", "app.storage"),
+    "app.storage": (*BASE, "app.kit"),
+    "app.kit": (*BASE,),
+    "app.video": (*BASE, "app.kit", "app.storage"),
+}
+"""What each kernel package may import from `app/` (besides itself)."""
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 
 
@@ -197,7 +205,7 @@ def test_the_kernel_imports_no_domain(kernel: str) -> None:
         for mod in GRAPH.values()
         if _within(mod.name, (kernel,))
         for target, lines in mod.imports.items()
-        if not _within(target, KERNEL_MAY_IMPORT)
+        if not _within(target, (kernel, *KERNEL_MAY_IMPORT[kernel]))
     ]
     assert not bad, "\n".join(bad)
 
@@ -224,6 +232,51 @@ def test_a_service_really_is_checked() -> None:
     # the check above must see FastAPI where it is: a router loads it
     assert "fastapi" in GRAPH["app.clips.router"].external
     assert "app.clips.service" in _service_modules()
+
+
+WEB_SIDE_FILES = ("router.py", "views.py", "media.py", "tus_router.py", "auth_views.py")
+QUERY_METHODS = {"execute", "scalar", "scalars", "get", "query", "add", "delete", "merge"}
+
+
+def _web_side() -> list[Module]:
+    out = []
+    for mod in GRAPH.values():
+        rel = mod.path.relative_to(APP).as_posix()
+        if (
+            rel.startswith("web/")
+            or rel == "main.py"
+            or (
+                "/" in rel
+                and mod.path.name in WEB_SIDE_FILES
+                and not rel.startswith("ingest/media")
+            )
+        ):
+            out.append(mod)
+    return sorted(out, key=lambda m: m.name)
+
+
+@pytest.mark.parametrize("mod", _web_side(), ids=lambda m: m.name)
+def test_routers_and_views_build_no_queries(mod: Module) -> None:
+    """They speak HTTP and call services; queries live in repositories and services."""
+    tree = ast.parse(mod.path.read_text(encoding="utf-8"))
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "sqlalchemy.sql"):
+            bad.append(f"line {node.lineno}: from {node.module} import ...")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in QUERY_METHODS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+        ):
+            bad.append(f"line {node.lineno}: session.{node.func.attr}(...)")
+    assert not bad, f"{mod.path.relative_to(ROOT)} builds queries:\n" + "\n".join(bad)
+
+
+def test_the_web_side_check_sees_the_routers() -> None:
+    names = {m.name for m in _web_side()}
+    assert {"app.review.router", "app.web.team.admin", "app.public.views", "app.main"} <= names
 
 
 def figures() -> str:

@@ -158,14 +158,29 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def get_user_by_email(session: Session, email: str, *, field: str = "email") -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = find_user_by_email(session, email)
     if user is None:
         raise UserNotFound(f"no user with the email {email}", field=field)
     return user
 
 
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def reviewer_emails(session: Session) -> list[str]:
+    """Active reviewers and admins (who a clip can be assigned to)."""
+    return list(
+        session.scalars(
+            select(User.email)
+            .where(User.role.in_(("reviewer", "admin")), User.is_active.is_(True))
+            .order_by(User.email)
+        )
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

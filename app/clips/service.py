@@ -248,11 +248,16 @@ def _raise_missing(session: Session, code: str) -> None:
     raise ClipNotFound(f"no clip with the code {code}", field="code")
 
 
-def _live_clip(session: Session, code: str) -> Clip:
-    clip = repository.get_clip(session, code, for_update=True)
-    if clip is None or clip.deleted_at is not None:
-        _raise_missing(session, code)
-    assert clip is not None
+def live_clip(session: Session, code: str, *, lock: bool = False) -> Clip:
+    """The clip with this code, for every domain: 404 ``clip_not_found`` when there is
+    none, 410 ``clip_deleted`` when it was deleted. ``lock``: the row is locked until the
+    end of the transaction, so two people acting on one clip are serialised and the
+    second one sees the first one's result."""
+    clip = repository.get_clip(session, code, for_update=lock)
+    if clip is None:
+        raise ClipNotFound(f"no clip with the code {code}", field="code")
+    if clip.deleted_at is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
     return clip
 
 
@@ -267,7 +272,7 @@ def check_version(clip: Clip, version: int) -> None:
 
 
 def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip:
-    clip = _live_clip(session, code)
+    clip = live_clip(session, code, lock=True)
     check_version(clip, data.version)
     before = snapshot(session, clip)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
@@ -303,7 +308,7 @@ def _apply(session: Session, clip: Clip, changes: dict[str, Any], before: dict[s
 
 
 def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None:
-    clip = _live_clip(session, code)
+    clip = live_clip(session, code, lock=True)
     clip.deleted_at = utcnow()
     session.flush()
     custody.record(

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from app.accounts.deps import TeamMember
+from app.clips import service as clips
 from app.config import get_settings
 from app.ingest import service
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
@@ -244,7 +245,7 @@ def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse
 
 
 def _processing(session: SessionDep, code: str) -> ProcessingRead:
-    clip = service.live_clip(session, code)
+    clip = clips.live_clip(session, code)
     rows = jobs.jobs_for_clip(session, clip.id)
     summary = jobs.summary(rows, INGEST_STEPS)
     return ProcessingRead(

@@ -6,6 +6,8 @@ the same promote step apply. The temp file is gone when ``ingest`` returns or ra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.clips import repository as clips_repo
-from app.clips.exceptions import ClipDeleted, ClipNotFound
+from app.clips import service as clips
 from app.clips.models import Clip
 from app.config import get_settings
 from app.custody import service as custody
@@ -28,6 +29,8 @@ from app.ingest.exceptions import (
 )
 from app.ingest.models import INGEST_STEPS, Keyframe, Media
 from app.jobs import service as jobs
+from app.jobs.models import ProcessingJob
+from app.kit.clock import utcnow
 from app.public import changes as public_changes
 from app.public.jobs import queue_playback
 from app.storage import MediaStore, Written, get_store
@@ -36,18 +39,9 @@ from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 ACCEPTED_TYPES = ("application/octet-stream", "video/")
 
 
-def live_clip(session: Session, code: str) -> Clip:
-    clip = clips_repo.get_clip(session, code)
-    if clip is None:
-        raise ClipNotFound(f"no clip with the code {code}", field="code")
-    if clip.deleted_at is not None:
-        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
-    return clip
-
-
 def clip_for_upload(session: Session, code: str) -> Clip:
     """The clip an upload goes to: it must exist and have no original yet."""
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     existing = session.scalar(select(Media.sha256).where(Media.clip_id == clip.id))
     if existing is not None:
         raise ClipHasMedia(
@@ -165,7 +159,7 @@ def _clean_name(name: str | None) -> str | None:
 
 
 def media_for(session: Session, code: str) -> tuple[Clip, Media]:
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     media = session.scalar(select(Media).where(Media.clip_id == clip.id))
     if media is None:
         raise MediaNotFound(f"clip {code} has no original yet; upload one first")
@@ -217,7 +211,7 @@ def media_for_player(session: Session, code: str) -> tuple[Path, Media]:
 
 
 def retry(session: Session, code: str, *, actor: str) -> list[int]:
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     ids = jobs.retry_failed(session, clip.id)
     if not ids:
         raise Conflict(
@@ -250,3 +244,37 @@ def derivative_file(session: Session, code: str, name: str) -> Path:
     if not path.is_file():
         raise MediaNotFound(f"clip {code} has no image {name!r}")
     return path
+
+
+@dataclass
+class StuckItem:
+    code: str
+    step: str
+    state: str
+    since: Any
+    last_error: str | None
+
+
+def stuck_processing(session: Session, limit: int = 20) -> list[StuckItem]:
+    """Clips whose processing failed, or has been queued or running for too long."""
+    cutoff = utcnow() - timedelta(seconds=get_settings().job_stuck_after_seconds)
+    rows = session.execute(
+        select(
+            Clip.code,
+            ProcessingJob.step,
+            ProcessingJob.state,
+            ProcessingJob.queued_at,
+            ProcessingJob.heartbeat_at,
+            ProcessingJob.last_error,
+        )
+        .join(Clip, Clip.id == ProcessingJob.clip_id)
+        .where(Clip.deleted_at.is_(None), ProcessingJob.state != "done")
+        .order_by(ProcessingJob.queued_at)
+        .limit(limit * 3)
+    ).all()
+    out = []
+    for r in rows:
+        last = r.heartbeat_at or r.queued_at
+        if r.state == "failed" or last < cutoff:
+            out.append(StuckItem(r.code, r.step, r.state, last, r.last_error))
+    return out[:limit]

@@ -129,9 +129,7 @@ def terminate(upload_id: str, request: Request, session: SessionDep, who: TeamMe
     creator or an admin may (anyone else gets the same 404 as for an unknown upload). 423
     while a PATCH is writing to it. A finished upload's original is never touched."""
     _require_tus(request)
-    upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
-    if upload is None:
-        raise UploadNotFound("no such upload (it may have expired); start a new one")
+    upload = tus.find(session, upload_id)
     _own(upload, who)
     tus.terminate(session, upload)
     return Response(status_code=204, headers=_tus_headers())
