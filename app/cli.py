@@ -51,20 +51,11 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
 ) -> None:
-    """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
-    import uvicorn
+    """Serve the web site and the API (migrations are a separate command: `archive migrate`).
+    ARCHIVE_HTTP_PROTOCOL chooses the HTTP protocol (buffered, the default, or uvicorn)."""
+    from app.server import serve as run
 
-    from app.server import HTTP_PROTOCOL
-
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        proxy_headers=True,
-        http=HTTP_PROTOCOL,
-    )
+    run(host, port, reload=reload)
 
 
 @app.command()

@@ -83,20 +83,17 @@ def app_server(
     log_path: Path,
     *,
     timeout: float = 60,
-    http: str = "app.server:BufferedHttpToolsProtocol",
+    http: str = "buffered",
 ) -> Iterator[str]:
-    """Serve the real app like `archive serve` (uvicorn, one worker, its HTTP protocol
-    ``app.server.HTTP_PROTOCOL`` unless ``http`` names another) on a free local port.
+    """Serve the real app with `archive serve` (uvicorn, one worker; ``http`` is its
+    ARCHIVE_HTTP_PROTOCOL: "buffered", the default, or "uvicorn") on a free local port.
 
     Yields the base URL; the server is stopped (by its own pid) on exit. Its output goes to
     ``log_path`` so a full pipe can never stall it.
     """
     port = free_port()
-    cmd = [
-        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--proxy-headers",
-        "--http", http,
-    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**env, "ARCHIVE_HTTP_PROTOCOL": http}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT

@@ -271,9 +271,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--http",
-        default="app.server:BufferedHttpToolsProtocol",
-        help="the server's uvicorn HTTP protocol (default: the one `archive serve` uses; "
-        "'httptools' is uvicorn's own, for comparison)",
+        choices=["buffered", "uvicorn"],
+        default="buffered",
+        help="the server's ARCHIVE_HTTP_PROTOCOL (default: buffered, app/server.py; "
+        "'uvicorn' is uvicorn's own, for comparison)",
     )
     args = parser.parse_args()
     size = (args.size_mib or (256 if args.quick else 1024)) * 1024 * 1024
