@@ -279,6 +279,15 @@ def test_the_web_side_check_sees_the_routers() -> None:
     assert {"app.review.router", "app.web.team.admin", "app.public.views", "app.main"} <= names
 
 
+def test_the_keyframe_package_has_no_file_over_400_lines() -> None:
+    long = [
+        f"{m.path.relative_to(ROOT)}: {m.lines}"
+        for m in GRAPH.values()
+        if _within(m.name, ("app.video.keyframes",)) and m.lines > 400
+    ]
+    assert not long and "app.video.keyframes.extract" in GRAPH, long
+
+
 def figures() -> str:
     cycles = find_cycles(GRAPH)
     edges = sum(len(m.imports) for m in GRAPH.values())
