@@ -288,6 +288,25 @@ def test_the_keyframe_package_has_no_file_over_400_lines() -> None:
     assert not long and "app.video.keyframes.extract" in GRAPH, long
 
 
+DERIVATIVE_NAMES = {"poster.jpg", "contact.jpg", "playback.mp4"}
+
+
+def test_derivative_file_names_are_spelled_in_one_module() -> None:
+    """app/storage/derivatives.py names them; a second spelling drifts (it did: four
+    modules wrote or read `kf_0000.jpg`, `poster.jpg` and `contact.jpg` on their own)."""
+    bad = []
+    for mod in GRAPH.values():
+        if mod.name == "app.storage.derivatives":
+            continue
+        for node in ast.walk(ast.parse(mod.path.read_text(encoding="utf-8"))):
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and (
+                value in DERIVATIVE_NAMES or value.startswith(("kf_", "thumb_"))
+            ):
+                bad.append(f"{mod.path.relative_to(ROOT)}:{node.lineno}: {value!r}")
+    assert not bad, "\n".join(bad)
+
+
 def figures() -> str:
     cycles = find_cycles(GRAPH)
     edges = sum(len(m.imports) for m in GRAPH.values())

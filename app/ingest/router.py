@@ -20,7 +20,7 @@ from app.ingest.models import INGEST_STEPS
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
-from app.storage import get_store
+from app.storage import derivatives, get_store
 from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
@@ -218,7 +218,7 @@ Position = Annotated[int, Path(ge=0, le=100_000)]
 def keyframe_image(
     code: str, position: Position, session: SessionDep, _: TeamMember
 ) -> FileResponse:
-    return _image(service.derivative_file(session, code, f"kf_{position:04d}.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.keyframe(position)))
 
 
 @router.get(
@@ -229,19 +229,19 @@ def keyframe_image(
 def keyframe_thumbnail(
     code: str, position: Position, session: SessionDep, _: TeamMember
 ) -> FileResponse:
-    return _image(service.derivative_file(session, code, f"thumb_{position:04d}.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.thumbnail(position)))
 
 
 @router.get("/{code}/poster", summary="The poster frame", response_class=FileResponse)
 def poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, "poster.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.POSTER))
 
 
 @router.get(
     "/{code}/contact-sheet", summary="Contact sheet with timestamps", response_class=FileResponse
 )
 def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, "contact.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.CONTACT_SHEET))
 
 
 def _processing(session: SessionDep, code: str) -> ProcessingRead:

@@ -31,7 +31,7 @@ from app.jobs import registry
 from app.jobs.registry import Outcome, Progress, StepFailed
 from app.kit.clock import utcnow
 from app.public.changes import clip_changed
-from app.storage import get_store
+from app.storage import derivatives, get_store
 from app.video import (
     VideoError,
     extract_keyframes,
@@ -93,10 +93,10 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             progress=lambda f: progress(0.8 * f),
         )
         for i, kf in enumerate(frames):
-            make_thumbnail(kf.path, out / f"thumb_{i:04d}.jpg", 320)
+            make_thumbnail(kf.path, out / derivatives.thumbnail(i), 320)
         progress(0.9)
-        make_poster(frames, out / "poster.jpg")
-        make_contact_sheet(frames, out / "contact.jpg")
+        make_poster(frames, out / derivatives.POSTER)
+        make_contact_sheet(frames, out / derivatives.CONTACT_SHEET)
         progress(1.0)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
@@ -155,7 +155,7 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     folder = store.generation_dir(sha256, gen)
     phashes: dict[int, str] = {}
     for n, (row_id, position, expected) in enumerate(rows):
-        path = folder / f"kf_{position:04d}.jpg"
+        path = folder / derivatives.keyframe(position)
         actual = _sha256(path)
         if actual != expected:
             raise StepFailed(

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from app.storage import derivatives
 from app.video.errors import VideoError
 from app.video.keyframes import capture as capture_mod
 from app.video.keyframes import render
@@ -140,9 +141,9 @@ def extract_keyframes(
                 continue  # a seek landed on a frame already taken
             chosen.append((at, image, pick.source))
         futures = [
-            pool.submit(place, image, out / f"kf_{i:04d}.jpg", source)
+            pool.submit(place, image, out / derivatives.keyframe(i), source)
             if isinstance(image, Keyframe)
-            else pool.submit(publish, at, image, out / f"kf_{i:04d}.jpg", source)
+            else pool.submit(publish, at, image, out / derivatives.keyframe(i), source)
             for i, (at, image, source) in enumerate(chosen)
         ]
         result = []

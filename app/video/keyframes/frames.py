@@ -15,6 +15,7 @@ from typing import Any
 import ffmpeg
 from PIL import Image
 
+from app.storage import derivatives
 from app.video.errors import VideoError
 from app.video.images import open_image, save_jpeg
 from app.video.keyframes.similarity import phash_hex
@@ -96,10 +97,10 @@ def place(frame: Keyframe, dst: Path, source: str) -> Keyframe:
 
 
 def stale_outputs(out: Path, count: int) -> list[Path]:
-    """kf_NNNN.jpg files from an earlier run with more frames (keeps re-runs idempotent)."""
+    """Keyframe files from an earlier run with more frames (keeps re-runs idempotent)."""
     stale = []
-    for p in out.glob("kf_*.jpg"):
-        stem = p.stem[3:]
-        if stem.isdigit() and int(stem) >= count:
+    for p in out.glob(derivatives.KEYFRAME_GLOB):
+        position = derivatives.keyframe_position(p.name)
+        if position is not None and position >= count:
             stale.append(p)
     return stale
