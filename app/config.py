@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_poll_seconds: float = 1.0
     job_heartbeat_seconds: float = 10.0
+    # embedded workers (and their ffmpeg) run this much nicer than the request threads
+    job_nice: int = Field(default=10, ge=0, le=19)
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
 
@@ -80,6 +82,17 @@ class Settings(BaseSettings):
     partner_anonymous_rate_per_minute: int = Field(default=60, ge=1)
     public_page_size: int = Field(default=24, ge=1, le=200)
     public_cache_seconds: int = Field(default=300, ge=0)
+    # rendered public pages and partner lists kept in memory per process (app/public/cache.py)
+    public_response_cache_mb: int = Field(default=64, ge=0)
+    # per-key and anonymous rate limits counted across processes here; empty: per process
+    rate_limit_redis_url: str = ""
+
+    # under load (README "Under load"): requests served at once (also the thread pool's
+    # size), the connections the database pool may open (0: threads + job workers + 4), and
+    # how long a request waits for its turn before it gets 503 with Retry-After
+    threads: int = Field(default=40, ge=1)
+    db_pool_size: int = Field(default=0, ge=0)
+    overload_wait_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _defaults_and_guards(self) -> Settings:
@@ -100,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         return self.environment is Environment.production or self.base_url.startswith("https")
+
+    @property
+    def effective_db_pool_size(self) -> int:
+        """Enough connections that no admitted request or job worker waits for one."""
+        return self.db_pool_size or self.threads + self.job_workers + 4
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -56,17 +56,29 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str) -> Engine:
+READ_ONLY = "archive_read_only"
+"""Execution option of the read-only engine (:func:`read_engine`): its transactions only read."""
+
+
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """The engine, its pool sized for ``pool_size`` connections checked out at once (by
+    default ``Settings.effective_db_pool_size``: the request threads plus the job workers;
+    the pool never opens more, and a checkout waits at most 30 s)."""
+    size = pool_size or get_settings().effective_db_pool_size
+    pool = {"pool_size": size, "max_overflow": 0, "pool_timeout": 30}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy emit BEGIN itself so transactions behave as on PostgreSQL.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # SQLAlchemy emits BEGIN itself (the DBAPI's own transaction handling is off), so
+        # transactions behave as on PostgreSQL; which BEGIN depends on the engine (below).
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -79,14 +91,40 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """Writers take the write lock up front (``BEGIN IMMEDIATE``): a transaction that read
+    first and then tried to write would get SQLITE_BUSY at once whenever another writer had
+    committed since its read began (WAL cannot upgrade a stale snapshot), and the busy
+    timeout does not help then. Readers (``READ_ONLY``) begin deferred: under WAL they never
+    wait for the write lock, and ``query_only`` makes any write in them fail loudly instead
+    of trying that upgrade."""
+    read_only = bool(conn.get_execution_options().get(READ_ONLY))
+    info = conn.connection.info  # per DBAPI connection, kept by the pool
+    if info.get("query_only") is not read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+        info["query_only"] = read_only
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
 @lru_cache
-def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+def read_engine() -> Engine:
+    """The same engine and pool, for transactions that only read: deferred on SQLite (they
+    never wait for a writer), ``READ ONLY`` on PostgreSQL. A write in one is an error."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(**{READ_ONLY: True, "postgresql_readonly": True})
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@lru_cache
+def _session_factory(read_only: bool = False) -> sessionmaker[Session]:
+    bind = read_engine() if read_only else get_engine()
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 def reset_engine() -> None:
@@ -94,6 +132,7 @@ def reset_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
+    read_engine.cache_clear()
     _session_factory.cache_clear()
 
 
@@ -120,8 +159,9 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def new_session() -> Session:
-    return _session_factory()()
+def new_session(*, read_only: bool = False) -> Session:
+    """A session; ``read_only`` ones run in read transactions (:func:`read_engine`)."""
+    return _session_factory(read_only)()
 
 
 def ping(session: Session) -> None:

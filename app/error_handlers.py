@@ -51,6 +51,18 @@ def _respond(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def overloaded(scope: Any, wait: float) -> Response:
+    """503 for a request that waited ``wait`` seconds for its turn (app/kit/overload.py)."""
+    seconds = max(1, round(wait))
+    return _respond(
+        Request(scope),
+        503,
+        "overloaded",
+        f"the archive is busy; try again in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def _field_name(loc: tuple[Any, ...]) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or None

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,9 +17,10 @@ from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
 from app.db import ping
-from app.error_handlers import install_error_handlers
+from app.error_handlers import install_error_handlers, overloaded
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
+from app.kit.overload import Admission
 from app.nul_guard import RejectNul
 from app.openapi import install_openapi
 from app.partners.router import router as partners_router
@@ -45,6 +47,18 @@ A video evidence archive and verification tracker.
   (schema `ErrorBody`; invalid input adds `problems`, one per field). Every operation documents
   it for its 4xx responses.
 """
+
+
+def _skips_queue(scope: Any) -> bool:
+    """Static files, and upload bodies: they hold no database connection while they stream,
+    and an upload is never turned away once its body is on the way."""
+    path: str = scope["path"]
+    if path.startswith("/static/"):
+        return True
+    method = scope["method"]
+    if method == "PATCH" and path.startswith("/api/v1/uploads/"):
+        return True
+    return method == "POST" and path.startswith("/api/v1/clips/") and path.endswith("/media")
 
 
 @asynccontextmanager
@@ -84,6 +98,16 @@ def create_app() -> FastAPI:
             allow_headers=["Authorization", "If-None-Match"],
             expose_headers=["ETag", "Retry-After"],
         )
+    # Outermost: a request waits here for its turn (at most ARCHIVE_OVERLOAD_WAIT_SECONDS,
+    # then 503 + Retry-After) before anything else runs; README "Under load".
+    app.add_middleware(
+        Admission,
+        slots=settings.threads,
+        threads=settings.threads,
+        wait=settings.overload_wait_seconds,
+        reject=overloaded,
+        exempt=_skips_queue,
+    )
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def healthz(session: SessionDep, _: Anyone) -> dict[str, str]:
@@ -92,10 +116,17 @@ def create_app() -> FastAPI:
         ping(session)
         return {"status": "ok"}
 
-    # Routes are matched in order, one by one: the external APIs first (partners' list,
-    # then the team's clip list), so their most frequent requests do not walk ~100 routes.
+    # Routes are matched in order, one by one (FastAPI's included routers cost about 10-20 µs
+    # a route): the external APIs first (partners' list, then the team's clip list), then
+    # the public site, the pages the whole world reads (walking all ~120 routes cost a
+    # cached city page 1-2 ms of CPU, as much as the rest of it; bench/README.md "Under
+    # load"). No public path overlaps another router's: "/" and "/fa" are exact, the rest
+    # are /cities..., /clips..., /content-warning, /sitemap*, /robots.txt.
     app.include_router(partners_router)
     app.include_router(clips_router)
+    app.include_router(public_views.router)
+    app.include_router(public_views.router, prefix="/fa")
+    app.include_router(public_media.router)
     app.include_router(accounts_router)
     app.include_router(ingest_router)
     app.include_router(tus_router)
@@ -104,8 +135,4 @@ def create_app() -> FastAPI:
     app.include_router(auth_views.router)
     for team_router in team_web.routers():
         app.include_router(team_router)
-    # The public site last: it owns "/" (English) and "/fa" (Farsi).
-    app.include_router(public_media.router)
-    app.include_router(public_views.router, prefix="/fa")
-    app.include_router(public_views.router)
     return app

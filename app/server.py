@@ -166,6 +166,7 @@ def serve(host: str, port: int, *, reload: bool = False, protocol: str | None = 
     import uvicorn
 
     from app.config import get_settings
+    from app.logs import log_config
 
     chosen = protocol or get_settings().http_protocol
     if chosen not in PROTOCOLS:
@@ -180,4 +181,5 @@ def serve(host: str, port: int, *, reload: bool = False, protocol: str | None = 
         reload=reload,
         proxy_headers=True,
         http=PROTOCOLS[chosen],
+        log_config=log_config(),  # uvicorn's, with secrets in query strings redacted
     )

@@ -84,15 +84,19 @@ def app_server(
     *,
     timeout: float = 60,
     http: str = "buffered",
+    wrap: list[str] | None = None,
 ) -> Iterator[str]:
     """Serve the real app with `archive serve` (uvicorn, one worker; ``http`` is its
     ARCHIVE_HTTP_PROTOCOL: "buffered", the default, or "uvicorn") on a free local port.
 
     Yields the base URL; the server is stopped (by its own pid) on exit. Its output goes to
-    ``log_path`` so a full pipe can never stall it.
+    ``log_path`` so a full pipe can never stall it. ``wrap`` goes before the command (e.g.
+    ``["taskset", "-c", "0"]``, which then execs the server under the same pid).
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*(wrap or []),
+        sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
     env = {**env, "ARCHIVE_HTTP_PROTOCOL": http}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -166,6 +166,13 @@ def _reset_pg(template: dict[str, object]) -> None:
         eng.dispose()
 
 
+def _clear_public_cache() -> None:
+    """Each test's database is new, but on PostgreSQL under the same URL (the cache's keys)."""
+    from app.public import cache
+
+    cache.clear()
+
+
 @pytest.fixture()
 def db_url(
     _template: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -179,6 +186,7 @@ def db_url(
         shutil.copyfile(str(_template["path"]), path)
         url = f"sqlite:///{path}"
     _configure(monkeypatch, tmp_path, url)
+    _clear_public_cache()
     yield url
     reset_engine()
     get_settings.cache_clear()

@@ -21,7 +21,7 @@ from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, Processing
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
 from app.storage import derivatives, get_store
-from app.web.session import SessionDep, UnitOfWorkRoute
+from app.web.session import SessionDep, UnitOfWorkRoute, writes
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
 MULTIPART_SLACK = 64 * 1024
@@ -149,6 +149,7 @@ def get_media(code: str, session: SessionDep, _: TeamMember) -> Any:
     summary="Download the original (custody-logged)",
     response_class=FileResponse,
 )
+@writes  # the custody event of the download
 def download_original(
     code: str,
     request: Request,

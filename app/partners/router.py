@@ -8,7 +8,7 @@ else is a 404, a retracted clip is a 410 tombstone.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -20,7 +20,9 @@ from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead
 from app.errors import ErrorBody, InvalidInput
 from app.kit.dates import DateParseError, parse_day
 from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
+from app.public import cache as public_cache
 from app.public import exports, service
+from app.public.frozen import Frozen
 from app.public.ratelimit import rate_limit
 from app.public.repository import PublicFilter
 from app.web.session import SessionDep, UnitOfWorkRoute
@@ -80,12 +82,20 @@ def _matches(request: Request, etag: str) -> bool:
 
 
 def json_with_etag(request: Request, model: BaseModel, cache: str) -> Response:
+    return send_with_etag(request, freeze_json(model), cache)
+
+
+def freeze_json(model: BaseModel) -> Frozen:
     body = model.model_dump_json().encode()
-    etag = _etag(body)
-    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
-    if _matches(request, etag):
+    return Frozen(200, body, (), _etag(body))
+
+
+def send_with_etag(request: Request, frozen: Frozen, cache: str) -> Response:
+    assert frozen.etag is not None
+    headers = {"ETag": frozen.etag, "Cache-Control": cache, "Vary": "Authorization"}
+    if _matches(request, frozen.etag):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(frozen.body, media_type="application/json", headers=headers)
 
 
 CityQ = Annotated[str | None, Query(max_length=120, description="city name", examples=["Shiraz"])]
@@ -172,8 +182,14 @@ def list_published(
     """Published clips in a stable order (keyset pages: follow `next_cursor`).
 
     Every response has an `ETag`; send it back as `If-None-Match` to get a `304`."""
-    page = service.list_public(session, f.build(session), limit)
-    return json_with_etag(request, page, LIST_CACHE)
+    # The same page for every caller (only published clips), so one cached copy serves all
+    # until the change log moves: a hit runs no query but the change-log head.
+    frozen = public_cache.cached(
+        session,
+        ("published", astuple(f), limit),
+        lambda: freeze_json(service.list_public(session, f.build(session), limit)),
+    )
+    return send_with_etag(request, frozen, LIST_CACHE)
 
 
 @router.get(

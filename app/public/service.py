@@ -6,7 +6,6 @@ not published is reported exactly like a code that never existed: ``ClipNotPubli
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +23,7 @@ from app.partners.schemas import (
     ClipPublicPage,
 )
 from app.places import service as places
-from app.public import changes, repository, sources
+from app.public import cache, changes, repository, sources
 from app.public.repository import PublicFilter
 
 
@@ -163,26 +162,19 @@ def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
     return value
 
 
-_PLACES: dict[tuple[str, str | None, str | None], tuple[float, list[int]]] = {}
-PLACE_CACHE_SECONDS = 300.0
-
-
-def _place_ids(session: Session, city: str | None, province: str | None) -> list[int] | None:
-    """places.city_ids_for, remembered for a few minutes when it found something (a name
-    keeps meaning the same places; an unknown name is asked again every time)."""
+def place_ids(session: Session, city: str | None, province: str | None) -> list[int] | None:
+    """places.city_ids_for, cached until the change log moves (app/public/cache.py): a
+    name that matched nothing may match a place created since, but that place has no
+    published clip until a change says so."""
     if city is None and province is None:
         return None
-    key = (str(session.get_bind().engine.url), city, province)
-    hit = _PLACES.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < PLACE_CACHE_SECONDS:
-        return list(hit[1])
-    ids = places.city_ids_for(session, city=city, province=province) or []
-    if ids:
-        if len(_PLACES) > 5000:
-            _PLACES.clear()
-        _PLACES[key] = (now, ids)
-    return ids
+    return list(
+        cache.cached(
+            session,
+            ("place_ids", city, province),
+            lambda: places.city_ids_for(session, city=city, province=province) or [],
+        )
+    )
 
 
 def make_filter(
@@ -201,9 +193,8 @@ def make_filter(
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
-    place_ids = _place_ids(session, city or None, province or None)
     return PublicFilter(
-        place_ids=place_ids,
+        place_ids=place_ids(session, city or None, province or None),
         on=on,
         date_from=date_from,
         date_to=date_to,

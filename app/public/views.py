@@ -6,19 +6,20 @@ JavaScript; nothing here needs a login, and only published clips exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from app.accounts.deps import Anyone
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.i18n import translate
 from app.kit.dates import DateParseError, parse_day
-from app.places import service as places
-from app.public import cache, pages, repository, service
+from app.public import cache, frozen, pages, repository, service
 from app.public.repository import PublicFilter
 from app.web.session import SessionDep, UnitOfWorkRoute
 from app.web.templating import lang_of, render
@@ -51,6 +52,17 @@ def _page(request: Request, name: str, ctx: dict[str, Any], status_code: int = 2
     )
 
 
+def _shared(request: Request, session: Session, build: Callable[[], Response]) -> Response:
+    """The page from the public cache when the visitor is anonymous: the same bytes for
+    every anonymous visitor with the same path, query and content-warning cookie, until
+    the change log moves. A team member's page carries their CSRF token: built for them."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or principal.kind != "anonymous":
+        return build()
+    key = ("page", request.url.path, request.url.query, _accepted(request))
+    return cache.cached(session, key, lambda: frozen.Frozen.of(build())).response()
+
+
 def _strip_fa(path: str) -> str:
     if path == "/fa" or path.startswith("/fa/"):
         return path[3:] or "/"
@@ -61,17 +73,21 @@ def _prefix(request: Request) -> str:
     return "/fa" if lang_of(request) == "fa" else ""
 
 
-def _city_counts(session: SessionDep) -> list[Any]:
+def _city_counts(session: Session) -> list[Any]:
     return cache.cached(session, "city_counts", lambda: repository.city_counts(session))
 
 
-def _cards(session: SessionDep, rows: list[Any], request: Request) -> list[pages.Card]:
+def _cards(session: Session, rows: list[Any], request: Request) -> list[pages.Card]:
     lang, prefix = lang_of(request), _prefix(request)
     return [pages.card(e, lang, prefix) for e in service.enrich(session, rows)]
 
 
 @router.get("/")
 def home(request: Request, session: SessionDep, _: Anyone) -> Response:
+    return _shared(request, session, lambda: _home(request, session))
+
+
+def _home(request: Request, session: Session) -> Response:
     clips, cities, provinces = cache.cached(session, "totals", lambda: repository.totals(session))
     latest = repository.latest(session, 6)
     return _page(
@@ -93,6 +109,10 @@ def cities(
     _: Anyone,
     by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
+    return _shared(request, session, lambda: _cities(request, session, by))
+
+
+def _cities(request: Request, session: Session, by: str | None) -> Response:
     lang = lang_of(request)
     entries = pages.city_entries(_city_counts(session), lang)
     grouped = pages.group_by_province(entries, lang) if by == "province" else None
@@ -107,8 +127,12 @@ def city(
     _: Anyone,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
+    return _shared(request, session, lambda: _city(slug, request, session, cursor))
+
+
+def _city(slug: str, request: Request, session: Session, cursor: str | None) -> Response:
     lang = lang_of(request)
-    ids = places.city_ids_for(session, city=slug.replace("-", " ")) or []
+    ids = service.place_ids(session, slug.replace("-", " "), None) or []
     size = get_settings().public_page_size
     f = PublicFilter(place_ids=ids, after_id=service.parse_cursor(cursor))
     rows, next_cursor = service.page(session, f, size)
@@ -139,6 +163,20 @@ def search(
     to: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    return _shared(
+        request, session, lambda: _search(request, session, province, from_, to, q, cursor)
+    )
+
+
+def _search(
+    request: Request,
+    session: Session,
+    province: str | None,
+    from_: str | None,
+    to: str | None,
+    q: str | None,
+    cursor: str | None,
 ) -> Response:
     lang = lang_of(request)
     entries = pages.city_entries(_city_counts(session), lang)
@@ -184,6 +222,10 @@ def _day(value: str | None, field: str) -> Any:
 
 @router.get("/clips/{code}")
 def clip(code: str, request: Request, session: SessionDep, _: Anyone) -> Response:
+    return _shared(request, session, lambda: _clip(code, request, session))
+
+
+def _clip(code: str, request: Request, session: Session) -> Response:
     lang = lang_of(request)
     try:
         row = service.get_visible(session, code)

@@ -33,7 +33,7 @@ from app.review.schemas import (
     TransitionRequest,
     TransitionsRead,
 )
-from app.web.session import SessionDep, UnitOfWorkRoute
+from app.web.session import SessionDep, UnitOfWorkRoute, writes
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfWorkRoute)
@@ -321,5 +321,6 @@ def _assignee_filter(
     response_model=CustodyExport,
     summary="Export the clip's custody events with their hashes (itself logged)",
 )
+@writes  # the export itself is a custody event
 def export_custody(code: str, session: SessionDep, who: TeamMember) -> CustodyExport:
     return custody_export.export_clip(session, code, actor=who.actor)

@@ -1,14 +1,16 @@
 """The web side of the unit of work: the request's session as a FastAPI dependency
-(``SessionDep``) and the route class that commits it before the response leaves.
+(``SessionDep``), read-only transactions for safe requests (``writes`` marks the GET
+endpoints that write), and the route class that commits before the response leaves.
 
 Kept out of app/db.py so that services, jobs and the CLI never load the web framework.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
@@ -16,23 +18,54 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import new_session
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def get_session(request: Request) -> Iterator[Session]:
+
+WRITES = "archive_writes"
+
+
+def writes(endpoint: _F) -> _F:
+    """Mark a GET/HEAD endpoint that writes (a custody event, say): its request gets a
+    writing transaction. Every other GET, HEAD and OPTIONS request reads only."""
+    setattr(endpoint, WRITES, True)
+    return endpoint
+
+
+def reads_only(request: Request) -> bool:
+    """Whether this request's transaction only reads: safe methods, unless the endpoint is
+    marked with :func:`writes`."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return not getattr(request.scope.get("endpoint"), WRITES, False)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's session.
 
     ``UnitOfWorkRoute`` commits it after the endpoint returns and *before* the response is
     sent, so a failed commit becomes an error response instead of a false 2xx. Any
     exception rolls it back.
+
+    Async, because opening and closing a session that has no transaction open does no I/O:
+    as a sync generator it cost two more worker-thread hops per request (the thread
+    hand-offs were the largest cost of a cached public page under load; bench/README.md,
+    "Under load"). Whatever does talk to the database runs in the thread pool, shielded
+    from cancellation so a disconnecting client cannot leave a transaction open.
     """
-    session = new_session()
+    session = new_session(read_only=reads_only(request))
     request.state.db_session = session
     try:
         yield session
     except BaseException:
-        session.rollback()
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 class UnitOfWorkRoute(APIRoute):
