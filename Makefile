@@ -21,12 +21,15 @@ help:
 
 bootstrap: system-deps $(STAMP)
 
-# Python deps: a venv with the pinned lock file; re-installed only when the lock changes.
-$(STAMP): requirements.lock pyproject.toml
+# Python deps: a venv with both pinned locks (requirements.lock: runtime, the Docker image
+# installs only that; requirements-dev.lock: tests and lint); re-installed only when a lock
+# changes.
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  -r requirements.lock -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 

@@ -51,30 +51,19 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
 ) -> None:
-    """Serve the web site and the API (migrations are a separate command: `archive migrate`)."""
-    import uvicorn
+    """Serve the web site and the API (migrations are a separate command: `archive migrate`).
+    ARCHIVE_HTTP_PROTOCOL chooses the HTTP protocol (buffered, the default, or uvicorn)."""
+    from app.server import serve as run
 
-    from app.logs import log_config
-    from app.server import HTTP_PROTOCOL
-
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        proxy_headers=True,
-        http=HTTP_PROTOCOL,
-        log_config=log_config(),  # uvicorn's, with secrets in query strings redacted
-    )
+    run(host, port, reload=reload)
 
 
 @app.command()
 def migrate() -> None:
     """Apply database migrations up to the latest, then seed the places."""
-    from app.db import session_scope
     from app.migrate import upgrade
     from app.places.service import seed
+    from app.tasks import session_scope
 
     upgrade()
     with session_scope() as session:
@@ -109,8 +98,8 @@ def import_(
     """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
     from app.accounts.service import get_user_by_email
     from app.clips.importer import ImportFailed
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
@@ -184,7 +173,7 @@ def demo(
     """Load the demo archive (the 2019 protest listing) as published records."""
     from app.clips.demo import load_demo
     from app.config import get_settings
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     if if_empty and not get_settings().demo_on_first_run:
         typer.echo("ARCHIVE_DEMO_ON_FIRST_RUN is off; demo archive not loaded")
@@ -206,13 +195,18 @@ def users_create(
 ) -> None:
     """Create a team member and print a one-time password."""
     from app.accounts.service import create_user
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
             user, password = create_user(
-                session, email=email, role=role, name=name, can_publish=can_publish
+                session,
+                email=email,
+                role=role,
+                name=name,
+                can_publish=can_publish,
+                actor=cli_actor(),
             )
     except AppError as exc:
         fail(exc.message)
@@ -226,13 +220,15 @@ def users_ensure_admin(
 ) -> None:
     """Create the first admin when there are no users yet, and print its one-time password."""
     from app.accounts.service import count_users, create_user
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     with session_scope() as session:
         if count_users(session):
             typer.echo("users exist; no admin created")
             return
-        user, password = create_user(session, email=email, role="admin", name="Admin")
+        user, password = create_user(
+            session, email=email, role="admin", name="Admin", actor=cli_actor()
+        )
     typer.secho(
         f"first admin: {user.email}  one-time password: {password}",
         fg=typer.colors.GREEN,
@@ -244,13 +240,14 @@ def users_ensure_admin(
 @users_app.command("disable")
 def users_disable(email: str) -> None:
     """Disable an account and end its sessions and tokens."""
-    from app.accounts.service import get_user_by_email, set_active
-    from app.db import session_scope
+    from app.accounts.service import UserChange, get_user_by_email, update_user
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
-            set_active(session, get_user_by_email(session, email), False)
+            user = get_user_by_email(session, email)
+            update_user(session, user.id, UserChange(is_active=False), by=None, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"disabled {email}; its sessions and tokens no longer work")
@@ -263,12 +260,13 @@ def tokens_create(
 ) -> None:
     """Create a personal API token for a team member (shown once)."""
     from app.accounts.service import create_token, get_user_by_email
-    from app.db import session_scope
     from app.errors import AppError
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
-            token, plain = create_token(session, get_user_by_email(session, email), name)
+            user = get_user_by_email(session, email)
+            token, plain = create_token(session, user, name, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"token {token.id} for {email} (shown once; send as 'Authorization: Bearer …'):")
@@ -282,21 +280,14 @@ def apikeys_create(
     rate: Annotated[int, typer.Option(help="Requests per minute")] = 600,
 ) -> None:
     """Create a partner API key (shown once, stored hashed)."""
-    from app.custody import service as custody
-    from app.db import session_scope
     from app.errors import AppError
     from app.partners.service import create_key, get_or_create_partner
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
             p = get_or_create_partner(session, partner)
-            key, plain = create_key(session, p, scope or ["read"], rate)
-            custody.record(
-                session,
-                actor=cli_actor(),
-                action="apikey.created",
-                payload={"key_id": key.id, "partner": p.name, "scopes": key.scopes},
-            )
+            key, plain = create_key(session, p, scope or ["read"], rate, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"key {key.id} for {partner}, scopes {', '.join(key.scopes)} (shown once):")
@@ -306,17 +297,13 @@ def apikeys_create(
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a partner API key; it stops working on the next request."""
-    from app.custody import service as custody
-    from app.db import session_scope
     from app.errors import AppError
     from app.partners.service import revoke_key
+    from app.tasks import session_scope
 
     try:
         with session_scope() as session:
-            key = revoke_key(session, key_id)
-            custody.record(
-                session, actor=cli_actor(), action="apikey.revoked", payload={"key_id": key.id}
-            )
+            revoke_key(session, key_id, actor=cli_actor())
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"revoked key {key_id}")
@@ -325,8 +312,8 @@ def apikeys_revoke(key_id: int) -> None:
 @apikeys_app.command("list")
 def apikeys_list() -> None:
     """List partner keys (never the keys themselves)."""
-    from app.db import session_scope
     from app.partners.service import list_keys
+    from app.tasks import session_scope
 
     with session_scope() as session:
         for key, partner in list_keys(session):
@@ -348,7 +335,7 @@ def audit_verify(
     """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry,
     or when an expected head (checkpoint) is no longer in the chain."""
     from app.custody.service import verify
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     for h in expect_head or []:
         if len(h.strip()) != 64 or any(c not in "0123456789abcdef" for c in h.strip().lower()):
@@ -372,7 +359,7 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
     from sqlalchemy import select
 
     from app.custody.models import CustodyEvent
-    from app.db import session_scope
+    from app.tasks import session_scope
 
     with session_scope() as session:
         stmt = select(CustodyEvent).order_by(CustodyEvent.id)
@@ -394,6 +381,20 @@ def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")
                     ensure_ascii=False,
                 )
             )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="parallel jobs (default ARCHIVE_JOB_WORKERS)")
+    ] = None,
+    pool: Annotated[str, typer.Option(help="Celery pool (prefork, threads, solo)")] = "prefork",
+) -> None:
+    """Run processing jobs: a Celery worker when ARCHIVE_JOBS=celery, otherwise workers that
+    claim queued jobs straight from the database (for servers run with ARCHIVE_JOBS=off)."""
+    from app.worker import run
+
+    run(concurrency, pool=pool)
 
 
 from app.ingest.commands import register as _register_ingest_commands  # noqa: E402

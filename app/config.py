@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     media_root: Path = PROJECT_ROOT / "media"
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
+    # `archive serve`'s HTTP/1.1 protocol (app/server.py): "buffered" (ours, reads the socket
+    # into a reused buffer; with glibc malloc thresholds for upload chunks) or "uvicorn"
+    # (uvicorn's own, as `uvicorn app.main:create_app --factory` runs it)
+    http_protocol: Literal["buffered", "uvicorn"] = "buffered"
 
     # limits
     max_upload_bytes: int = 8 * 1024**3

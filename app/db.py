@@ -1,31 +1,26 @@
 """Database: declarative Base with a naming convention, engine, and the session boundary.
 
 One transaction per request or job: services only ``flush()``; ``session_scope`` and the
-``get_session`` dependency commit or roll back at the boundary.
+web's session dependency (app/web/session.py) commit or roll back at the boundary. No web
+framework here: services, jobs and the CLI import this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
-from sqlalchemy import DateTime, Executable, MetaData, create_engine, event
+from sqlalchemy import DateTime, Executable, MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
-
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -170,69 +165,6 @@ def new_session(*, read_only: bool = False) -> Session:
     return _session_factory(read_only)()
 
 
-WRITES = "archive_writes"
-
-
-def writes(endpoint: _F) -> _F:
-    """Mark a GET/HEAD endpoint that writes (a custody event, say): its request gets a
-    writing transaction. Every other GET, HEAD and OPTIONS request reads only."""
-    setattr(endpoint, WRITES, True)
-    return endpoint
-
-
-def reads_only(request: Request) -> bool:
-    """Whether this request's transaction only reads: safe methods, unless the endpoint is
-    marked with :func:`writes`."""
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        return False
-    return not getattr(request.scope.get("endpoint"), WRITES, False)
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: the request's session.
-
-    ``UnitOfWorkRoute`` commits it after the endpoint returns and *before* the response is
-    sent, so a failed commit becomes an error response instead of a false 2xx. Any
-    exception rolls it back.
-
-    Async, because opening and closing a session that has no transaction open does no I/O:
-    as a sync generator it cost two more worker-thread hops per request (the thread
-    hand-offs were the largest cost of a cached public page under load; bench/README.md,
-    "Under load"). Whatever does talk to the database runs in the thread pool, shielded
-    from cancellation so a disconnecting client cannot leave a transaction open.
-    """
-    session = new_session(read_only=reads_only(request))
-    request.state.db_session = session
-    try:
-        yield session
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.rollback)
-        raise
-    finally:
-        if session.in_transaction():
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(session.close)
-        else:
-            session.close()
-
-
-class UnitOfWorkRoute(APIRoute):
-    """One transaction per request: commit at the boundary, before the response leaves."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def with_commit(request: Request) -> Response:
-            response = await handler(request)
-            session: Session | None = getattr(request.state, "db_session", None)
-            if session is not None and response.status_code < 400:
-                await run_in_threadpool(session.commit)
-            return response
-
-        return with_commit
-
-
 _ON_END = "archive_on_transaction_end"
 _COMMITTED = "archive_committed"
 
@@ -261,3 +193,8 @@ def _run_on_end(session: Session, transaction: Any) -> None:
             fn(committed)
         except Exception:  # noqa: BLE001 - never turn a finished transaction into an error
             logging.getLogger("archive.db").exception("a transaction-end callback failed")
+
+
+def ping(session: Session) -> None:
+    """A round trip to the database on this session (the health check)."""
+    session.execute(text("SELECT 1"))

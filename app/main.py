@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.accounts.deps import Anyone, SessionDep
+from app.accounts.deps import Anyone
 from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
+from app.db import ping
 from app.error_handlers import install_error_handlers, overloaded
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
@@ -28,8 +28,10 @@ from app.places.router import router as places_router
 from app.public import media as public_media
 from app.public import views as public_views
 from app.review.router import router as review_router
+from app.tasks import bootstrap
 from app.web import auth_views
 from app.web import team as team_web
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 log = logging.getLogger("archive")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -61,13 +63,17 @@ def _skips_queue(scope: Any) -> bool:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up: the registered steps must match the database (else the server does not
+    start), the start-up sweepers run, and the embedded workers start (app/jobs)."""
     from app.jobs.lifecycle import background
 
+    bootstrap()  # (create_app did it already; a lifespan reused elsewhere must not depend on it)
     with background():
         yield
 
 
 def create_app() -> FastAPI:
+    bootstrap()  # every mapper, job step and sweeper (app/tasks.py)
     settings = get_settings()
     app = FastAPI(
         title="Video evidence archive",
@@ -105,11 +111,9 @@ def create_app() -> FastAPI:
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def healthz(session: SessionDep, _: Anyone) -> dict[str, str]:
-        from sqlalchemy import text
-
         # The request's own session: a second one would wait on SQLite's write lock when
         # the caller's token was looked up first (BEGIN IMMEDIATE), for 30 s, then fail.
-        session.execute(text("SELECT 1"))
+        ping(session)
         return {"status": "ok"}
 
     # Routes are matched in order, one by one (FastAPI's included routers cost about 10-20 µs

@@ -18,8 +18,9 @@ copy left: the ASGI message carries that ``bytes`` object itself (:class:`_Body`
 It wraps uvicorn's protocol rather than subclassing it, because uvloop uses the buffered
 interface only for protocols that are *not* ``asyncio.Protocol`` instances. Everything
 else (parsing, keep-alive, pipelining, flow control, 400s, shutdown) is uvicorn's own
-code. ``archive serve`` selects it; by hand: ``uvicorn --http
-app.server:BufferedHttpToolsProtocol ...``.
+code. ``archive serve`` (:func:`serve`) selects it unless ``ARCHIVE_HTTP_PROTOCOL=uvicorn``;
+by hand: ``uvicorn --http app.server:BufferedHttpToolsProtocol ...`` (then without the
+malloc tuning, which :func:`serve` does).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ against 1.45-1.53), for about 10 MB more peak RSS during an upload."""
 HTTP_PROTOCOL = "app.server:BufferedHttpToolsProtocol"
 """uvicorn's ``http`` setting for this protocol (``--http`` on uvicorn's command line)."""
 
+PROTOCOLS = {"buffered": HTTP_PROTOCOL, "uvicorn": "auto"}
+"""``ARCHIVE_HTTP_PROTOCOL`` -> uvicorn's ``http`` setting ("auto": httptools when installed,
+as plain uvicorn does)."""
+
 MALLOC_MMAP_THRESHOLD = 4 * READ_BYTES
 MALLOC_TRIM_THRESHOLD = 32 * 1024 * 1024
 """glibc malloc settings for a serving process (:func:`tune_malloc`)."""
@@ -65,7 +70,8 @@ def tune_malloc() -> bool:
     chunks at most, so what the heap keeps is bounded by that, not by the file size.
 
     Returns False where the C library has no ``mallopt`` (not glibc); nothing changes then.
-    ``archive serve`` gets this by importing the protocol (below, at import).
+    :func:`serve` calls it in the serving process, with the buffered protocol only (the
+    thresholds are sized for its chunks); importing this module changes nothing.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -153,6 +159,27 @@ class BufferedHttpToolsProtocol(asyncio.BufferedProtocol):
         self.http.data_received(_read_buffer()[:nbytes])  # type: ignore[arg-type]
 
 
-MALLOC_TUNED = tune_malloc()
-"""Whether :func:`tune_malloc` took effect in this process (uvicorn imports this module in
-the serving process to load :class:`BufferedHttpToolsProtocol`)."""
+def serve(host: str, port: int, *, reload: bool = False, protocol: str | None = None) -> None:
+    """``archive serve``: uvicorn with the protocol ``ARCHIVE_HTTP_PROTOCOL`` names (or
+    ``protocol``); with "buffered", the malloc thresholds are set first (:func:`tune_malloc`;
+    with ``reload`` uvicorn serves from a child process, which does not get them)."""
+    import uvicorn
+
+    from app.config import get_settings
+    from app.logs import log_config
+
+    chosen = protocol or get_settings().http_protocol
+    if chosen not in PROTOCOLS:
+        raise ValueError(f"HTTP protocol must be one of {', '.join(PROTOCOLS)}, not {chosen!r}")
+    if chosen == "buffered":
+        tune_malloc()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=True,
+        http=PROTOCOLS[chosen],
+        log_config=log_config(),  # uvicorn's, with secrets in query strings redacted
+    )

@@ -83,11 +83,11 @@ def app_server(
     log_path: Path,
     *,
     timeout: float = 60,
-    http: str = "app.server:BufferedHttpToolsProtocol",
+    http: str = "buffered",
     wrap: list[str] | None = None,
 ) -> Iterator[str]:
-    """Serve the real app like `archive serve` (uvicorn, one worker, its HTTP protocol
-    ``app.server.HTTP_PROTOCOL`` unless ``http`` names another) on a free local port.
+    """Serve the real app with `archive serve` (uvicorn, one worker; ``http`` is its
+    ARCHIVE_HTTP_PROTOCOL: "buffered", the default, or "uvicorn") on a free local port.
 
     Yields the base URL; the server is stopped (by its own pid) on exit. Its output goes to
     ``log_path`` so a full pipe can never stall it. ``wrap`` goes before the command (e.g.
@@ -95,10 +95,9 @@ def app_server(
     """
     port = free_port()
     cmd = [*(wrap or []),
-        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--proxy-headers",
-        "--http", http,
+        sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
+    env = {**env, "ARCHIVE_HTTP_PROTOCOL": http}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT

@@ -120,8 +120,8 @@ def seed_catalogue(rows: int) -> tuple[str, str]:
     with session_scope() as session:
         seed(session)
         user, _ = create_user(session, email="bench@example.org", role="contributor",
-                              password="bench-password-123")  # fmt: skip
-        _, token = create_token(session, user, "bench")
+                              password="bench-password-123", actor="bench")  # fmt: skip
+        _, token = create_token(session, user, "bench", actor="bench")
         user_id = user.id
         cities = {p.name_en: p for p in session.scalars(select(Place).where(Place.kind == "city"))}
         provinces = list(session.scalars(select(Place).where(Place.kind == "province")))

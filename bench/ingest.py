@@ -166,9 +166,13 @@ def setup(env: dict[str, str], clips: int) -> list[str]:
     with session_scope() as s:
         seed(s)
         user, _ = create_user(
-            s, email="bench@example.org", role="contributor", password="bench password long enough"
+            s,
+            email="bench@example.org",
+            role="contributor",
+            password="bench password long enough",
+            actor="bench",
         )
-        _, token = create_token(s, user, "bench")
+        _, token = create_token(s, user, "bench", actor="bench")
         codes = [
             create(
                 s,
@@ -267,9 +271,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--http",
-        default="app.server:BufferedHttpToolsProtocol",
-        help="the server's uvicorn HTTP protocol (default: the one `archive serve` uses; "
-        "'httptools' is uvicorn's own, for comparison)",
+        choices=["buffered", "uvicorn"],
+        default="buffered",
+        help="the server's ARCHIVE_HTTP_PROTOCOL (default: buffered, app/server.py; "
+        "'uvicorn' is uvicorn's own, for comparison)",
     )
     args = parser.parse_args()
     size = (args.size_mib or (256 if args.quick else 1024)) * 1024 * 1024

@@ -116,9 +116,13 @@ def setup(env: dict[str, str]) -> tuple[str, list[str]]:
     with session_scope() as s:
         load_demo(s, only_if_empty=False)
         user, _ = create_user(
-            s, email="bench@example.org", role="contributor", password="bench password long enough"
+            s,
+            email="bench@example.org",
+            role="contributor",
+            password="bench password long enough",
+            actor="bench",
         )
-        _, token = create_token(s, user, "bench")
+        _, token = create_token(s, user, "bench", actor="bench")
         clip = ClipCreate(city="Shiraz", province="Fars", date="2019-11-16")
         codes = [create(s, clip, actor="bench", user_id=user.id).code for _ in range(3)]
     reset_engine()

@@ -72,7 +72,9 @@ def seed_published(rows: int) -> tuple[str, str]:
     with session_scope() as session:
         seed(session)
         partner = partners.get_or_create_partner(session, "Bench")
-        _, key = partners.create_key(session, partner, ["read", "export", "feed"], 10**9)
+        _, key = partners.create_key(
+            session, partner, ["read", "export", "feed"], 10**9, actor="bench"
+        )
         cities = {
             p.name_en: p.id for p in session.scalars(select(Place).where(Place.kind == "city"))
         }

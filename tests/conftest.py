@@ -21,6 +21,9 @@ from sqlalchemy.engine import make_url
 
 from app.config import get_settings
 from app.db import reset_engine, session_scope
+from app.tasks import bootstrap
+
+bootstrap()  # every step, sweeper and mapper, as every entrance of the app does
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKEND = os.environ.get("TEST_DB", "sqlite")
@@ -228,9 +231,14 @@ def make_user(db_url: str):  # type: ignore[no-untyped-def]
         password = "correct horse battery staple"
         with session_scope() as session:
             user, _ = create_user(
-                session, email=email, role=role, password=password, can_publish=can_publish
+                session,
+                email=email,
+                role=role,
+                password=password,
+                can_publish=can_publish,
+                actor="test",
             )
-            _, token = create_token(session, user, "test")
+            _, token = create_token(session, user, "test", actor="test")
             return Member(user.id, user.email, role, password, token)
 
     return make

@@ -273,9 +273,9 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
     members = {role: make_user(role) for role in ("contributor", "reviewer", "admin")}
     with session_scope() as session:
         p = partners.get_or_create_partner(session, "Matrix")
-        _, good = partners.create_key(session, p, ["read", "export", "feed"], 100000)
-        bad, revoked = partners.create_key(session, p, ["read", "export", "feed"])
-        partners.revoke_key(session, bad.id)
+        _, good = partners.create_key(session, p, ["read", "export", "feed"], 100000, actor="t")
+        bad, revoked = partners.create_key(session, p, ["read", "export", "feed"], actor="t")
+        partners.revoke_key(session, bad.id, actor="t")
         clip = clips.create(
             session,
             ClipCreate(city="Shiraz", province="Fars", date="16 Nov 2019", title_en="Matrix"),

@@ -226,34 +226,66 @@ def test_body_hands_a_lone_chunk_over_without_copying() -> None:
     assert bytes(_Body()) == b"" and bytes(_Body(bytearray(b"xy"))) == b"xy"
 
 
-def test_archive_serve_and_the_bench_use_the_buffered_protocol(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("setting", "http", "tuned"), [(None, HTTP_PROTOCOL, True), ("uvicorn", "auto", False)]
+)
+def test_archive_serve_runs_the_protocol_the_setting_names(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, http: str, tuned: bool
 ) -> None:
     import uvicorn
     from typer.testing import CliRunner
     from uvicorn.importer import import_from_string
 
     from app.cli import app as cli
+    from app.config import get_settings
 
+    if setting:
+        monkeypatch.setenv("ARCHIVE_HTTP_PROTOCOL", setting)
+    get_settings.cache_clear()
     seen: dict[str, Any] = {}
+    calls: list[bool] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
-    result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    monkeypatch.setattr(server_mod, "tune_malloc", lambda: calls.append(True) or True)
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    assert seen["port"] == 8123 and seen["http"] == HTTP_PROTOCOL
+    assert seen["port"] == 8123 and seen["http"] == http and seen["proxy_headers"] is True
+    assert calls == ([True] if tuned else [])  # the malloc tuning happens in serve() only
     assert import_from_string(HTTP_PROTOCOL) is BufferedHttpToolsProtocol
+
+
+def test_a_protocol_the_setting_does_not_know_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from app.config import get_settings
+
+    monkeypatch.setenv("ARCHIVE_HTTP_PROTOCOL", "h2")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="http_protocol"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_bench_serves_like_archive_serve() -> None:
     bench = Path(__file__).resolve().parents[1] / "bench" / "_common.py"
-    assert f'http: str = "{HTTP_PROTOCOL}"' in bench.read_text()
+    text = bench.read_text()
+    assert '"app.cli", "serve"' in text and 'http: str = "buffered"' in text
 
 
 FAULTS_SCRIPT = """
 import resource, os, sys
 from collections import deque
-if sys.argv[1] == "serving":
+if sys.argv[1] in ("serving", "imported"):
     from uvicorn.importer import import_from_string
     from app.server import HTTP_PROTOCOL
     import_from_string(HTTP_PROTOCOL)  # what uvicorn does in the serving process
+if sys.argv[1] == "serving":
     import app.server
-    assert app.server.MALLOC_TUNED
+    assert app.server.tune_malloc()  # what serve() does before uvicorn starts
 src = os.urandom(1024 * 1024 + 4096)
 window = deque()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -270,8 +302,9 @@ def test_a_serving_process_reuses_freed_body_chunks_instead_of_faulting_in_new_p
 ) -> None:
     """512 MiB of 1 MiB chunks is 131,072 pages: with glibc's default thresholds the freed
     chunks go back to the kernel and come back as fresh pages (tens of thousands of
-    faults here, 22,567 on the machine this was written on); in a process that loaded the
-    protocol they are reused (3,084)."""
+    faults here, 22,567 on the machine this was written on); in a process that set the
+    thresholds as `archive serve` does they are reused (3,084). Importing the protocol
+    alone (as `uvicorn --http app.server:...` does) changes nothing any more."""
     import subprocess
     import sys
 
@@ -287,6 +320,7 @@ def test_a_serving_process_reuses_freed_body_chunks_instead_of_faulting_in_new_p
         assert out.returncode == 0, out.stderr
         return int(out.stdout)
 
-    serving, plain = faults("serving"), faults("plain")
+    serving, plain, imported = faults("serving"), faults("plain"), faults("imported")
     assert serving < 5_000, f"{serving} minor page faults for 512 MiB of body chunks"
     assert plain > 3 * serving, (plain, serving)  # the loop does fault without the tuning
+    assert imported > 3 * serving, (imported, serving)  # importing the module tunes nothing

@@ -1,5 +1,7 @@
 """Who is calling, and the access rules every route must declare.
 
+(``SessionDep`` is app/web/session.py's; it is re-exported here for older imports.)
+
 Each rule is a dependency carrying an ``access_rule`` attribute; tests/test_access.py walks
 every route of the app and fails when one has none (deny by default).
 """
@@ -12,24 +14,20 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts import service as accounts
-from app.accounts.models import User
-from app.db import get_session
+from app.accounts.models import ROLE_RANK, User
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.partners import service as partners
 from app.partners.models import ApiKey, Partner
+from app.web.session import SessionDep
 
 SESSION_COOKIE = "archive_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 QUERY_KEY_NAMES = {"api_key", "apikey", "key", "token", "access_token", "auth"}
-ROLE_RANK = {"contributor": 1, "reviewer": 2, "admin": 3}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 class KeyInQuery(AppError):

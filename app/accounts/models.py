@@ -11,6 +11,7 @@ from app.db import Base
 from app.kit.clock import utcnow
 
 ROLES = ("admin", "reviewer", "contributor")
+ROLE_RANK = {"contributor": 1, "reviewer": 2, "admin": 3}
 
 
 class User(Base):

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy import select
 
 from app.accounts import service
-from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, SessionDep, TeamMember
-from app.accounts.exceptions import UserNotFound
-from app.accounts.models import ROLES, User
+from app.accounts.deps import SESSION_COOKIE, Admin, Anyone, TeamMember
+from app.accounts.models import User
 from app.accounts.schemas import (
     LoginRequest,
     LoginResponse,
@@ -20,8 +18,8 @@ from app.accounts.schemas import (
     UserUpdate,
 )
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
-from app.errors import InvalidInput, StaleVersion, Unauthenticated
+from app.errors import Unauthenticated
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=UnitOfWorkRoute)
 
@@ -81,13 +79,18 @@ def me(who: TeamMember) -> UserRead:
 
 @router.get("/users", response_model=list[UserRead], summary="All users (admins)")
 def list_users(session: SessionDep, _: Admin) -> list[UserRead]:
-    return [user_read(u) for u in session.scalars(select(User).order_by(User.id))]
+    return [user_read(u) for u in service.list_users(session)]
 
 
 @router.post("/users", response_model=UserCreated, status_code=201, summary="Add a user")
-def create_user(data: UserCreate, session: SessionDep, _: Admin) -> UserCreated:
+def create_user(data: UserCreate, session: SessionDep, who: Admin) -> UserCreated:
     user, password = service.create_user(
-        session, email=data.email, role=data.role, name=data.name, can_publish=data.can_publish
+        session,
+        email=data.email,
+        role=data.role,
+        name=data.name,
+        can_publish=data.can_publish,
+        actor=who.actor,
     )
     assert password is not None
     return UserCreated(user=user_read(user), one_time_password=password)
@@ -100,24 +103,11 @@ def update_user(
     session: SessionDep,
     who: Admin,
 ) -> UserRead:
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise UserNotFound(f"no user with id {user_id}")
-    if user.version != data.version:
-        raise StaleVersion(
-            f"user {user_id} changed since you read it",
-            field="version",
-            extra={"current_version": user.version},
-        )
-    if data.role is not None:
-        if data.role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-        user.role = data.role
-    if data.can_publish is not None:
-        user.can_publish = data.can_publish
-    if data.is_active is not None:
-        if user.id == (who.user.id if who.user else None) and not data.is_active:
-            raise InvalidInput("you cannot disable your own account", field="is_active")
-        service.set_active(session, user, data.is_active)
-    session.flush()
-    return user_read(user)
+    """Admins can always publish; nobody disables or demotes their own account."""
+    change = service.UserChange(
+        version=data.version,
+        role=data.role,
+        can_publish=data.can_publish,
+        is_active=data.is_active,
+    )
+    return user_read(service.update_user(session, user_id, change, by=who.user, actor=who.actor))

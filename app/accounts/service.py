@@ -1,16 +1,25 @@
-"""Accounts: users, web sessions and personal API tokens. Services flush, never commit."""
+"""Accounts: users, web sessions and personal API tokens. Services flush, never commit.
+
+The rules about accounts, and their custody events, live here and only here: the API
+(accounts/router.py), the team's admin pages (web/team/admin.py) and the CLI call the same
+functions, so they refuse the same things and log the same events. Every create, update,
+disable and token change is in the custody log (``user.created``, ``user.updated``,
+``token.created``, ``token.revoked``); the ``actor`` is who did it (``user:EMAIL``,
+``cli:LOGIN``).
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.exceptions import EmailTaken, UserNotFound, WeakPassword
-from app.accounts.models import ROLES, ApiToken, User, WebSession
+from app.accounts.models import ROLE_RANK, ROLES, ApiToken, User, WebSession
 from app.accounts.security import (
     generate_password,
     hash_password,
@@ -18,7 +27,8 @@ from app.accounts.security import (
     sha256_hex,
     verify_password,
 )
-from app.errors import InvalidInput
+from app.custody import service as custody
+from app.errors import InvalidInput, StaleVersion
 from app.kit.clock import utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -32,19 +42,26 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+    return role
+
+
 def create_user(
     session: Session,
     *,
     email: str,
     role: str,
+    actor: str,
     name: str = "",
     password: str | None = None,
     can_publish: bool = False,
 ) -> tuple[User, str | None]:
-    """Create a user. Without a password, a one-time password is generated and returned."""
+    """Create a user (admins can always publish). Without a password, a one-time password
+    is generated and returned."""
     email = normalise_email(email)
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+    check_role(role)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(f"a user with the email {email} already exists", field="email")
     generated = None
@@ -64,14 +81,106 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="user.created",
+        payload={"email": user.email, "role": user.role, "can_publish": user.can_publish},
+    )
     return user, generated
 
 
-def get_user_by_email(session: Session, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+@dataclass(frozen=True)
+class UserChange:
+    """What to change (None: leave as it is) and the version the caller read (None: no
+    check, for the CLI)."""
+
+    version: int | None = None
+    role: str | None = None
+    can_publish: bool | None = None
+    is_active: bool | None = None
+
+
+def _state(user: User) -> dict[str, Any]:
+    return {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
+
+
+def update_user(
+    session: Session, user_id: int, change: UserChange, *, by: User | None, actor: str
+) -> User:
+    """Re-role, grant or withdraw publishing, disable or re-enable a user.
+
+    ``by`` is the admin doing it (None from the CLI): nobody disables or demotes their own
+    account, so an archive always keeps the admin who is acting. Admins can always publish.
+    Disabling ends the user's sessions and tokens. A change is one ``user.updated`` event
+    with the values before and after; a request that changes nothing logs nothing."""
+    user = session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise UserNotFound(f"no user with the email {email}", field="email")
+        raise UserNotFound(f"no user with id {user_id}", field="id")
+    if change.version is not None and user.version != change.version:
+        raise StaleVersion(
+            f"{user.email} was changed by someone else since you read it "
+            f"(you sent version {change.version}, it is now {user.version}); reload",
+            field="version",
+            extra={"current_version": user.version},
+        )
+    role = check_role(change.role) if change.role is not None else user.role
+    active = change.is_active if change.is_active is not None else user.is_active
+    if by is not None and by.id == user.id:
+        if not active:
+            raise InvalidInput("you cannot disable your own account", field="is_active")
+        if ROLE_RANK[role] < ROLE_RANK[user.role]:
+            raise InvalidInput("you cannot demote your own account", field="role")
+    before = _state(user)
+    user.role = role
+    if change.can_publish is not None:
+        user.can_publish = change.can_publish
+    user.can_publish = user.can_publish or role == "admin"
+    if active != user.is_active:
+        _set_active(session, user, active)
+    session.flush()
+    after = _state(user)
+    if before != after:
+        custody.record(
+            session,
+            actor=actor,
+            action="user.updated",
+            payload={"email": user.email, "before": before, "after": after},
+        )
     return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"no user with id {user_id}", field="id")
+    return user
+
+
+def get_user_by_email(session: Session, email: str, *, field: str = "email") -> User:
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise UserNotFound(f"no user with the email {email}", field=field)
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def reviewer_emails(session: Session) -> list[str]:
+    """Active reviewers and admins (who a clip can be assigned to)."""
+    return list(
+        session.scalars(
+            select(User.email)
+            .where(User.role.in_(("reviewer", "admin")), User.is_active.is_(True))
+            .order_by(User.email)
+        )
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -84,7 +193,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def set_active(session: Session, user: User, active: bool) -> None:
+def _set_active(session: Session, user: User, active: bool) -> None:
     user.is_active = active
     if not active:
         end_sessions(session, user.id)
@@ -160,11 +269,20 @@ def end_sessions(session: Session, user_id: int) -> None:
 TOKEN_PREFIX = "vat"
 
 
-def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, user: User, name: str = "", *, actor: str
+) -> tuple[ApiToken, str]:
+    """A personal API token for ``user`` (the plain token is returned once, never stored)."""
     plain, prefix, digest = new_secret(TOKEN_PREFIX)
     token = ApiToken(user_id=user.id, name=name, prefix=prefix, token_hash=digest)
     session.add(token)
     session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="token.created",
+        payload={"email": user.email, "token_id": token.id, "prefix": prefix, "name": name},
+    )
     return token, plain
 
 
@@ -181,11 +299,17 @@ def resolve_token(session: Session, plain: str) -> User | None:
     return row[0] if row else None
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken:
+def revoke_token(session: Session, token_id: int, *, actor: str) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise UserNotFound(f"no API token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        custody.record(
+            session,
+            actor=actor,
+            action="token.revoked",
+            payload={"token_id": token.id, "prefix": token.prefix},
+        )
     session.flush()
     return token

@@ -145,7 +145,10 @@ def get_row(session: Session, code: str) -> Any | None:
 
 
 def get_clip(session: Session, code: str, *, for_update: bool = False) -> Clip | None:
+    """The clip row (deleted or not). ``for_update``: locked until the transaction ends
+    (SELECT ... FOR UPDATE; on SQLite BEGIN IMMEDIATE already locks the database) and
+    read fresh from the database, whatever the session held."""
     stmt = select(Clip).where(Clip.code == code)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)

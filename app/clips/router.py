@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.accounts.deps import Admin, SessionDep, TeamMember
+from app.accounts.deps import Admin, TeamMember
 from app.clips import service
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
-from app.db import UnitOfWorkRoute
 from app.kit.date_input import query_day
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips (team)"], route_class=UnitOfWorkRoute)
 

@@ -31,6 +31,7 @@ from app.kit.date_input import field_date
 from app.kit.dates import EventDate
 from app.kit.digits import to_latin_digits
 from app.places import service as places
+from app.public.jobs import queue_playback
 
 CODE_RE = re.compile(r"^([A-Z]{3})([0-9]{3,9})$")  # the number fits a 32-bit column
 EDITABLE = (
@@ -250,11 +251,16 @@ def _raise_missing(session: Session, code: str) -> None:
     raise ClipNotFound(f"no clip with the code {code}", field="code")
 
 
-def _live_clip(session: Session, code: str) -> Clip:
-    clip = repository.get_clip(session, code, for_update=True)
-    if clip is None or clip.deleted_at is not None:
-        _raise_missing(session, code)
-    assert clip is not None
+def live_clip(session: Session, code: str, *, lock: bool = False) -> Clip:
+    """The clip with this code, for every domain: 404 ``clip_not_found`` when there is
+    none, 410 ``clip_deleted`` when it was deleted. ``lock``: the row is locked until the
+    end of the transaction, so two people acting on one clip are serialised and the
+    second one sees the first one's result."""
+    clip = repository.get_clip(session, code, for_update=lock)
+    if clip is None:
+        raise ClipNotFound(f"no clip with the code {code}", field="code")
+    if clip.deleted_at is not None:
+        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
     return clip
 
 
@@ -269,7 +275,7 @@ def check_version(clip: Clip, version: int) -> None:
 
 
 def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip:
-    clip = _live_clip(session, code)
+    clip = live_clip(session, code, lock=True)
     check_version(clip, data.version)
     before = snapshot(session, clip)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
@@ -305,7 +311,7 @@ def _apply(session: Session, clip: Clip, changes: dict[str, Any], before: dict[s
 
 
 def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None:
-    clip = _live_clip(session, code)
+    clip = live_clip(session, code, lock=True)
     clip.deleted_at = utcnow()
     session.flush()
     custody.record(
@@ -314,8 +320,6 @@ def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None
     if clip.status == "published":
         # its public playback copy must go too: the playback job deletes the copy of a clip
         # that is no longer visible (the original itself stays, as evidence)
-        from app.public.tasks import queue_playback
-
         queue_playback(session, clip.id)
 
 

@@ -1,4 +1,4 @@
-"""`archive probe`, `archive keyframes`, `archive worker` and `archive fixity`.
+"""`archive probe`, `archive keyframes` and `archive fixity`.
 
 probe/keyframes run the same app.video code as the server, offline (no database).
 """
@@ -81,36 +81,6 @@ def keyframes_cmd(
     )
 
 
-def worker_cmd(
-    concurrency: Annotated[
-        int | None, typer.Option(help="parallel jobs (default ARCHIVE_JOB_WORKERS)")
-    ] = None,
-    pool: Annotated[str, typer.Option(help="Celery pool (prefork, threads, solo)")] = "prefork",
-) -> None:
-    """Run processing jobs: a Celery worker when ARCHIVE_JOBS=celery, otherwise workers that
-    claim queued jobs straight from the database (for servers run with ARCHIVE_JOBS=off)."""
-    settings = get_settings()
-    n = concurrency or settings.job_workers
-    if settings.jobs == "celery":
-        from app.jobs.celery_app import run_worker
-
-        run_worker(n, pool=pool)
-        return
-    import signal
-    import threading
-
-    from app.jobs.embedded import EmbeddedWorkers
-
-    workers = EmbeddedWorkers(count=n)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    workers.start()
-    typer.echo(f"{n} worker(s) claiming jobs from the database; Ctrl-C to stop", err=True)
-    stop.wait()
-    workers.stop(timeout=30)
-
-
 def fixity_cmd(
     code: Annotated[str | None, typer.Argument(help="one clip (default: every original)")] = None,
 ) -> None:
@@ -119,10 +89,10 @@ def fixity_cmd(
     from sqlalchemy import select
 
     from app.clips.models import Clip
-    from app.db import session_scope
     from app.ingest.models import Media
     from app.kit.clock import utcnow
     from app.storage import get_store
+    from app.tasks import session_scope
 
     store = get_store()
     bad = 0
@@ -153,5 +123,4 @@ def fixity_cmd(
 def register(app: typer.Typer) -> None:
     app.command("probe")(probe_cmd)
     app.command("keyframes")(keyframes_cmd)
-    app.command("worker")(worker_cmd)
     app.command("fixity")(fixity_cmd)

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.kit.clock import utcnow
 
+INGEST_STEPS = ("probe", "keyframes", "hashes")
+"""The job steps every new original goes through, in order (app/ingest/tasks.py)."""
+
 
 class Media(Base):
     """The original file of a clip: stored once under its SHA-256, never modified."""

@@ -11,16 +11,18 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.accounts.deps import SessionDep, TeamMember
+from app.accounts.deps import TeamMember
+from app.clips import service as clips
 from app.config import get_settings
-from app.db import UnitOfWorkRoute, writes
 from app.ingest import service, space
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
+from app.ingest.models import INGEST_STEPS
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
 from app.kit.digits import parse_int
-from app.storage import get_store
+from app.storage import derivatives, get_store
+from app.web.session import SessionDep, UnitOfWorkRoute, writes
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
 MULTIPART_SLACK = 64 * 1024
@@ -220,7 +222,7 @@ Position = Annotated[int, Path(ge=0, le=100_000)]
 def keyframe_image(
     code: str, position: Position, session: SessionDep, _: TeamMember
 ) -> FileResponse:
-    return _image(service.derivative_file(session, code, f"kf_{position:04d}.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.keyframe(position)))
 
 
 @router.get(
@@ -231,25 +233,25 @@ def keyframe_image(
 def keyframe_thumbnail(
     code: str, position: Position, session: SessionDep, _: TeamMember
 ) -> FileResponse:
-    return _image(service.derivative_file(session, code, f"thumb_{position:04d}.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.thumbnail(position)))
 
 
 @router.get("/{code}/poster", summary="The poster frame", response_class=FileResponse)
 def poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, "poster.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.POSTER))
 
 
 @router.get(
     "/{code}/contact-sheet", summary="Contact sheet with timestamps", response_class=FileResponse
 )
 def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, "contact.jpg"))
+    return _image(service.derivative_file(session, code, derivatives.CONTACT_SHEET))
 
 
 def _processing(session: SessionDep, code: str) -> ProcessingRead:
-    clip = service.live_clip(session, code)
+    clip = clips.live_clip(session, code)
     rows = jobs.jobs_for_clip(session, clip.id)
-    summary = jobs.summary(rows)
+    summary = jobs.summary(rows, INGEST_STEPS)
     return ProcessingRead(
         clip=clip.code,
         sha256=rows[0].original_sha256 if rows else None,

@@ -7,6 +7,8 @@ resumable upload keeps its bytes when they were not promoted).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.clips import repository as clips_repo
-from app.clips.exceptions import ClipDeleted, ClipNotFound
+from app.clips import service as clips
 from app.clips.models import Clip
 from app.config import get_settings
 from app.custody import service as custody
@@ -29,29 +30,22 @@ from app.ingest.exceptions import (
     MediaNotFound,
     UnsupportedVideoFile,
 )
-from app.ingest.models import Keyframe, Media
+from app.ingest.models import INGEST_STEPS, Keyframe, Media
 from app.jobs import service as jobs
+from app.jobs.models import ProcessingJob
 from app.kit import faults
+from app.kit.clock import utcnow
 from app.public import changes as public_changes
-from app.public.tasks import queue_playback
+from app.public.jobs import queue_playback
 from app.storage import Busy, MediaStore, Promotion, Written, get_store, out_of_space
 from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 
 ACCEPTED_TYPES = ("application/octet-stream", "video/")
 
 
-def live_clip(session: Session, code: str) -> Clip:
-    clip = clips_repo.get_clip(session, code)
-    if clip is None:
-        raise ClipNotFound(f"no clip with the code {code}", field="code")
-    if clip.deleted_at is not None:
-        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
-    return clip
-
-
 def clip_for_upload(session: Session, code: str) -> Clip:
     """The clip an upload goes to: it must exist and have no original yet."""
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     existing = session.scalar(select(Media.sha256).where(Media.clip_id == clip.id))
     if existing is not None:
         raise ClipHasMedia(
@@ -170,7 +164,7 @@ def ingest(
             "container": media.container,
         },
     )
-    jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step="probe")
+    jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step=INGEST_STEPS[0])
     if public_changes.clip_changed(session, clip.id):
         # an original for a clip that is already public (a demo clip): partners see its
         # hash now, and its playback copy once the job has made it
@@ -189,7 +183,7 @@ def _clean_name(name: str | None) -> str | None:
 
 
 def media_for(session: Session, code: str) -> tuple[Clip, Media]:
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     media = session.scalar(select(Media).where(Media.clip_id == clip.id))
     if media is None:
         raise MediaNotFound(f"clip {code} has no original yet; upload one first")
@@ -211,8 +205,13 @@ def media_read(session: Session, code: str) -> dict[str, Any]:
         "fixity_checked_at": media.fixity_checked_at,
         "metadata": media.probe,
         "sensitive_fields": list(media.probe.get("sensitive_fields") or SENSITIVE_FIELDS),
-        "processing": jobs.summary(jobs.jobs_for_clip(session, clip.id)),
+        "processing": processing(session, clip.id),
     }
+
+
+def processing(session: Session, clip_id: int) -> dict[str, Any]:
+    """How far the clip's original is through probe -> keyframes -> hashes."""
+    return jobs.summary(jobs.jobs_for_clip(session, clip_id), INGEST_STEPS)
 
 
 def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[Path, Media]:
@@ -236,7 +235,7 @@ def media_for_player(session: Session, code: str) -> tuple[Path, Media]:
 
 
 def retry(session: Session, code: str, *, actor: str) -> list[int]:
-    clip = live_clip(session, code)
+    clip = clips.live_clip(session, code)
     ids = jobs.retry_failed(session, clip.id)
     if not ids:
         raise Conflict(
@@ -269,3 +268,37 @@ def derivative_file(session: Session, code: str, name: str) -> Path:
     if not path.is_file():
         raise MediaNotFound(f"clip {code} has no image {name!r}")
     return path
+
+
+@dataclass
+class StuckItem:
+    code: str
+    step: str
+    state: str
+    since: Any
+    last_error: str | None
+
+
+def stuck_processing(session: Session, limit: int = 20) -> list[StuckItem]:
+    """Clips whose processing failed, or has been queued or running for too long."""
+    cutoff = utcnow() - timedelta(seconds=get_settings().job_stuck_after_seconds)
+    rows = session.execute(
+        select(
+            Clip.code,
+            ProcessingJob.step,
+            ProcessingJob.state,
+            ProcessingJob.queued_at,
+            ProcessingJob.heartbeat_at,
+            ProcessingJob.last_error,
+        )
+        .join(Clip, Clip.id == ProcessingJob.clip_id)
+        .where(Clip.deleted_at.is_(None), ProcessingJob.state != "done")
+        .order_by(ProcessingJob.queued_at)
+        .limit(limit * 3)
+    ).all()
+    out = []
+    for r in rows:
+        last = r.heartbeat_at or r.queued_at
+        if r.state == "failed" or last < cutoff:
+            out.append(StuckItem(r.code, r.step, r.state, last, r.last_error))
+    return out[:limit]

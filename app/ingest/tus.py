@@ -136,10 +136,16 @@ def expires_at(upload: Upload) -> datetime:
     return upload.updated_at + lifetime()
 
 
-def get(session: Session, upload_id: str) -> Upload:
+def find(session: Session, upload_id: str) -> Upload:
+    """The upload in whatever state (failed and expired ones too), or 404."""
     upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
     if upload is None:
         raise UploadNotFound("no such upload (it may have expired); start a new one")
+    return upload
+
+
+def get(session: Session, upload_id: str) -> Upload:
+    upload = find(session, upload_id)
     if upload.state == "failed":
         raise UploadGone(f"this upload failed and was removed: {upload.error}")
     if upload.state == "uploading" and expires_at(upload) <= utcnow():

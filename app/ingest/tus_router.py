@@ -18,9 +18,8 @@ from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.accounts.deps import Anyone, SessionDep, TeamMember
+from app.accounts.deps import Anyone, TeamMember
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import AppError, InsufficientStorage, UnsupportedMedia
 from app.ingest import space, tus
 from app.ingest.exceptions import BadUploadRequest, OffsetMismatch, UploadNotFound
@@ -31,6 +30,7 @@ from app.kit import faults
 from app.kit.clock import utcnow
 from app.kit.digits import parse_int
 from app.storage import get_store, out_of_space
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api/v1/uploads", tags=["resumable uploads (tus)"], route_class=UnitOfWorkRoute
@@ -132,9 +132,7 @@ def terminate(upload_id: str, request: Request, session: SessionDep, who: TeamMe
     creator or an admin may (anyone else gets the same 404 as for an unknown upload). 423
     while a PATCH is writing to it. A finished upload's original is never touched."""
     _require_tus(request)
-    upload = session.get(Upload, upload_id) if len(upload_id) == 32 else None
-    if upload is None:
-        raise UploadNotFound("no such upload (it may have expired); start a new one")
+    upload = tus.find(session, upload_id)
     _own(upload, who)
     tus.terminate(session, upload)
     return Response(status_code=204, headers=_tus_headers())

@@ -39,7 +39,7 @@ def remove_waker(fn: Callable[[], None]) -> None:
 def send(job_ids: list[int]) -> None:
     mode = get_settings().jobs
     if mode == "celery":
-        from app.jobs.celery_app import send_job
+        from app.jobs.broker import send_job
 
         for job_id in job_ids:
             try:

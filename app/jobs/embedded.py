@@ -2,8 +2,9 @@
 
 Started and stopped with the web app's lifespan (or by ``archive worker`` in embedded
 mode). On start they first re-queue jobs left ``running`` by a dead process on this host,
-so work in flight when the server died resumes. A sweeper re-queues jobs whose worker
-stopped sending heartbeats for ``job_stuck_after_seconds`` (other hosts, hung workers).
+so work in flight when the server died resumes. A sweeper thread re-queues jobs whose
+worker stopped sending heartbeats for ``job_stuck_after_seconds`` (other hosts, hung
+workers) and runs the registered sweepers on their timers (app/jobs/sweep.py).
 ffmpeg and Pillow run in these threads (ffmpeg in a subprocess), never on the event loop.
 """
 
@@ -14,24 +15,9 @@ import os
 import threading
 
 from app.config import get_settings
-from app.db import session_scope
-from app.jobs import dispatch, runner, service
+from app.jobs import dispatch, runner, service, sweep
 
 log = logging.getLogger("archive.jobs")
-
-
-def sweep_once() -> list[int]:
-    """Re-queue stuck jobs and remove stale upload temp files."""
-    from app.jobs.lifecycle import sweep_temp
-
-    settings = get_settings()
-    sweep_temp()
-    with session_scope() as session:
-        return service.requeue_stuck(
-            session,
-            stuck_after=settings.job_stuck_after_seconds,
-            max_attempts=settings.job_max_attempts,
-        )
 
 
 class EmbeddedWorkers:
@@ -39,7 +25,8 @@ class EmbeddedWorkers:
         settings = get_settings()
         self.count = count if count is not None else settings.job_workers
         self.poll = poll if poll is not None else settings.job_poll_seconds
-        self.sweep_every = max(1.0, min(60.0, settings.job_stuck_after_seconds / 4))
+        self.sweep_every = sweep.tick_seconds()
+        self._schedule = sweep.Schedule()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -48,12 +35,16 @@ class EmbeddedWorkers:
         self._wake.set()
 
     def start(self) -> None:
+        """Re-queue what a stopped process left running, then start the threads. (The
+        registered sweepers' start-up run is the caller's: the server's lifespan, or
+        ``archive worker``.)"""
         try:
-            moved = sweep_once()
+            moved = sweep.requeue_stuck()
             if moved:
                 log.info("re-queued %d job(s) left running by a stopped process", len(moved))
         except Exception:  # noqa: BLE001 - the periodic sweeper tries again
             log.exception("start-up job sweep failed")
+        self._schedule.started()
         dispatch.add_waker(self.wake)
         for i in range(self.count):
             t = threading.Thread(
@@ -91,9 +82,10 @@ class EmbeddedWorkers:
     def _sweep(self) -> None:
         while not self._stop.wait(self.sweep_every):
             try:
-                sweep_once()
+                sweep.requeue_stuck()
             except Exception:  # noqa: BLE001
                 log.exception("job sweep failed")
+            self._schedule.run_due(self.sweep_every)
 
 
 def _lower_priority(nice: int) -> None:

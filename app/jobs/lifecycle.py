@@ -1,6 +1,11 @@
-"""What the web app starts and stops with its lifespan: the store's start-up sweep (stale
-temp files, expired resumable uploads) and, with ARCHIVE_JOBS=embedded, the in-process
-workers."""
+"""What a serving process starts and stops with its lifespan: the start-up check of the
+registered steps against the database, the registered sweepers' start-up run (stale temp
+files, expired resumable uploads, ...) and, with ARCHIVE_JOBS=embedded, the in-process
+workers.
+
+The caller has assembled the process first (app/tasks.py: every step, sweeper and
+mapper); this module only runs what the registry holds.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +13,39 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 
 from app.config import get_settings
-from app.db import session_scope
-from app.storage import get_store
+from app.db import get_engine
+from app.jobs import registry, sweep
+from app.jobs.embedded import EmbeddedWorkers
 
 log = logging.getLogger("archive.jobs")
 
 
-def sweep_temp() -> int:
-    """Remove temp files no live process owns (at once on this host, by age for other
-    hosts'), settle promotions whose process died, and expired resumable uploads (at
-    start-up and from the embedded and Celery sweepers)."""
-    from app.ingest import housekeeping
-
-    store = get_store()
-    store.ensure()
-    removed = housekeeping.sweep_temp(store, get_settings().upload_tmp_stale_seconds)
-    if removed:
-        log.info("removed %d stale temp file(s) from %s", removed, store.tmp)
-    return removed + sweep_uploads()
-
-
-def sweep_uploads() -> int:
-    from app.ingest import tus
-
+def check_steps() -> None:
+    """Raise :class:`registry.RegistryError` when the registered steps differ from those
+    the database allows. A database that cannot be reached right now is only logged: the
+    process starts, and the first request or job that needs it fails (and says why)."""
     try:
-        with session_scope() as session:
-            return tus.sweep_expired(session)
-    except SQLAlchemyError:  # e.g. a server started before `archive migrate`
-        log.exception("sweeping expired uploads failed; the next sweep tries again")
-        return 0
+        with get_engine().connect() as conn:
+            registry.check_database(conn)
+    except OperationalError:
+        log.exception("could not compare the job steps with the database (unreachable?)")
+
+
+def start() -> None:
+    """Before a process takes work: check the steps, then run the start-up sweepers."""
+    check_steps()
+    sweep.run_all(at_start=True)
 
 
 @contextmanager
 def background() -> Iterator[None]:
     settings = get_settings()
-    sweep_temp()
+    start()
     workers = None
     if settings.jobs == "embedded":
-        from app.jobs.embedded import EmbeddedWorkers
-
         workers = EmbeddedWorkers()
         workers.start()
     try:

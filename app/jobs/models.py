@@ -1,4 +1,10 @@
-"""Processing jobs: one row per (clip, step, original SHA-256), claimed from the database."""
+"""Processing jobs: one row per (clip, step, original SHA-256), claimed from the database.
+
+The step names the database accepts are the migrations' business (the CHECK constraint
+``ck_processing_job_step``, widened by the migration that adds a step); the kernel names
+none of them, and start-up compares that constraint with the registered steps
+(app/jobs/registry.py).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.kit.clock import utcnow
 
-INGEST_STEPS = ("probe", "keyframes", "hashes")  # the chain every new original goes through
-STEPS = (*INGEST_STEPS, "playback")  # playback: the public copy, queued on publishing
 STATES = ("queued", "running", "done", "failed")
 
 
@@ -20,7 +24,6 @@ class ProcessingJob(Base):
     __table_args__ = (
         UniqueConstraint("clip_id", "step", "original_sha256", name="uq_processing_job_key"),
         CheckConstraint("state IN ('queued','running','done','failed')", name="state"),
-        CheckConstraint("step IN ('probe','keyframes','hashes','playback')", name="step"),
         Index("ix_processing_job_state_id", "state", "id"),
     )
 

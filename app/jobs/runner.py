@@ -2,7 +2,9 @@
 mark it done in one transaction, only if the claim still holds.
 
 Used by the embedded workers and by the Celery task alike. A heartbeat thread keeps the
-claim alive and publishes progress while ffmpeg works.
+claim alive and publishes progress while ffmpeg works. The step comes from the registry
+(app/jobs/registry.py), filled by the composition root (app/tasks.py): this module knows
+no domain.
 """
 
 from __future__ import annotations
@@ -10,16 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 
-import app.models  # noqa: F401  (every mapper, for worker processes that start here)
 from app.config import get_settings
 from app.db import session_scope
-from app.ingest import pipeline
-from app.ingest.models import Media
-from app.jobs import service
+from app.jobs import registry, service
 from app.jobs.service import Claim
-from app.public import tasks as _public_tasks  # noqa: F401  (registers the "playback" step)
-from app.storage import out_of_space
-from app.video import VideoError
 
 log = logging.getLogger("archive.jobs")
 
@@ -67,14 +63,28 @@ def execute(worker: str, job_id: int | None = None) -> bool:
     log.info(
         "job %s (%s of clip %s) attempt %s", claim.job_id, claim.step, claim.clip_id, claim.attempt
     )
+    try:
+        step = registry.get_step(claim.step)
+    except registry.RegistryError as exc:  # a process started without app.tasks.bootstrap()
+        log.error("job %s: %s", claim.job_id, exc)
+        with session_scope() as session:
+            service.mark_failed(
+                session,
+                claim.job_id,
+                claim.token,
+                str(exc),
+                retry=True,
+                max_attempts=settings.job_max_attempts,
+            )
+        return True
     beat = _Heartbeat(claim, settings.job_heartbeat_seconds)
     beat.start()
     try:
-        outcome = pipeline.STEPS[claim.step](claim.media_id, claim.sha256, beat.report)
+        outcome = step.run(claim.media_id, claim.sha256, beat.report)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job row
         beat.stop.set()
         beat.join()
-        permanent = isinstance(exc, VideoError) and not out_of_space(exc)  # a full disk: retry
+        permanent = step.is_permanent(exc)
         if not permanent:
             log.exception("job %s crashed", claim.job_id)
         with session_scope() as session:
@@ -82,7 +92,7 @@ def execute(worker: str, job_id: int | None = None) -> bool:
                 session,
                 claim.job_id,
                 claim.token,
-                pipeline.describe(exc),
+                registry.describe_error(exc),
                 retry=not permanent,
                 max_attempts=settings.job_max_attempts,
             )
@@ -96,19 +106,15 @@ def execute(worker: str, job_id: int | None = None) -> bool:
                 log.warning("job %s lost its claim; its result is dropped", claim.job_id)
                 outcome.discard()
                 return True
-            media = session.get(Media, claim.media_id)
-            if media is None:
-                raise pipeline.StepFailed("the media row is gone")
-            outcome.apply(session, media)
+            outcome.apply(session)
             service.mark_done(job)
-            nxt = pipeline.NEXT_STEP[claim.step]
-            if nxt is not None:
+            if step.next is not None:
                 service.enqueue(
                     session,
                     clip_id=claim.clip_id,
                     media_id=claim.media_id,
                     sha256=claim.sha256,
-                    step=nxt,
+                    step=step.next,
                 )
     except Exception as exc:  # noqa: BLE001
         outcome.discard()
@@ -117,8 +123,8 @@ def execute(worker: str, job_id: int | None = None) -> bool:
                 session,
                 claim.job_id,
                 claim.token,
-                pipeline.describe(exc),
-                retry=not isinstance(exc, VideoError) or out_of_space(exc),
+                registry.describe_error(exc),
+                retry=not step.is_permanent(exc),
                 max_attempts=settings.job_max_attempts,
             )
         return True

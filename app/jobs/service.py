@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.jobs import dispatch
-from app.jobs.models import INGEST_STEPS, STEPS, ProcessingJob
+from app.jobs import dispatch, registry
+from app.jobs.models import ProcessingJob
 from app.kit.clock import utcnow
 
 BOOT_ID = uuid.uuid4().hex[:12]
@@ -59,8 +60,7 @@ def claim_is_dead(claimed_by: str | None) -> bool:
 
 def enqueue(session: Session, *, clip_id: int, media_id: int, sha256: str, step: str) -> int:
     """Queue ``step`` for this original (idempotent); it is sent after the commit."""
-    if step not in STEPS:
-        raise ValueError(f"unknown step {step!r}")
+    registry.get_step(step)  # raises for a step no domain registered
     job = session.scalar(
         select(ProcessingJob).where(
             ProcessingJob.clip_id == clip_id,
@@ -263,15 +263,15 @@ def jobs_for_clip(session: Session, clip_id: int) -> list[ProcessingJob]:
     )
 
 
-def summary(jobs: list[ProcessingJob]) -> dict[str, Any]:
-    """The clip's ingest processing state (probe -> keyframes -> hashes): the first
-    unfinished step decides. Other jobs (the public playback copy) are listed with the
-    clip's jobs but never make its ingest processing look unfinished."""
-    jobs = [j for j in jobs if j.step in INGEST_STEPS]
+def summary(jobs: list[ProcessingJob], chain: Sequence[str]) -> dict[str, Any]:
+    """The state of a chain of steps (e.g. probe -> keyframes -> hashes): the first
+    unfinished step decides. Jobs of other steps are ignored, so they never make the
+    chain look unfinished."""
+    jobs = [j for j in jobs if j.step in chain]
     by_step = {j.step: j for j in jobs}
     if not jobs:
         return {"state": "none", "step": None, "progress": 0, "attempts": 0, "last_error": None}
-    steps = INGEST_STEPS
+    steps = tuple(chain)
     current = next((by_step[s] for s in steps if s in by_step and by_step[s].state != "done"), None)
     if current is None and all(s in by_step for s in steps):
         last = by_step[steps[-1]]

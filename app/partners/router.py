@@ -16,15 +16,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead, SessionDep
-from app.db import UnitOfWorkRoute
+from app.accounts.deps import PartnerExport, PartnerFeed, PartnerRead
 from app.errors import ErrorBody, InvalidInput
 from app.kit.date_input import query_day
 from app.partners.schemas import ChangePage, ClipPublic, ClipPublicPage, RetractionPublic
 from app.public import cache as public_cache
 from app.public import exports, service
+from app.public.frozen import Frozen
 from app.public.ratelimit import rate_limit
 from app.public.repository import PublicFilter
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api/v1",
@@ -73,12 +74,12 @@ def json_with_etag(request: Request, model: BaseModel, cache: str) -> Response:
     return send_with_etag(request, freeze_json(model), cache)
 
 
-def freeze_json(model: BaseModel) -> public_cache.Frozen:
+def freeze_json(model: BaseModel) -> Frozen:
     body = model.model_dump_json().encode()
-    return public_cache.Frozen(200, body, (), _etag(body))
+    return Frozen(200, body, (), _etag(body))
 
 
-def send_with_etag(request: Request, frozen: public_cache.Frozen, cache: str) -> Response:
+def send_with_etag(request: Request, frozen: Frozen, cache: str) -> Response:
     assert frozen.etag is not None
     headers = {"ETag": frozen.etag, "Cache-Control": cache, "Vary": "Authorization"}
     if _matches(request, frozen.etag):

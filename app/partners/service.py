@@ -1,4 +1,8 @@
-"""Partners and their API keys. Keys are shown once and stored as SHA-256."""
+"""Partners and their API keys. Keys are shown once and stored as SHA-256.
+
+Creating and revoking a key is in the custody log (``apikey.created``, ``apikey.revoked``),
+written here for every caller (the admin pages and the CLI).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.security import new_secret, sha256_hex
+from app.custody import service as custody
 from app.errors import Conflict, InvalidInput, NotFound
 from app.kit.clock import utcnow
 from app.partners.models import SCOPES, ApiKey, Partner
@@ -26,7 +31,12 @@ def get_or_create_partner(session: Session, name: str, contact: str = "") -> Par
 
 
 def create_key(
-    session: Session, partner: Partner, scopes: list[str], rate_per_minute: int = 600
+    session: Session,
+    partner: Partner,
+    scopes: list[str],
+    rate_per_minute: int = 600,
+    *,
+    actor: str,
 ) -> tuple[ApiKey, str]:
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
@@ -44,10 +54,22 @@ def create_key(
     )
     session.add(key)
     session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="apikey.created",
+        payload={
+            "key_id": key.id,
+            "partner": partner.name,
+            "prefix": key.prefix,
+            "scopes": key.scopes,
+            "rate_per_minute": rate_per_minute,
+        },
+    )
     return key, plain
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
+def revoke_key(session: Session, key_id: int, *, actor: str) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key with id {key_id}", field="id")
@@ -55,6 +77,12 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
         raise Conflict(f"API key {key_id} was already revoked at {key.revoked_at.isoformat()}")
     key.revoked_at = utcnow()
     session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="apikey.revoked",
+        payload={"key_id": key.id, "prefix": key.prefix},
+    )
     return key
 
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.accounts.deps import Anyone, SessionDep
-from app.db import UnitOfWorkRoute
+from app.accounts.deps import Anyone
 from app.places import service
 from app.places.schemas import PlaceRead
 from app.public import service as public
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/places", tags=["places"], route_class=UnitOfWorkRoute)
 

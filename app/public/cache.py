@@ -8,10 +8,11 @@ under the same URL (tests, restores) is never mistaken for the old one.
 
 What is cached: aggregates (counts per city, totals), the place ids a city or province
 name stands for, and whole rendered responses (public pages for anonymous visitors, the
-partner list). A hit costs one query, the head (read once per transaction), and nothing
-else. Entries live in one LRU of at most ``ARCHIVE_PUBLIC_RESPONSE_CACHE_MB`` (0: no
-caching). Place renames and aliases added by ``archive migrate`` are not changes: they show
-with the next change or restart (the app itself never renames a place).
+partner list; kept as app/public/frozen.py's ``Frozen``). A hit costs one query, the head
+(read once per transaction), and nothing else. Entries live in one LRU of at most
+``ARCHIVE_PUBLIC_RESPONSE_CACHE_MB`` (0: no caching). Place renames and aliases added by
+``archive migrate`` are not changes: they show with the next change or restart (the app
+itself never renames a place).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from starlette.responses import Response
 
 from app.config import get_settings
 from app.public import changes
@@ -34,6 +33,14 @@ _HEAD = "archive_public_head"
 _lock = threading.Lock()
 _values: OrderedDict[tuple[str, Hashable], tuple[tuple[int, str], Any, int]] = OrderedDict()
 _size = 0
+
+
+@runtime_checkable
+class Weighed(Protocol):
+    """A cached value that knows its own weight (bytes)."""
+
+    @property
+    def weight(self) -> int: ...
 
 
 def head(session: Session) -> tuple[int, str]:
@@ -65,7 +72,7 @@ def cached(session: Session, name: Hashable, compute: Callable[[], T], *, weight
             _values.move_to_end(key)
             return hit[1]  # type: ignore[no-any-return,unused-ignore]
     value = compute()
-    if isinstance(value, Frozen):
+    if isinstance(value, Weighed):  # e.g. a frozen response: its size in bytes
         weight = value.weight
     _store(key, (stamp, value, weight), budget)
     return value
@@ -89,26 +96,3 @@ def clear() -> None:
     with _lock:
         _values.clear()
         _size = 0
-
-
-@dataclass(frozen=True)
-class Frozen:
-    """A response kept as bytes: status, body and headers (a fresh Response each use)."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[bytes, bytes], ...]
-    etag: str | None = None
-
-    @classmethod
-    def of(cls, response: Response, etag: str | None = None) -> Frozen:
-        return cls(response.status_code, bytes(response.body), tuple(response.raw_headers), etag)
-
-    @property
-    def weight(self) -> int:
-        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 200
-
-    def response(self) -> Response:
-        out = Response(self.body, status_code=self.status)
-        out.raw_headers = list(self.headers)
-        return out

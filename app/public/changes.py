@@ -10,7 +10,7 @@ Rows are written by database triggers on ``clip`` (see the migration
 
 ``clip_changed`` adds an ``updated`` event by hand when something public about a clip
 changes outside the clip row: its playback copy (app/public/tasks.py), its keyframes,
-perceptual hashes or probed duration and size (app/ingest/pipeline.py), an original
+perceptual hashes or probed duration and size (app/ingest/tasks.py), an original
 uploaded to a published clip that had none (app/ingest/service.py). It records at most
 one event per clip per transaction, and nothing for a clip the public cannot see.
 

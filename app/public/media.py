@@ -15,11 +15,11 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 
-from app.accounts.deps import Anyone, SessionDep
+from app.accounts.deps import Anyone
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import NotFound
 from app.public import cache, pages, repository, service, sources
+from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 

@@ -23,9 +23,9 @@ from app.custody.models import CustodyEvent
 from app.db import fetch_rows
 from app.ingest.models import Keyframe, Media
 from app.review.models import ChecklistEntry, ChecklistTemplateItem
+from app.storage import derivatives
 
-PLAYBACK_DIR = "public"
-PLAYBACK_NAME = "playback.mp4"
+IMAGE_NAMES = {"poster": derivatives.POSTER}
 
 
 @dataclass(frozen=True)
@@ -181,9 +181,7 @@ def playback_path(info: MediaInfo) -> Path:
     MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4."""
     from app.storage.store import get_store
 
-    sha = info.sha256
-    root = Path(get_store().root) / PLAYBACK_DIR
-    return root / sha[:2] / sha[2:4] / sha / PLAYBACK_NAME
+    return derivatives.playback_path(Path(get_store().root), info.sha256)
 
 
 def playback_file(info: MediaInfo) -> Path | None:
@@ -191,16 +189,11 @@ def playback_file(info: MediaInfo) -> Path | None:
     return path if path.is_file() else None
 
 
-# File names the keyframe job writes in a generation directory.
-IMAGE_NAMES = {"poster": "poster.jpg"}
-KEYFRAME_NAME = "kf_{position:04d}.jpg"  # app/ingest/pipeline.py
-
-
 def image_file(info: MediaInfo, name: str | int) -> Path | None:
     """A derivative image ("poster", "thumb", or a keyframe position) if it exists."""
     gen = _generation_dir(info)
     if gen is None:
         return None
-    filename = KEYFRAME_NAME.format(position=name) if isinstance(name, int) else IMAGE_NAMES[name]
+    filename = derivatives.keyframe(name) if isinstance(name, int) else IMAGE_NAMES[name]
     path = gen / filename
     return path if path.is_file() else None

@@ -1,8 +1,8 @@
 """The ``playback`` job step: keeps a clip's public playback copy in line with its visibility.
 
-``queue_playback`` is called when a clip with an original is published or retracted, and
-when an original arrives for a clip that is already published (a demo clip). The job then
-does one of two things, outside any transaction:
+``app.public.jobs.queue_playback`` queues it when a clip with an original is published or
+retracted, and when an original arrives for a clip that is already published (a demo
+clip). The job then does one of two things, outside any transaction:
 
 - the clip is public: make the copy (app/public/playback.py: H.264/AAC, faststart, no
   metadata) and, in the finishing transaction, add an ``updated`` event to the public
@@ -14,8 +14,8 @@ is being made is seen there and the fresh copy is deleted after the commit; a re
 that commits later re-queues the (then finished) job. Public media is served only while
 the clip is published in any case (app/public/media.py).
 
-The step is registered in ``app.ingest.pipeline.STEPS`` at the bottom of this module, which
-the job runner imports (the pipeline cannot import this module: it would be a cycle).
+:func:`register` declares the step to the job kernel; the composition root (app/tasks.py)
+calls it.
 """
 
 from __future__ import annotations
@@ -28,29 +28,19 @@ from sqlalchemy.orm import Session
 from app.clips.models import Clip
 from app.config import get_settings
 from app.db import session_scope
-from app.ingest import pipeline
 from app.ingest.models import Media
-from app.ingest.pipeline import Outcome, StepFailed
-from app.jobs import service as jobs
+from app.jobs import registry
+from app.jobs.registry import Outcome, StepFailed
 from app.public import sources
 from app.public.changes import clip_changed, is_visible
+from app.public.jobs import PLAYBACK
 from app.public.playback import make_playback_copy
 from app.storage.store import get_store
-
-STEP = "playback"
+from app.video import VideoError
 
 
 def _info(sha256: str) -> sources.MediaInfo:
     return sources.MediaInfo(sha256, None, None, None, None)
-
-
-def queue_playback(session: Session, clip_id: int) -> int | None:
-    """Queue the playback job for the clip's original (sent after the commit). None when
-    the clip has no original (demo clips): there is nothing to play."""
-    media = session.scalar(select(Media).where(Media.clip_id == clip_id))
-    if media is None:
-        return None
-    return jobs.enqueue(session, clip_id=clip_id, media_id=media.id, sha256=media.sha256, step=STEP)
 
 
 def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) -> Outcome:
@@ -62,7 +52,7 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
     if not public:
         remove_playback(sha256)
         progress(1.0)
-        return Outcome(lambda session, media: None)
+        return Outcome(lambda session: None)
 
     make_playback_copy(
         get_store().original_path(sha256),
@@ -72,7 +62,10 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
     progress(1.0)
     withdrawn: list[bool] = []
 
-    def apply(session: Session, media: Media) -> None:
+    def apply(session: Session) -> None:
+        media = session.get(Media, media_id)
+        if media is None:
+            raise StepFailed("the media row is gone")
         clip = session.scalar(
             select(Clip)
             .where(Clip.id == media.clip_id)
@@ -100,5 +93,12 @@ def remove_playback(sha256: str) -> bool:
     return False
 
 
-pipeline.STEPS[STEP] = run_playback
-pipeline.NEXT_STEP[STEP] = None
+def register() -> None:
+    registry.add_step(
+        registry.Step(
+            PLAYBACK,
+            run_playback,
+            "make (or, for a clip no longer public, delete) the public playback copy",
+            permanent=(VideoError,),
+        )
+    )

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from app.accounts.deps import Anyone, SessionDep
+from app.accounts.deps import Anyone
 from app.config import get_settings
-from app.db import UnitOfWorkRoute
 from app.errors import InvalidInput
 from app.i18n import translate
 from app.kit.date_input import query_day
-from app.public import cache, pages, repository, service
+from app.public import cache, frozen, pages, repository, service
 from app.public.repository import PublicFilter
+from app.web.session import SessionDep, UnitOfWorkRoute
 from app.web.templating import lang_of, render
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -60,7 +60,7 @@ def _shared(request: Request, session: Session, build: Callable[[], Response]) -
     if principal is None or principal.kind != "anonymous":
         return build()
     key = ("page", request.url.path, request.url.query, _accepted(request))
-    return cache.cached(session, key, lambda: cache.Frozen.of(build())).response()
+    return cache.cached(session, key, lambda: frozen.Frozen.of(build())).response()
 
 
 def _strip_fa(path: str) -> str:

@@ -8,8 +8,6 @@ service. Every change goes to the custody log with before and after values.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,31 +19,14 @@ from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import Conflict, InvalidInput, StaleVersion
 from app.kit.clock import utcnow
-from app.review import repository
 from app.review.exceptions import ChecklistLocked, ItemNotFound, NotAllowed
 from app.review.models import ITEM_KINDS, PRECISIONS, ChecklistEntry, ChecklistTemplateItem
+from app.review.schemas import ChecklistEntryRead
 
 EDITABLE_STATES = ("draft", "submitted", "in_review", "needs_info")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 URL_RE = re.compile(r"^https?://\S+$")
 MAX_EVIDENCE = 20
-
-
-@dataclass
-class EntryView:
-    key: str
-    kind: str
-    label_en: str
-    label_fa: str
-    help_en: str
-    help_fa: str
-    done: bool
-    note: str
-    evidence: list[str]
-    data: dict[str, Any]
-    updated_by: str | None
-    updated_at: datetime | None
-    version: int  # 0 until first answered
 
 
 def template(session: Session, *, include_retired: bool = False) -> list[ChecklistTemplateItem]:
@@ -68,7 +49,7 @@ def missing_keys(session: Session, clip_id: int) -> list[str]:
     return [item.key for item in template(session) if item.id not in done]
 
 
-def entries(session: Session, clip_id: int) -> list[EntryView]:
+def entries(session: Session, clip_id: int) -> list[ChecklistEntryRead]:
     rows = session.execute(
         select(ChecklistEntry, User.email)
         .outerjoin(User, User.id == ChecklistEntry.updated_by_id)
@@ -79,7 +60,7 @@ def entries(session: Session, clip_id: int) -> list[EntryView]:
     for item in template(session):
         entry, email = by_item.get(item.id, (None, None))
         out.append(
-            EntryView(
+            ChecklistEntryRead(
                 key=item.key,
                 kind=item.kind,
                 label_en=item.label_en,
@@ -145,8 +126,8 @@ def update_entry(
     version: int,
     user: User,
     actor: str,
-) -> EntryView:
-    clip = repository.lock_clip(session, code)
+) -> ChecklistEntryRead:
+    clip = clips.live_clip(session, code, lock=True)
     if user.role not in ("reviewer", "admin"):
         raise NotAllowed("the checklist is filled in by reviewers")
     if clip.status not in EDITABLE_STATES:

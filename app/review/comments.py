@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.clips import service as clips
 from app.custody import service as custody
 from app.errors import InvalidInput, StaleVersion
 from app.kit.clock import utcnow
-from app.review import repository
 from app.review.exceptions import CommentNotFound, NotAllowed
 from app.review.models import Comment
+from app.review.schemas import CommentRead
 
 MAX_BODY = 10000
 MAX_DEPTH = 5
-
-
-@dataclass
-class CommentView:
-    id: int
-    parent_id: int | None
-    author: str | None
-    body: str
-    at_seconds: float | None
-    created_at: datetime
-    edited_at: datetime | None
-    version: int
-    depth: int = 0
 
 
 def _clean(body: str, at_seconds: float | None) -> tuple[str, float | None]:
@@ -53,8 +38,8 @@ def add(
     parent_id: int | None,
     user: User,
     actor: str,
-) -> CommentView:
-    clip = repository.lock_clip(session, code)
+) -> CommentRead:
+    clip = clips.live_clip(session, code, lock=True)
     body, at_seconds = _clean(body, at_seconds)
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
@@ -84,8 +69,8 @@ def add(
 
 def edit(
     session: Session, code: str, comment_id: int, *, body: str, version: int, user: User, actor: str
-) -> CommentView:
-    clip = repository.lock_clip(session, code)
+) -> CommentRead:
+    clip = clips.live_clip(session, code, lock=True)
     comment = session.get(Comment, comment_id, populate_existing=True)
     if comment is None or comment.clip_id != clip.id:
         raise CommentNotFound(f"no comment {comment_id} on clip {code}")
@@ -112,13 +97,21 @@ def edit(
     return _view(comment, user.email)
 
 
-def _view(c: Comment, author: str | None, depth: int = 0) -> CommentView:
-    return CommentView(
-        c.id, c.parent_id, author, c.body, c.at_seconds, c.created_at, c.edited_at, c.version, depth
+def _view(c: Comment, author: str | None, depth: int = 0) -> CommentRead:
+    return CommentRead(
+        id=c.id,
+        parent_id=c.parent_id,
+        author=author,
+        body=c.body,
+        at_seconds=c.at_seconds,
+        created_at=c.created_at,
+        edited_at=c.edited_at,
+        version=c.version,
+        depth=depth,
     )
 
 
-def thread(session: Session, clip_id: int) -> list[CommentView]:
+def thread(session: Session, clip_id: int) -> list[CommentRead]:
     """All comments, replies directly under their parent (depth-first, oldest first)."""
     rows = session.execute(
         select(Comment, User.email)
@@ -129,7 +122,7 @@ def thread(session: Session, clip_id: int) -> list[CommentView]:
     children: dict[int | None, list[tuple[Comment, str | None]]] = {}
     for c, email in rows:
         children.setdefault(c.parent_id, []).append((c, email))
-    out: list[CommentView] = []
+    out: list[CommentRead] = []
 
     def walk(parent: int | None, depth: int) -> None:
         for c, email in children.get(parent, []):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -12,31 +11,7 @@ from app.errors import InvalidInput
 from app.places import service as places
 from app.review import repository
 from app.review.repository import QueueFilter
-
-
-@dataclass
-class QueueItem:
-    code: str
-    status: str
-    title_en: str | None
-    title_fa: str | None
-    date_en: str
-    date_fa: str
-    city: str
-    city_fa: str | None
-    assignee: str | None
-    assigned_at: datetime | None
-    updated_at: datetime
-    version: int
-
-
-@dataclass
-class Queue:
-    items: list[QueueItem]
-    counts: dict[str, int]
-    total: int
-    offset: int
-    limit: int
+from app.review.schemas import QueueItemRead, QueueRead
 
 
 def build_filter(
@@ -65,28 +40,30 @@ def build_filter(
     )
 
 
-def review_queue(session: Session, f: QueueFilter, *, limit: int = 50, offset: int = 0) -> Queue:
+def review_queue(
+    session: Session, f: QueueFilter, *, limit: int = 50, offset: int = 0
+) -> QueueRead:
     rows = repository.queue_rows(session, f, limit, offset)
     counts = repository.counts_by_status(session, f)
     selected = f.statuses or list(STATUSES)
     items = [
-        QueueItem(
-            r.code,
-            r.status,
-            r.title_en,
-            r.title_fa,
-            r.date_display_en,
-            r.date_display_fa,
-            r.city,
-            r.city_fa,
-            r.assignee,
-            r.assigned_at,
-            r.updated_at,
-            r.version,
+        QueueItemRead(
+            code=r.code,
+            status=r.status,
+            title_en=r.title_en,
+            title_fa=r.title_fa,
+            date_en=r.date_display_en,
+            date_fa=r.date_display_fa,
+            city=r.city,
+            city_fa=r.city_fa,
+            assignee=r.assignee,
+            assigned_at=r.assigned_at,
+            updated_at=r.updated_at,
+            version=r.version,
         )
         for r in rows
     ]
-    return Queue(
+    return QueueRead(
         items=items,
         counts={s: counts.get(s, 0) for s in STATUSES},
         total=sum(counts.get(s, 0) for s in selected),

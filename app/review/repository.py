@@ -1,4 +1,4 @@
-"""Review queries: the locked clip, approvals, the queue (columns only, no ORM graphs)."""
+"""Review queries: approvals, assignments, the queue (columns only, no ORM graphs)."""
 
 from __future__ import annotations
 
@@ -10,40 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
-from app.clips.exceptions import ClipDeleted, ClipNotFound
 from app.clips.models import Clip
 from app.places.models import Place
 from app.review.models import Approval, ClipAssignment
 
 City = aliased(Place, name="q_city")
 Assignee = aliased(User, name="q_assignee")
-
-
-def lock_clip(session: Session, code: str) -> Clip:
-    """The clip row, locked until the end of the transaction (SELECT ... FOR UPDATE).
-
-    On SQLite the whole database is already locked by BEGIN IMMEDIATE (see app/db.py).
-    """
-    clip = session.scalar(
-        select(Clip)
-        .where(Clip.code == code)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if clip is None:
-        raise ClipNotFound(f"no clip with the code {code}", field="code")
-    if clip.deleted_at is not None:
-        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
-    return clip
-
-
-def clip_by_code(session: Session, code: str) -> Clip:
-    clip = session.scalar(select(Clip).where(Clip.code == code))
-    if clip is None:
-        raise ClipNotFound(f"no clip with the code {code}", field="code")
-    if clip.deleted_at is not None:
-        raise ClipDeleted(f"clip {code} was deleted on {clip.deleted_at.date().isoformat()}")
-    return clip
 
 
 def active_approvals(session: Session, clip_id: int) -> list[tuple[Approval, str]]:

@@ -6,19 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import select
 
-from app.accounts.deps import Admin, Reviewer, SessionDep, TeamMember
-from app.accounts.exceptions import UserNotFound
+from app.accounts import service as accounts
+from app.accounts.deps import Admin, Reviewer, TeamMember
 from app.accounts.models import User
-from app.custody import service as custody
-from app.db import UnitOfWorkRoute, writes
+from app.clips import service as clips
 from app.errors import InvalidInput
-from app.kit.clock import utcnow
 from app.kit.date_input import query_day
-from app.review import checklist, comments, queue, repository, service
+from app.review import checklist, comments, custody_export, queue, service
 from app.review.schemas import (
-    AllowedMoveRead,
     ApprovalRequest,
     AssignmentRead,
     AssignmentRequest,
@@ -31,13 +27,12 @@ from app.review.schemas import (
     CommentCreate,
     CommentRead,
     CommentUpdate,
-    CustodyEventRead,
     CustodyExport,
-    QueueItemRead,
     QueueRead,
     TransitionRequest,
     TransitionsRead,
 )
+from app.web.session import SessionDep, UnitOfWorkRoute, writes
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfWorkRoute)
@@ -55,14 +50,14 @@ def _user(who: object) -> User:
     summary="The moves out of the clip's state, and which ones you may make",
 )
 def get_transitions(code: str, session: SessionDep, who: TeamMember) -> TransitionsRead:
-    clip = repository.clip_by_code(session, code)
+    clip = clips.live_clip(session, code)
     ready = service.readiness(session, clip)
     moves = service.allowed_moves(session, clip, _user(who))
     return TransitionsRead(
         code=clip.code,
         current=clip.status,
         version=clip.version,
-        moves=[AllowedMoveRead(**m.__dict__) for m in moves],
+        moves=moves,
         approvals=ready.approvals,
         required_approvals=ready.required,
         missing_items=ready.missing_items,
@@ -107,19 +102,14 @@ def post_approval(
 
 
 def _checklist_read(session: SessionDep, code: str) -> ChecklistRead:
-    clip = repository.clip_by_code(session, code)
+    clip = clips.live_clip(session, code)
     items = checklist.entries(session, clip.id)
     missing = [i.key for i in items if not i.done]
     return ChecklistRead(
         code=code,
         complete=not missing,
         missing=missing,
-        items=[
-            ChecklistEntryRead(
-                **{k: v for k, v in i.__dict__.items() if k not in ("help_en", "help_fa")}
-            )
-            for i in items
-        ],
+        items=items,
     )
 
 
@@ -149,9 +139,7 @@ def put_checklist_item(
         user=_user(who),
         actor=who.actor,
     )
-    return ChecklistEntryRead(
-        **{k: v for k, v in entry.__dict__.items() if k not in ("help_en", "help_fa")}
-    )
+    return entry
 
 
 @router.get(
@@ -203,8 +191,8 @@ def _item_read(i: object) -> ChecklistItemRead:
     summary="Internal comments, threaded",
 )
 def get_comments(code: str, session: SessionDep, _: TeamMember) -> list[CommentRead]:
-    clip = repository.clip_by_code(session, code)
-    return [CommentRead(**c.__dict__) for c in comments.thread(session, clip.id)]
+    clip = clips.live_clip(session, code)
+    return comments.thread(session, clip.id)
 
 
 @router.post(
@@ -216,7 +204,7 @@ def get_comments(code: str, session: SessionDep, _: TeamMember) -> list[CommentR
 def post_comment(
     code: str, data: CommentCreate, session: SessionDep, who: TeamMember
 ) -> CommentRead:
-    c = comments.add(
+    return comments.add(
         session,
         code,
         body=data.body,
@@ -225,7 +213,6 @@ def post_comment(
         user=_user(who),
         actor=who.actor,
     )
-    return CommentRead(**c.__dict__)
 
 
 @router.patch(
@@ -236,7 +223,7 @@ def post_comment(
 def patch_comment(
     code: str, comment_id: RowId, data: CommentUpdate, session: SessionDep, who: TeamMember
 ) -> CommentRead:
-    c = comments.edit(
+    return comments.edit(
         session,
         code,
         comment_id,
@@ -244,19 +231,6 @@ def patch_comment(
         version=data.version,
         user=_user(who),
         actor=who.actor,
-    )
-    return CommentRead(**c.__dict__)
-
-
-def _assignment_read(session: SessionDep, code: str) -> AssignmentRead:
-    clip = repository.clip_by_code(session, code)
-    row = repository.assignment(session, clip.id)
-    assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
-    return AssignmentRead(
-        code=code,
-        assignee=assignee.email if assignee else None,
-        assigned_at=row.assigned_at if row else None,
-        version=row.version if row else None,
     )
 
 
@@ -270,13 +244,11 @@ def post_assignment(
 ) -> AssignmentRead:
     assignee = None
     if data.assignee:
-        assignee = session.scalar(select(User).where(User.email == data.assignee.strip().lower()))
-        if assignee is None:
-            raise UserNotFound(f"no user with the email {data.assignee}", field="assignee")
+        assignee = accounts.get_user_by_email(session, data.assignee, field="assignee")
     service.claim(
         session, code, user=_user(who), actor=who.actor, assignee=assignee, version=data.version
     )
-    return _assignment_read(session, code)
+    return service.assignment_read(session, code)
 
 
 @router.delete(
@@ -289,7 +261,7 @@ def delete_assignment(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> AssignmentRead:
     service.unassign(session, code, user=_user(who), actor=who.actor, version=version)
-    return _assignment_read(session, code)
+    return service.assignment_read(session, code)
 
 
 @router.get(
@@ -317,14 +289,7 @@ def get_queue(
         assignee_id=assignee_id,
         unassigned=unassigned,
     )
-    q = queue.review_queue(session, f, limit=limit, offset=offset)
-    return QueueRead(
-        items=[QueueItemRead(**i.__dict__) for i in q.items],
-        counts=q.counts,
-        total=q.total,
-        offset=q.offset,
-        limit=q.limit,
-    )
+    return queue.review_queue(session, f, limit=limit, offset=offset)
 
 
 def _assignee_filter(
@@ -336,7 +301,7 @@ def _assignee_filter(
         return None, True
     if assignee == "me":
         return _user(who).id, False
-    user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
+    user = accounts.find_user_by_email(session, assignee)
     if user is None:
         raise InvalidInput(f"no user with the email {assignee}", field="assignee")
     return user.id, False
@@ -349,30 +314,4 @@ def _assignee_filter(
 )
 @writes  # the export itself is a custody event
 def export_custody(code: str, session: SessionDep, who: TeamMember) -> CustodyExport:
-    repository.clip_by_code(session, code)
-    actor = who.actor
-    result = custody.verify(session)  # (it expunges the session's objects as it pages)
-    custody.record(
-        session, actor=actor, action="custody.exported", clip_code=code, payload={"format": "json"}
-    )
-    events = custody.events_for_clip(session, code)
-    return CustodyExport(
-        code=code,
-        exported_at=utcnow(),
-        chain_ok=result.ok,
-        chain_head=result.head,
-        chain_events=result.count,
-        events=[
-            CustodyEventRead(
-                id=e.id,
-                occurred_at=e.occurred_at,
-                actor=e.actor,
-                action=e.action,
-                clip_code=e.clip_code,
-                payload=e.payload,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-            )
-            for e in events
-        ],
-    )
+    return custody_export.export_clip(session, code, actor=who.actor)

@@ -1,4 +1,7 @@
-"""Team-only review schemas. None of these may appear in public or partner output."""
+"""Team-only review schemas. None of these may appear in public or partner output.
+
+The ``*Read`` models are the review objects' one read model: the services build them, and
+the API and the team pages both show them."""
 
 from __future__ import annotations
 
@@ -70,6 +73,8 @@ class ChecklistEntryRead(BaseModel):
     kind: str
     label_en: str
     label_fa: str
+    help_en: str = ""
+    help_fa: str = ""
     done: bool
     note: str
     evidence: list[str]
@@ -152,7 +157,7 @@ class CommentRead(BaseModel):
     created_at: datetime
     edited_at: datetime | None
     version: int
-    depth: int
+    depth: int = 0
 
 
 class AssignmentRequest(BaseModel):

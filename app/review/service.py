@@ -1,7 +1,8 @@
 """The review workflow: transitions, approvals, claiming. Services flush; the boundary commits.
 
-Every write locks the clip row first (repository.lock_clip), so two reviewers acting on the
-same clip at once are serialised and the second one sees the first one's result.
+Every write locks the clip row first (``clips.live_clip(..., lock=True)``), so two reviewers
+acting on the same clip at once are serialised and the second one sees the first one's
+result.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.clips import service as clips
 from app.clips.models import Clip
-from app.clips.service import check_version
 from app.config import get_settings
 from app.custody import service as custody
 from app.errors import StaleVersion
 from app.kit.clock import utcnow
-from app.public.tasks import queue_playback
+from app.public.jobs import queue_playback
 from app.review import checklist, repository, transitions
 from app.review.exceptions import (
     AlreadyApproved,
@@ -29,18 +30,10 @@ from app.review.exceptions import (
     VerificationIncomplete,
 )
 from app.review.models import Approval, ClipAssignment, Retraction
+from app.review.schemas import AllowedMoveRead, AssignmentRead
 from app.review.transitions import Move
 
 MAX_NOTE = 5000
-
-
-@dataclass
-class AllowedMove:
-    to: str
-    name: str
-    note_required: bool
-    allowed: bool
-    reason: str | None = None
 
 
 @dataclass
@@ -86,21 +79,29 @@ def _condition(session: Session, clip: Clip, move: Move) -> str | None:
     return None
 
 
-def allowed_moves(session: Session, clip: Clip, user: User) -> list[AllowedMove]:
+def allowed_moves(session: Session, clip: Clip, user: User) -> list[AllowedMoveRead]:
     """Every move out of the clip's state, and whether this user may make it now."""
     out = []
     for move in transitions.moves_from(clip.status):
         reason = transitions.refusal(move, user, clip.created_by_id) or _condition(
             session, clip, move
         )
-        out.append(AllowedMove(move.target, move.name, move.note_required, reason is None, reason))
+        out.append(
+            AllowedMoveRead(
+                to=move.target,
+                name=move.name,
+                note_required=move.note_required,
+                allowed=reason is None,
+                reason=reason,
+            )
+        )
     return out
 
 
 def transition(
     session: Session, code: str, *, to: str, note: str, version: int | None, user: User, actor: str
 ) -> Clip:
-    clip = repository.lock_clip(session, code)
+    clip = clips.live_clip(session, code, lock=True)
     move = transitions.find(clip.status, to)
     if move is None:  # (before the version check: "illegal" says more than "stale")
         allowed = [m.to for m in allowed_moves(session, clip, user) if m.allowed]
@@ -115,7 +116,7 @@ def transition(
             extra={"current": clip.status, "allowed": allowed},
         )
     if version is not None:
-        check_version(clip, version)
+        clips.check_version(clip, version)
     _apply(session, clip, move, note=note, user=user, actor=actor)
     return clip
 
@@ -197,9 +198,9 @@ def approve(
 ) -> tuple[Clip, bool]:
     """Record this reviewer's approval. When it is the last one needed and the checklist is
     complete, the clip is verified at once. Returns (clip, verified_now)."""
-    clip = repository.lock_clip(session, code)
+    clip = clips.live_clip(session, code, lock=True)
     if version is not None:
-        check_version(clip, version)
+        clips.check_version(clip, version)
     if clip.created_by_id == user.id:
         raise NotAllowed(
             f"you uploaded clip {code}, so you cannot approve it: nobody may "
@@ -256,7 +257,7 @@ def claim(
     version: int | None = None,
 ) -> ClipAssignment:
     """Assign a clip to `assignee` (default: the caller). Others need an admin to reassign."""
-    clip = repository.lock_clip(session, code)
+    clip = clips.live_clip(session, code, lock=True)
     target = assignee or user
     if target.id != user.id and user.role != "admin":
         raise NotAllowed("only an admin may assign a clip to someone else")
@@ -290,7 +291,7 @@ def claim(
 def unassign(
     session: Session, code: str, *, user: User, actor: str, version: int | None = None
 ) -> ClipAssignment | None:
-    clip = repository.lock_clip(session, code)
+    clip = clips.live_clip(session, code, lock=True)
     row = repository.assignment(session, clip.id)
     if row is None or row.assignee_id is None:
         return row
@@ -305,6 +306,18 @@ def unassign(
         session, actor=actor, action="review.unassigned", clip_code=code, payload={"before": before}
     )
     return row
+
+
+def assignment_read(session: Session, code: str) -> AssignmentRead:
+    """Who the clip is assigned to (the one read model of an assignment)."""
+    clip = clips.live_clip(session, code)
+    row = repository.assignment(session, clip.id)
+    return AssignmentRead(
+        code=clip.code,
+        assignee=_assignee_email(session, row),
+        assigned_at=row.assigned_at if row else None,
+        version=row.version if row else None,
+    )
 
 
 def _assignee_email(session: Session, row: ClipAssignment | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.accounts.models import User
+from app.accounts.models import ROLE_RANK, User
 
 # who may make a move:
 #   owner_or_reviewer  the clip's uploader, or any reviewer/admin
@@ -21,7 +21,6 @@ from app.accounts.models import User
 #   publisher          an admin, or a reviewer with publishing rights
 #   admin              an admin
 Who = Literal["owner_or_reviewer", "reviewer", "publisher", "admin"]
-ROLE_RANK = {"contributor": 1, "reviewer": 2, "admin": 3}
 
 
 @dataclass(frozen=True)

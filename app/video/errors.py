@@ -18,6 +18,11 @@ class VideoError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def describe(self) -> str:
+        """The message plus the end of the tool's stderr (what a failed job records)."""
+        tail = self.stderr_tail.strip()
+        return f"{self.message}\n--- ffmpeg stderr (end) ---\n{tail}" if tail else self.message
+
 
 class UnsupportedVideo(VideoError):
     """The input is not a video container we accept (image, text, playlist, unknown bytes)."""

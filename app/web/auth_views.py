@@ -15,8 +15,9 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service as accounts
-from app.accounts.deps import SESSION_COOKIE, Anyone, CsrfFailed, SessionDep
+from app.accounts.deps import SESSION_COOKIE, Anyone, CsrfFailed
 from app.config import get_settings
+from app.web.session import SessionDep
 from app.web.team.common import make_router, page, prefix_of, safe_next
 from app.web.templating import render
 

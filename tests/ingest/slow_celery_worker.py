@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.ingest import pipeline
+import app.worker  # the entry point: assembles the process (every step registered)
+from app.jobs import registry
 
-_real = pipeline.STEPS["keyframes"]
+_real = registry.get_step("keyframes").run
 
 
 def _slow_once(media_id: int, sha256: str, progress: Any) -> Any:
@@ -22,9 +24,7 @@ def _slow_once(media_id: int, sha256: str, progress: Any) -> Any:
     return outcome
 
 
-pipeline.STEPS["keyframes"] = _slow_once
+registry._steps["keyframes"] = replace(registry.get_step("keyframes"), run=_slow_once)
 
 if __name__ == "__main__":
-    from app.jobs.celery_app import run_worker
-
-    run_worker(1, pool="prefork", loglevel="WARNING")
+    app.worker.run(1, pool="prefork", loglevel="WARNING")

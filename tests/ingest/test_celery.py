@@ -55,7 +55,7 @@ def done(step: str) -> bool:
 def celery_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """ARCHIVE_JOBS=celery on the real Redis, with a queue of this test's own; the settings
     for this process, returned for the worker's."""
-    from app.jobs.celery_app import reset_celery
+    from app.jobs.broker import reset_celery
 
     env_over = {
         "ARCHIVE_JOBS": "celery",

@@ -65,3 +65,37 @@ def test_fixity_reports_changed_originals(
         fh.write(b"X")
     result = runner.invoke(app, ["fixity", code])
     assert result.exit_code == 1 and "FAILED" in result.stdout
+
+
+def test_archive_fixity_in_a_fresh_process_after_real_uploads(
+    client: Any, contributor: Any, new_clip: Any, phone_clip: Path, other_clip: Path
+) -> None:
+    """`archive fixity` as a user runs it: its own process, which imports only the CLI.
+    It used to print `ok` for every file, then crash on the commit (NoReferencedTableError:
+    'media.uploaded_by_id' could not find table 'user_account') and exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.ingest.models import Media
+
+    codes = [new_clip(), new_clip()]
+    for code, clip in zip(codes, (phone_clip, other_clip), strict=True):
+        assert upload(client, contributor, code, clip.read_bytes()).status_code == 201
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "fixity"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),  # the test's database and media store
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Error" not in out.stderr and "Traceback" not in out.stderr
+    for code in codes:
+        assert f"{code}  SHA-256:" in out.stdout
+    assert out.stdout.count("  ok") == 2
+    with session_scope() as s:  # what it checked is recorded (the commit went through)
+        assert all(at is not None for at in s.scalars(select(Media.fixity_checked_at)))

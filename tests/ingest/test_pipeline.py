@@ -128,7 +128,7 @@ def test_rerunning_keyframes_replaces_the_set_and_never_duplicates(
 def test_a_failing_step_records_ffmpeg_stderr_and_can_be_retried(
     client: Any, contributor: Any, new_clip: Any, phone_clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.ingest import pipeline
+    from app.ingest import tasks
 
     code = new_clip()
     upload(client, contributor, code, phone_clip.read_bytes())
@@ -139,7 +139,7 @@ def test_a_failing_step_records_ffmpeg_stderr_and_can_be_retried(
             stderr_tail="[h264 @ 0x1] error while decoding MB 3 4",
         )
 
-    monkeypatch.setattr(pipeline, "extract_keyframes", broken)
+    monkeypatch.setattr(tasks, "extract_keyframes", broken)
     run_all()
     state = processed(client, contributor, code)
     assert state["state"] == "failed" and state["step"] == "keyframes"
@@ -168,7 +168,9 @@ def test_a_failing_step_records_ffmpeg_stderr_and_can_be_retried(
 def test_unexpected_errors_are_retried_then_fail(
     client: Any, contributor: Any, new_clip: Any, phone_clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.ingest import pipeline
+    from dataclasses import replace
+
+    from app.jobs import registry
 
     code = new_clip()
     upload(client, contributor, code, phone_clip.read_bytes())
@@ -176,7 +178,8 @@ def test_unexpected_errors_are_retried_then_fail(
     def disk_error(*args: Any) -> Any:
         raise OSError(5, "EIO")
 
-    monkeypatch.setitem(pipeline.STEPS, "probe", disk_error)
+    probe = registry.get_step("probe")
+    monkeypatch.setitem(registry._steps, "probe", replace(probe, run=disk_error))
     run_all()
     state = processed(client, contributor, code)
     assert state["state"] == "failed" and state["attempts"] == get_settings().job_max_attempts

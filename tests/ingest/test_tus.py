@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.ingest import tus
 from app.ingest.models import Media, Upload
-from app.jobs.lifecycle import sweep_temp
+from app.jobs.sweep import run_all as sweep_all
 from app.kit.clock import utcnow
 from tests.ingest.conftest import store_files
 
@@ -242,7 +242,7 @@ def test_unfinished_uploads_expire_and_are_swept(
     past = time.time() - lifetime.total_seconds() - 60
     os.utime(orphan, (past, past))
 
-    assert sweep_temp() >= 2
+    assert sweep_all() >= 2
     assert not _upload_file(old).exists() and not orphan.exists()
     assert _upload_file(live).exists() and fresh.exists()
     assert client.head(old, headers={**contributor.headers, **TUS}).status_code == 404

@@ -42,9 +42,11 @@ def make_key(db_url: str) -> Callable[..., Key]:
         scope_list = list(scopes or ("read",))
         with session_scope() as session:
             p = partners.get_or_create_partner(session, partner)
-            key, plain = partners.create_key(session, p, scope_list, rate_per_minute=rate)
+            key, plain = partners.create_key(
+                session, p, scope_list, rate_per_minute=rate, actor="test"
+            )
             if revoked:
-                partners.revoke_key(session, key.id)
+                partners.revoke_key(session, key.id, actor="test")
             return Key(key.id, plain, scope_list)
 
     return make

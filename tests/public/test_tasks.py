@@ -43,9 +43,7 @@ def test_run_playback_then_serve(
     outcome = tasks.run_playback(media_id, sha, seen.append)
     assert seen == [1.0]
     with session_scope() as session:
-        row = session.get(Media, media_id)
-        assert row is not None
-        outcome.apply(session, row)
+        outcome.apply(session)
     assert client.get(f"/clips/{code}/playback.mp4").status_code == 200
     events = client.get(f"/api/v1/changes?since={since}", headers=full_key.headers).json()
     assert [(e["kind"], e["code"]) for e in events["events"]] == [("updated", code)]

@@ -163,8 +163,9 @@ def make_pg_team(pg_app_url: str):  # type: ignore[no-untyped-def]
                 role=role,
                 password="correct horse battery staple",
                 can_publish=can_publish,
+                actor="test",
             )
-            _, token = create_token(session, user, "test")
+            _, token = create_token(session, user, "test", actor="test")
             return Member(user.id, user.email, role, "correct horse battery staple", token)
 
     def make() -> Team:

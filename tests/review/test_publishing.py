@@ -45,7 +45,7 @@ def full_key(db_url: str) -> Any:
 
     with session_scope() as s:
         partner = partners.get_or_create_partner(s, "Newsroom")
-        key, plain = partners.create_key(s, partner, ["read", "export", "feed"])
+        key, plain = partners.create_key(s, partner, ["read", "export", "feed"], actor="test")
         return Key(key.id, plain, ["read", "export", "feed"])
 
 
@@ -291,15 +291,14 @@ def test_the_checklist_of_a_published_clip_is_locked_so_the_feed_is_quiet(
 
 
 def test_a_celery_worker_process_knows_the_playback_step() -> None:
-    """`archive worker` with ARCHIVE_JOBS=celery imports only the Celery app: the step must
-    be registered from there too (a fresh interpreter, no other app module imported)."""
+    """`archive worker` (or `celery -A app.worker`) imports only the worker entry point: the
+    step must be registered from there (a fresh interpreter, no other app module imported)."""
     import sys
 
     code = (
-        "import app.jobs.celery_app; from app.ingest import pipeline as p; "
-        "step = p.STEPS.get('playback'); nxt = p.NEXT_STEP.get('playback', 'missing'); "
-        "from app.public.tasks import run_playback; "
-        "print(step is run_playback and nxt is None)"
+        "import app.worker; from app.jobs import registry; "
+        "step = registry.get_step('playback'); from app.public.tasks import run_playback; "
+        "print(step.run is run_playback and step.next is None)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr

@@ -231,10 +231,10 @@ def test_deadline_kills_a_stalled_ffmpeg(phone_clip: Path, tmp_path: Path) -> No
 def test_rendering_in_two_processes_gives_the_same_frames_in_order(
     phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.video import keyframes
+    from app.video.keyframes import render
 
     def run(processes: int) -> list[tuple[float, str, str]]:
-        monkeypatch.setattr(keyframes, "RENDER_PROCESSES", processes)
+        monkeypatch.setattr(render, "RENDER_PROCESSES", processes)
         out = tmp_path / str(processes)
         # every keyframe plus coverage frames every 0.4 s: enough picks to split the render
         frames = extract_keyframes(
@@ -260,9 +260,9 @@ def _extract(clip: Path, out: Path, **options: object) -> list[tuple[float, str,
 @pytest.fixture
 def capture_every_keyframe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test clips have 1-s GOPs: have the scan send every keyframe's picture."""
-    from app.video import keyframes
+    from app.video.keyframes import capture
 
-    monkeypatch.setattr(keyframes, "CAPTURE_GAP", 0.0)
+    monkeypatch.setattr(capture, "CAPTURE_GAP", 0.0)
 
 
 @pytest.mark.usefixtures("capture_every_keyframe")
@@ -284,16 +284,16 @@ def test_the_scan_sends_pictures_only_after_long_gaps(
 ) -> None:
     """1-s GOPs: only the first frame's picture is captured, the rest are seeks (both
     while the scan runs). The long-GOP clip: its keyframe is captured."""
-    from app.video import keyframes
+    from app.video.keyframes import capture
 
     captured: list[float] = []
-    real_put = keyframes._Converter.put
+    real_put = capture.Converter.put
 
-    def put(self: keyframes._Converter, n: int, at: Any, *args: Any) -> Any:
+    def put(self: capture.Converter, n: int, at: Any, *args: Any) -> Any:
         captured.append(float(at))
         return real_put(self, n, at, *args)
 
-    monkeypatch.setattr(keyframes._Converter, "put", put)
+    monkeypatch.setattr(capture.Converter, "put", put)
     frames = extract_keyframes(phone_clip, tmp_path / "p", phash_threshold=-1, diff_threshold=-1)
     assert len(frames) == 6 and captured == [0.0]
     captured.clear()
@@ -309,17 +309,17 @@ def test_captured_colours_match_in_every_pixel_format(
     """The raw input is given the stream's range and matrix, so 8-bit pictures come out
     bit for bit as a seek decodes them. 10-bit ones may differ by a level or so (the
     10- to 8-bit dither); a wrong range or matrix would shift whole bars by 10-40."""
-    from app.video import keyframes
+    from app.video.keyframes import capture
 
     clip = colour_clips[name]
     started: list[str] = []
-    real = keyframes._Converter
+    real = capture.Converter
 
-    def converter(fmt: keyframes._RawFormat, *args: Any) -> keyframes._Converter:
+    def converter(fmt: capture.RawFormat, *args: Any) -> capture.Converter:
         started.append(fmt.pix_fmt)
         return real(fmt, *args)
 
-    monkeypatch.setattr(keyframes, "_Converter", converter)
+    monkeypatch.setattr(capture, "Converter", converter)
     captured = extract_keyframes(clip, tmp_path / "c", phash_threshold=-1, diff_threshold=-1)
     again = extract_keyframes(
         clip, tmp_path / "s", phash_threshold=-1, diff_threshold=-1, capture=False
@@ -340,17 +340,17 @@ def test_a_capture_that_does_not_match_its_frame_is_decoded_again(
 ) -> None:
     """Pictures handed on one frame late must never be filed under the wrong time: the
     thumbnail check refuses them, and those frames are decoded again."""
-    from app.video import keyframes
+    from app.video.keyframes import scan
 
-    real_picture = keyframes._Online.picture
+    real_picture = scan.Online.picture
     previous: list[bytearray] = []
 
-    def late(self: keyframes._Online, raw: bytearray) -> None:
+    def late(self: scan.Online, raw: bytearray) -> None:
         previous.append(raw)
         real_picture(self, previous[-2] if len(previous) > 1 else raw)
 
     expected = _extract(phone_clip, tmp_path / "s", capture=False)
-    monkeypatch.setattr(keyframes._Online, "picture", late)
+    monkeypatch.setattr(scan.Online, "picture", late)
     assert _extract(phone_clip, tmp_path / "c") == expected
     assert len(previous) == 6  # every keyframe's picture went through the shift
 
@@ -359,18 +359,18 @@ def test_a_capture_that_does_not_match_its_frame_is_decoded_again(
 def test_a_converter_that_stops_early_leaves_the_rest_to_seeking(
     phone_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.video import keyframes
+    from app.video.keyframes import capture
 
     expected = _extract(phone_clip, tmp_path / "s", capture=False)
     fed: list[int] = []
 
-    def one_picture_only(self: keyframes._Converter, stdin: IO[bytes]) -> None:
+    def one_picture_only(self: capture.Converter, stdin: IO[bytes]) -> None:
         raw = self._pictures.get()
         if raw is not None:
             stdin.write(raw)
             fed.append(len(raw))
 
-    monkeypatch.setattr(keyframes._Converter, "_feed", one_picture_only)
+    monkeypatch.setattr(capture.Converter, "_feed", one_picture_only)
     assert _extract(phone_clip, tmp_path / "c") == expected
     assert len(fed) == 1
 
@@ -443,12 +443,12 @@ def test_short_gops_never_list_packets(
 ) -> None:
     """Keyframes at most 2 s apart already show every cut in time: the packet listing is
     not even started (here it would fail the extraction)."""
-    from app.video import keyframes
+    from app.video.keyframes import cuts
 
     def refuse(*_a: Any, **_k: Any) -> Any:
         raise VideoError("the packets were listed")
 
-    monkeypatch.setattr(keyframes, "video_packets", refuse)
+    monkeypatch.setattr(cuts, "video_packets", refuse)
     frames = extract_keyframes(phone_clip, tmp_path)
     assert frames and {f.source for f in frames} == {"keyframe"}
 

@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import Form, Path, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from app.accounts import service as accounts
-from app.accounts.deps import SessionDep
-from app.accounts.models import ROLES, User
-from app.custody import service as custody
-from app.errors import AppError, InvalidInput, NotFound, StaleVersion
+from app.accounts.models import ROLES
+from app.errors import AppError
 from app.partners import service as partners
 from app.partners.models import SCOPES
 from app.review import checklist
+from app.web.session import SessionDep
 from app.web.team.common import AdminPage, make_router, page, see_other
 from app.web.templating import render
 
@@ -24,7 +22,7 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # (PostgreSQL integer ids)
 
 
 def _users_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
-    users = list(session.scalars(select(User).order_by(User.id)))
+    users = accounts.list_users(session)
     status = ctx.pop("status", 200)
     return render(
         request,
@@ -51,17 +49,16 @@ def create_user(
 ) -> Response:
     try:
         user, password = accounts.create_user(
-            session, email=email, role=role, name=name, can_publish=can_publish == "on"
+            session,
+            email=email,
+            role=role,
+            name=name,
+            can_publish=can_publish == "on",
+            actor=who.actor,
         )
     except AppError as exc:
         session.rollback()
         return _users_page(request, session, error=exc, status=exc.status)
-    custody.record(
-        session,
-        actor=who.actor,
-        action="user.created",
-        payload={"email": user.email, "role": user.role, "can_publish": user.can_publish},
-    )
     # the one-time password is shown once, on this response only (never in a URL)
     return _users_page(request, session, created=user.email, one_time_password=password)
 
@@ -77,32 +74,12 @@ def update_user(
     can_publish: Annotated[str, Form(max_length=5)] = "",
     is_active: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    assert who.user is not None
+    # the form sends every field: an unticked box is "no"
+    change = accounts.UserChange(
+        version=version, role=role, can_publish=can_publish == "on", is_active=is_active == "on"
+    )
     try:
-        user = session.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFound(f"no user with id {user_id}")
-        if user.version != version:
-            raise StaleVersion(f"{user.email} was changed by someone else; reload the page")
-        if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-        active = is_active == "on"
-        if user.id == who.user.id and (not active or role != "admin"):
-            raise InvalidInput("you cannot disable or demote your own account")
-        before = {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
-        user.role = role
-        user.can_publish = can_publish == "on" or role == "admin"
-        if active != user.is_active:
-            accounts.set_active(session, user, active)
-        session.flush()
-        after = {"role": user.role, "can_publish": user.can_publish, "active": user.is_active}
-        if before != after:
-            custody.record(
-                session,
-                actor=who.actor,
-                action="user.updated",
-                payload={"email": user.email, "before": before, "after": after},
-            )
+        accounts.update_user(session, user_id, change, by=who.user, actor=who.actor)
     except AppError as exc:
         session.rollback()
         return _users_page(request, session, error=exc, status=exc.status)
@@ -140,21 +117,10 @@ async def create_key(request: Request, session: SessionDep, who: AdminPage) -> R
     def run() -> Response:
         try:
             partner = partners.get_or_create_partner(session, name, contact)
-            key, plain = partners.create_key(session, partner, scopes)
+            _key, plain = partners.create_key(session, partner, scopes, actor=who.actor)
         except AppError as exc:
             session.rollback()
             return _keys_page(request, session, error=exc, status=exc.status)
-        custody.record(
-            session,
-            actor=who.actor,
-            action="apikey.created",
-            payload={
-                "key_id": key.id,
-                "partner": partner.name,
-                "prefix": key.prefix,
-                "scopes": key.scopes,
-            },
-        )
         return _keys_page(request, session, created_key=plain, created_for=partner.name)
 
     return await run_in_threadpool(run)
@@ -163,16 +129,10 @@ async def create_key(request: Request, session: SessionDep, who: AdminPage) -> R
 @page(router, "/team/admin/keys/{key_id}/revoke", methods=("POST",))
 def revoke_key(key_id: RowId, request: Request, session: SessionDep, who: AdminPage) -> Response:
     try:
-        key = partners.revoke_key(session, key_id)
+        partners.revoke_key(session, key_id, actor=who.actor)
     except AppError as exc:
         session.rollback()
         return _keys_page(request, session, error=exc, status=exc.status)
-    custody.record(
-        session,
-        actor=who.actor,
-        action="apikey.revoked",
-        payload={"key_id": key.id, "prefix": key.prefix},
-    )
     return see_other(request, "/team/admin/keys", done="revoked")
 
 

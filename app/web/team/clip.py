@@ -13,13 +13,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import Principal, SessionDep
-from app.accounts.models import User
+from app.accounts.deps import Principal
 from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
-from app.review import checklist, comments, repository, service
+from app.review import checklist, comments, service
+from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
     form_float,
@@ -39,12 +39,11 @@ router = make_router()
 def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, Any]:
     user = who.user
     assert user is not None
-    clip = repository.clip_by_code(session, code)
+    clip = clips.live_clip(session, code)
     read = clips.get(session, code)
     ready = service.readiness(session, clip)
     moves = service.allowed_moves(session, clip, user)
-    row = repository.assignment(session, clip.id)
-    assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
+    assignment = service.assignment_read(session, code)
     items = checklist.entries(session, clip.id)
     location = next(
         (i.data for i in items if i.kind == "location" and i.data.get("lat") is not None), None
@@ -56,8 +55,8 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
         "code": code,
         "moves": moves,
         "ready": ready,
-        "assignee": assignee.email if assignee else None,
-        "assignment_version": row.version if row else None,
+        "assignee": assignment.assignee,
+        "assignment_version": assignment.version,
         "items": items,
         "location": location,
         "media": media,

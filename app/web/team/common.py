@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.accounts.deps import Principal, PrincipalDep
-from app.db import UnitOfWorkRoute
 from app.errors import AppError, Forbidden, InvalidInput
 from app.kit.digits import parse_float, parse_int
+from app.web.session import UnitOfWorkRoute
 from app.web.templating import lang_of
 
 LANG_PREFIXES = ("", "/fa")

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import get_settings
 from app.errors import AppError
-from app.kit.clock import utcnow
 
 ISO6709 = re.compile(r"^\s*([+-][0-9]+(?:\.[0-9]+)?)([+-][0-9]+(?:\.[0-9]+)?)")
 
@@ -93,41 +89,8 @@ def retry_jobs(session: Session, code: str, *, actor: str) -> list[int]:
     return ingest.retry(session, code, actor=actor)
 
 
-@dataclass
-class StuckItem:
-    code: str
-    step: str
-    state: str
-    since: Any
-    last_error: str | None
-
-
-def stuck_processing(session: Session, limit: int = 20) -> list[StuckItem]:
+def stuck_processing(session: Session, limit: int = 20) -> list[Any]:
     """Clips whose processing failed, or has been queued or running for too long."""
-    try:
-        from app.jobs.models import ProcessingJob
-    except ImportError:  # pragma: no cover
-        return []
-    from app.clips.models import Clip
+    from app.ingest import service as ingest
 
-    cutoff = utcnow() - timedelta(seconds=get_settings().job_stuck_after_seconds)
-    rows = session.execute(
-        select(
-            Clip.code,
-            ProcessingJob.step,
-            ProcessingJob.state,
-            ProcessingJob.queued_at,
-            ProcessingJob.heartbeat_at,
-            ProcessingJob.last_error,
-        )
-        .join(Clip, Clip.id == ProcessingJob.clip_id)
-        .where(Clip.deleted_at.is_(None), ProcessingJob.state != "done")
-        .order_by(ProcessingJob.queued_at)
-        .limit(limit * 3)
-    ).all()
-    out = []
-    for r in rows:
-        last = r.heartbeat_at or r.queued_at
-        if r.state == "failed" or last < cutoff:
-            out.append(StuckItem(r.code, r.step, r.state, last, r.last_error))
-    return out[:limit]
+    return ingest.stuck_processing(session, limit)

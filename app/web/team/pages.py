@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from app.accounts.deps import SessionDep
-from app.accounts.models import User
+from app.accounts import service as accounts
 from app.clips.models import STATUSES
 from app.kit.date_input import query_day
 from app.review import queue
+from app.web.session import SessionDep
 from app.web.team.common import TeamPage, make_router, page, prefix_of
 from app.web.team.media import stuck_processing
 from app.web.templating import render
@@ -65,8 +64,8 @@ def review_queue(
     if assignee == "me":
         assignee_id = who.user.id
     elif assignee and assignee != "none":
-        user = session.scalar(select(User).where(User.email == assignee.strip().lower()))
-        assignee_id = user.id if user else -1
+        user = accounts.find_user_by_email(session, assignee)
+        assignee_id = user.id if user else -1  # an unknown email: an empty queue
     f = queue.build_filter(
         session,
         statuses=[state] if state else None,
@@ -77,18 +76,14 @@ def review_queue(
         unassigned=assignee == "none",
     )
     q = queue.review_queue(session, f, limit=50, offset=offset)
-    reviewers = session.scalars(
-        select(User.email)
-        .where(User.role.in_(("reviewer", "admin")), User.is_active.is_(True))
-        .order_by(User.email)
-    )
+    reviewers = accounts.reviewer_emails(session)
     return render(
         request,
         "team/queue.html",
         {
             "q": q,
             "statuses": STATUSES,
-            "reviewers": list(reviewers),
+            "reviewers": reviewers,
             "filters": {
                 "state": state or "",
                 "assignee": assignee or "",

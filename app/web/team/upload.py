@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import SessionDep
 from app.clips import service as clips
 from app.clips.schemas import ClipCreate
 from app.errors import AppError
-from app.review import repository
+from app.web.session import SessionDep
 from app.web.team.common import TeamPage, make_router, page, see_other
 from app.web.team.media import media_view
 from app.web.templating import render
@@ -67,7 +66,7 @@ def create_record(
 
 @page(router, "/team/upload/{code}")
 def upload_file(code: str, request: Request, session: SessionDep, _: TeamPage) -> Response:
-    clip = repository.clip_by_code(session, code)
+    clip = clips.live_clip(session, code)
     return render(
         request, "team/upload_file.html", {"code": clip.code, "media": media_view(session, code)}
     )

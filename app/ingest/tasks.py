@@ -1,6 +1,8 @@
-"""The processing steps of an original: probe -> keyframes -> hashes.
+"""The ingest domain's job steps, the processing of an original: probe -> keyframes ->
+hashes; and its sweeper (expired resumable uploads). :func:`register` declares them to the
+job kernel; the composition root (app/tasks.py) calls it.
 
-Each step has two halves. ``compute`` does the slow work outside any transaction (ffmpeg,
+Each step has two halves. ``run_*`` does the slow work outside any transaction (ffmpeg,
 Pillow) and returns an :class:`Outcome`; ``Outcome.apply`` writes the result inside the
 job's finishing transaction, which also marks the job done. Derivatives go to a fresh
 generation directory, so a re-run never overwrites what the current rows point at; the old
@@ -9,16 +11,15 @@ generation whose rows never committed is removed by ``discard``.
 
 When a step changes what the public sees of a published clip (keyframes re-extracted,
 perceptual hashes or probed duration and size different from before), ``apply`` adds one
-``updated`` event to the public change log. The ``playback`` step (the public playback
-copy) is defined in app/public/tasks.py and registered here from there.
+``updated`` event to the public change log. (The ``playback`` step, the public playback
+copy, is the public domain's: app/public/tasks.py.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -26,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import session_scope
-from app.ingest.models import Keyframe, Media
+from app.ingest.models import INGEST_STEPS, Keyframe, Media
+from app.jobs import registry
+from app.jobs.registry import Outcome, Progress, StepFailed
 from app.kit.clock import utcnow
 from app.public.changes import clip_changed
-from app.storage import get_store, out_of_space
+from app.storage import derivatives, get_store
 from app.video import (
     VideoError,
     extract_keyframes,
@@ -41,22 +44,17 @@ from app.video import (
     probe,
 )
 
-NEXT_STEP: dict[str, str | None] = {"probe": "keyframes", "keyframes": "hashes", "hashes": None}
-Progress = Callable[[float], None]
-
-
-class StepFailed(VideoError):
-    """A step found a problem that retrying will not fix."""
-
-
-@dataclass
-class Outcome:
-    apply: Callable[[Session, Media], None]
-    after_commit: Callable[[], None] = field(default=lambda: None)
-    discard: Callable[[], None] = field(default=lambda: None)
-
+log = logging.getLogger("archive.jobs")
 
 PUBLIC_PROBE_FIELDS = ("duration", "width", "height")  # what app/public/sources.py shows
+
+
+def media_row(session: Session, media_id: int) -> Media:
+    """The original's row, in a step's finishing transaction."""
+    media = session.get(Media, media_id)
+    if media is None:
+        raise StepFailed("the media row is gone")
+    return media
 
 
 def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
@@ -64,7 +62,8 @@ def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
     info = probe(get_store().original_path(sha256), timeout=settings.ffprobe_timeout_seconds)
     progress(1.0)
 
-    def apply(session: Session, media: Media) -> None:
+    def apply(session: Session) -> None:
+        media = media_row(session, media_id)
         before = {k: (media.probe or {}).get(k) for k in PUBLIC_PROBE_FIELDS}
         media.probe = info
         media.container = info["container"][:40]
@@ -97,16 +96,17 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             progress=lambda f: progress(0.8 * f),
         )
         for i, kf in enumerate(frames):
-            make_thumbnail(kf.path, out / f"thumb_{i:04d}.jpg", 320)
+            make_thumbnail(kf.path, out / derivatives.thumbnail(i), 320)
         progress(0.9)
-        make_poster(frames, out / "poster.jpg")
-        make_contact_sheet(frames, out / "contact.jpg")
+        make_poster(frames, out / derivatives.POSTER)
+        make_contact_sheet(frames, out / derivatives.CONTACT_SHEET)
         progress(1.0)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
 
-    def apply(session: Session, media: Media) -> None:
+    def apply(session: Session) -> None:
+        media = media_row(session, media_id)
         session.execute(delete(Keyframe).where(Keyframe.media_id == media.id))
         session.flush()
         for i, kf in enumerate(frames):
@@ -158,7 +158,7 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     folder = store.generation_dir(sha256, gen)
     phashes: dict[int, str] = {}
     for n, (row_id, position, expected) in enumerate(rows):
-        path = folder / f"kf_{position:04d}.jpg"
+        path = folder / derivatives.keyframe(position)
         actual = _sha256(path)
         if actual != expected:
             raise StepFailed(
@@ -168,7 +168,8 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         phashes[row_id] = phash_hex(open_image(path))
         progress(0.5 + 0.5 * (n + 1) / max(1, len(rows)))
 
-    def apply(session: Session, media: Media) -> None:
+    def apply(session: Session) -> None:
+        media = media_row(session, media_id)
         if media.derivative_generation != gen:
             raise StepFailed("the keyframes changed while they were being hashed")
         changed = False
@@ -190,25 +191,48 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-STEPS: dict[str, Callable[[int, str, Progress], Outcome]] = {
-    "probe": run_probe,
-    "keyframes": run_keyframes,
-    "hashes": run_hashes,
-}
+def sweep_temp_files() -> int:
+    """Remove temp files no live process owns (at once on this host, by age for other
+    hosts'), and settle promotions whose process died (app/storage/tempfiles.py)."""
+    from app.ingest import housekeeping
+
+    store = get_store()
+    store.ensure()
+    removed = housekeeping.sweep_temp(store, get_settings().upload_tmp_stale_seconds)
+    if removed:
+        log.info("removed %d stale temp file(s) from %s", removed, store.tmp)
+    return removed
 
 
-DISK_FULL = (
-    "the media store's disk is full (no space left on device): nothing was kept of this "
-    "attempt and the step is retried; free space under ARCHIVE_MEDIA_ROOT, then retry it "
-    "if it has run out of attempts"
-)
+def sweep_uploads() -> int:
+    """Delete expired resumable uploads (their bytes, then their rows)."""
+    from app.ingest import tus
+
+    with session_scope() as session:
+        return tus.sweep_expired(session)
 
 
-def describe(exc: BaseException) -> str:
-    """The error text stored on the job: message plus the end of ffmpeg's stderr."""
-    if out_of_space(exc):
-        return f"{DISK_FULL}\n--- error ---\n{exc}"
-    if isinstance(exc, VideoError):
-        tail = exc.stderr_tail.strip()
-        return f"{exc.message}\n--- ffmpeg stderr (end) ---\n{tail}" if tail else exc.message
-    return f"{type(exc).__name__}: {exc}"
+def register() -> None:
+    probe_, keyframes_, hashes_ = INGEST_STEPS
+    video = (VideoError,)  # ffmpeg said no: the same file gets the same answer next time
+    step = registry.Step
+    registry.add_step(
+        step(probe_, run_probe, "the original's metadata (ffprobe)", keyframes_, video)
+    )
+    registry.add_step(step(keyframes_, run_keyframes, "keyframes and images", hashes_, video))
+    registry.add_step(step(hashes_, run_hashes, "fixity; keyframe SHA-256 and pHash", None, video))
+    registry.add_sweeper(
+        registry.Sweeper(
+            "temp-files",
+            sweep_temp_files,
+            "delete temp files no live process owns (other hosts': after "
+            "ARCHIVE_UPLOAD_TMP_STALE_SECONDS) and settle interrupted promotions",
+        )
+    )
+    registry.add_sweeper(
+        registry.Sweeper(
+            "expired-uploads",
+            sweep_uploads,
+            "delete resumable uploads unfinished for ARCHIVE_UPLOAD_EXPIRE_SECONDS",
+        )
+    )

@@ -1,0 +1,40 @@
+"""The names of every derivative file, in one place (the original is named by its SHA-256
+alone: MediaStore.original_path).
+
+A keyframe run writes into a generation directory (MediaStore.generation_dir):
+``kf_0000.jpg`` ... (the keyframes, app/video/keyframes), ``thumb_0000.jpg`` ... (320 px
+thumbnails), ``poster.jpg`` and ``contact.jpg`` (app/ingest/tasks.py). The public playback
+copy lives outside the derivatives tree, whose generation directories are swept:
+``MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4`` (app/public/tasks.py).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+POSTER = "poster.jpg"
+CONTACT_SHEET = "contact.jpg"
+PLAYBACK = "playback.mp4"
+PLAYBACK_DIR = "public"
+KEYFRAME_GLOB = "kf_*.jpg"
+_KEYFRAME = re.compile(r"^kf_([0-9]+)\.jpg$")
+
+
+def keyframe(position: int) -> str:
+    return f"kf_{position:04d}.jpg"
+
+
+def thumbnail(position: int) -> str:
+    return f"thumb_{position:04d}.jpg"
+
+
+def keyframe_position(name: str) -> int | None:
+    """The position in a keyframe's file name (``kf_0007.jpg`` -> 7), else None."""
+    m = _KEYFRAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+def playback_path(media_root: Path, sha256: str) -> Path:
+    """Where the public playback copy of an original lives (whether or not it exists)."""
+    return media_root / PLAYBACK_DIR / sha256[:2] / sha256[2:4] / sha256 / PLAYBACK
