@@ -207,8 +207,8 @@ def test_jobs_on_a_full_disk_fail_cleanly_are_retried_and_keep_the_good_set(
     small_disk: Path, contributor: Any, tmp_path: Path
 ) -> None:
     from app.ingest.models import Keyframe, Media
-    from app.jobs.registry import DISK_FULL
     from app.jobs import service as jobs
+    from app.jobs.registry import DISK_FULL
     from app.public.jobs import queue_playback
     from tests.public.conftest import set_status
 
