@@ -211,7 +211,7 @@ def test_failing_commit_leaves_no_row_and_a_reusable_original(
     from sqlalchemy.orm import Session
 
     from app.ingest import consistency
-    from app.jobs.lifecycle import sweep_temp
+    from app.ingest.tasks import sweep_temp_files as sweep_temp
     from app.storage import get_store
 
     code = new_clip()
