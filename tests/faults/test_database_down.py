@@ -38,7 +38,11 @@ def _member() -> Any:
 
     with session_scope() as session:
         user, _ = create_user(
-            session, email="pg-down@example.org", role="contributor", password="x" * 20
+            session,
+            email="pg-down@example.org",
+            role="contributor",
+            actor="test",
+            password="x" * 20,
         )
         _, token = create_token(session, user, "test")
         return Member(user.id, user.email, "contributor", "x" * 20, token)
