@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = 10.0
     # embedded workers (and their ffmpeg) run this much nicer than the request threads
     job_nice: int = Field(default=10, ge=0, le=19)
+    # an upload's hashing and writing threads run this much nicer than the request threads
+    upload_nice: int = Field(default=5, ge=0, le=19)
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
 
