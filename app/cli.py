@@ -253,9 +253,13 @@ def users_disable(email: str) -> None:
     typer.echo(f"disabled {email}; its sessions and tokens no longer work")
 
 
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_new_password() -> str:
     """Prompt twice on a terminal; otherwise read one line from stdin (for scripts)."""
-    if sys.stdin.isatty():
+    if _stdin_is_tty():
         first = getpass.getpass("new password: ")
         if getpass.getpass("new password again: ") != first:
             fail("the two passwords are not the same")
