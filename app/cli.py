@@ -253,6 +253,69 @@ def users_disable(email: str) -> None:
     typer.echo(f"disabled {email}; its sessions and tokens no longer work")
 
 
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_new_password() -> str:
+    """Prompt twice on a terminal; otherwise read one line from stdin (for scripts)."""
+    if _stdin_is_tty():
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("new password again: ") != first:
+            fail("the two passwords are not the same")
+        return first
+    line = sys.stdin.readline()
+    if not line.strip():
+        fail("no password on stdin")
+    return line.rstrip("\r\n")
+
+
+@users_app.command("set-password")
+def users_set_password(email: str) -> None:
+    """Set a user's password (prompted twice, or one line on stdin when not a terminal).
+
+    The password must follow the rules (12+ characters, not a common one); the user's web
+    sessions end and a one-time password no longer needs changing."""
+    from app.accounts.service import change_password, get_user_by_email
+    from app.errors import AppError
+    from app.tasks import session_scope
+
+    password = _read_new_password()
+    try:
+        with session_scope() as session:
+            user = get_user_by_email(session, email)
+            change_password(session, user, current=None, new=password, actor=cli_actor())
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"password set for {email}; its web sessions were ended")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: str,
+    two_factor: Annotated[
+        bool, typer.Option("--two-factor", help="Also turn off two-factor log-in (lost phone)")
+    ] = False,
+) -> None:
+    """Issue a new one-time password (to be changed at the next log-in); sessions end."""
+    from app.accounts import two_factor as totp
+    from app.accounts.service import get_user_by_email, reset_password
+    from app.errors import AppError
+    from app.tasks import session_scope
+
+    try:
+        with session_scope() as session:
+            user = get_user_by_email(session, email)
+            password = reset_password(session, user.id, by=None, actor=cli_actor())
+            if two_factor:
+                totp.disable(session, user, actor=cli_actor())
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"one-time password for {email}: {password}")
+    if two_factor:
+        typer.echo("two-factor log-in is off; they set it up again after logging in")
+
+
 @tokens_app.command("create")
 def tokens_create(
     email: str,
