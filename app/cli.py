@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -94,6 +94,13 @@ def import_(
         str | None,
         typer.Option(help="Email of the team member doing the import (an admin for --published)"),
     ] = None,
+    create_places: Annotated[
+        bool,
+        typer.Option(
+            "--create-places",
+            help="Allow provinces that are not in the gazetteer (they are created and listed)",
+        ),
+    ] = False,
 ) -> None:
     """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
     from app.accounts.service import get_user_by_email
@@ -113,7 +120,7 @@ def import_(
                 fail("--published needs --by EMAIL of an admin (the custody log records who)")
             if published and not source:
                 fail("--published needs --source NAME: imported records are attributed to it")
-            report = _run_import(session, file, actor, user_id, published, source)
+            report = _run_import(session, file, actor, user_id, published, source, create_places)
     except ImportFailed as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         for row in exc.extra.get("rows", []):
@@ -131,16 +138,31 @@ def _run_import(
     user_id: int | None,
     published: bool,
     source: str | None,
+    create_places: bool,
 ) -> ImportReport:
+    from contextlib import ExitStack
+
     from app.clips.importer import import_csv
 
-    rows = file.read_bytes().count(b"\n")
-    show = rows > get_settings().import_progress_threshold and sys.stderr.isatty()
-    with typer.progressbar(length=rows, label="importing", file=sys.stderr, hidden=not show) as bar:
+    threshold = get_settings().import_progress_threshold
+    with ExitStack() as stack:
+        bar: list[Any] = []
         done = [0]
 
         def progress(i: int, total: int) -> None:
-            bar.update(i - done[0])
+            # The bar starts when the writing starts (progress(0, n)), with the number of
+            # rows to write: its clock must not count reading and checking the file, or the
+            # first estimate extrapolates that set-up cost over every row.
+            if i == 0:
+                if total > threshold and sys.stderr.isatty():
+                    bar.append(
+                        stack.enter_context(
+                            typer.progressbar(length=total, label="importing", file=sys.stderr)
+                        )
+                    )
+                return
+            if bar:
+                bar[0].update(i - done[0])
             done[0] = i
 
         return import_csv(
@@ -150,8 +172,10 @@ def _run_import(
             user_id=user_id,
             published=published,
             source=source,
-            progress=progress if show else None,
+            progress=progress,
+            create_places=create_places,
         )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _print_report(report: ImportReport) -> None:
