@@ -69,6 +69,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     # framework
     ("GET", "/openapi.json"): Row("framework", (200,) * 6),
     ("GET", "/api/docs"): Row("framework", (200,) * 6),
+    ("GET", "/api/docs/assets"): Row(
+        "framework", (200,) * 6, path="/api/docs/assets/swagger-ui-bundle.js"
+    ),
     ("GET", "/static"): Row("framework", (200,) * 6, path="/static/style.css"),
     ("GET", "/healthz"): public(),
     # accounts
