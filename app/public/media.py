@@ -89,7 +89,8 @@ def _xml(body: str) -> Response:
 
 def _page_urls(session: SessionDep) -> list[str]:
     base = service.base_url()
-    urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
+    # canonical URLs only: /fa redirects to /fa/
+    urls = _both(f"{base}/", f"{base}/fa/") + _both(f"{base}/cities", f"{base}/fa/cities")
     counts = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
     for slug in sorted({pages.slugify(r.name_en) for r in counts}):
         urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")
