@@ -143,6 +143,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/clips/{code}/playback.mp4"): public(404),  # the published clip has no media
     ("GET", "/clips/{code}/poster.jpg"): public(404),
     ("GET", "/clips/{code}/keyframes/{position}.jpg"): public(404),
+    ("GET", "/iiif/{code}/manifest.json"): public(404),
     ("GET", "/sitemap.xml"): public(),
     ("GET", "/sitemap-pages.xml"): public(),
     ("GET", "/sitemap-clips-{part}.xml"): public(),

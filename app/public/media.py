@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from app.accounts.deps import Anyone
 from app.config import get_settings
 from app.errors import NotFound
-from app.public import cache, pages, repository, service, sources
+from app.public import cache, iiif, pages, repository, service, sources
 from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -56,6 +56,17 @@ def keyframe(code: str, position: int, session: SessionDep, _: Anyone) -> Respon
     if path is None:
         raise NotFound(f"clip {code} has no keyframe {position}", field="position")
     return _file(path, "image/jpeg")
+
+
+@router.get("/iiif/{code}/manifest.json")
+def iiif_manifest(code: str, session: SessionDep, _: Anyone) -> Response:
+    """The IIIF Presentation 3 manifest of a published clip with a playback copy."""
+    service.visible_media(session, code)  # 404 unless published with media
+    item = service.enrich(session, [repository.get_row(session, code)])[0]
+    if not item.has_playback:
+        raise NotFound(f"clip {code} has no public playback copy", field="code")
+    headers = {"Cache-Control": MEDIA_CACHE, "Access-Control-Allow-Origin": "*"}
+    return JSONResponse(iiif.build(item), media_type=iiif.MEDIA_TYPE, headers=headers)
 
 
 def _url(loc: str, pair: tuple[str, str], lastmod: datetime | None = None) -> str:
