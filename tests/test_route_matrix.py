@@ -69,6 +69,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     # framework
     ("GET", "/openapi.json"): Row("framework", (200,) * 6),
     ("GET", "/api/docs"): Row("framework", (200,) * 6),
+    ("GET", "/api/docs/assets"): Row(
+        "framework", (200,) * 6, path="/api/docs/assets/swagger-ui-bundle.js"
+    ),
     ("GET", "/static"): Row("framework", (200,) * 6, path="/static/style.css"),
     ("GET", "/healthz"): public(),
     # accounts
@@ -150,6 +153,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/clips/{code}/playback.mp4"): public(404),  # the published clip has no media
     ("GET", "/clips/{code}/poster.jpg"): public(404),
     ("GET", "/clips/{code}/keyframes/{position}.jpg"): public(404),
+    ("GET", "/iiif/{code}/manifest.json"): public(404),
     ("GET", "/sitemap.xml"): public(),
     ("GET", "/sitemap-pages.xml"): public(),
     ("GET", "/sitemap-clips-{part}.xml"): public(),
