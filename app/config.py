@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
 
+    # fixity and reconciliation (app/ingest/fixity.py, app/ingest/reconcile.py): every
+    # original is re-hashed once per cycle, spread over it, at most this fast (0: no limit)
+    fixity_cycle_days: float = Field(default=90, gt=0)
+    fixity_max_mb_per_s: float = Field(default=50, ge=0)
+
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 
