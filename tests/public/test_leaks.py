@@ -100,7 +100,12 @@ def _plant_places() -> None:
             create_places=True,
         )
         row = f"{CANARY_CITIES[1]},{CANARY} Province,17 Nov 2019\n"
-        import_csv(session, raw=f"city,province,date\n{row}".encode(), actor="test")
+        import_csv(
+            session,
+            raw=f"city,province,date\n{row}".encode(),
+            actor="test",
+            create_places=True,  # a new province is refused unless the import allows it
+        )
 
 
 def _check(url: str, r: object, media_root: str) -> None:
