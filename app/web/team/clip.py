@@ -18,7 +18,7 @@ from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
-from app.review import checklist, comments, service
+from app.review import checklist, comments, editing, service
 from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
@@ -235,6 +235,9 @@ async def post_comment(code: str, request: Request, session: SessionDep, who: Te
 
 @page(router, "/team/clips/{code}/edit", methods=("POST",))
 async def post_edit(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
+    assert who.user is not None
+    user = who.user
+
     def act(d: dict[str, Any]) -> str:
         tags = [t.strip() for t in _s(d, "tags").split(",") if t.strip()]
         update = ClipUpdate(
@@ -250,7 +253,7 @@ async def post_edit(code: str, request: Request, session: SessionDep, who: TeamP
             identifiable_people=_s(d, "identifiable_people") == "on",
             tags=tags,
         )
-        clips.update(session, code, update, actor=who.actor)
+        editing.edit(session, code, update, user=user, actor=who.actor)
         return "saved"
 
     return await _act(request, session, code, who, act, "catalogue")
