@@ -56,7 +56,7 @@ def test_a_fresh_worker_has_every_step_the_database_allows(db_url: str) -> None:
         "hashes": None,
         "playback": None,
     }
-    assert seen["sweepers"] == ["expired-uploads", "temp-files"]
+    assert seen["sweepers"] == ["expired-uploads", "fixity", "reconcile", "temp-files"]
 
 
 @pytest.mark.nodb
