@@ -325,6 +325,21 @@ def change_fields(
     return diff
 
 
+def preview(session: Session, clip: Clip, changes: dict[str, Any]) -> dict[str, Any]:
+    """What ``changes`` would do to the clip ({field: {before, after}}), validated exactly
+    as an edit is, without changing anything (the work is rolled back to a savepoint)."""
+    before = snapshot(session, clip)
+    savepoint = session.begin_nested()
+    try:
+        with session.no_autoflush:
+            _apply(session, clip, changes, before)
+        session.flush()
+        after = snapshot(session, clip)
+    finally:
+        savepoint.rollback()
+    return {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+
+
 def _apply(session: Session, clip: Clip, changes: dict[str, Any], before: dict[str, Any]) -> None:
     if changes.get("date") is not None:
         _set_date(clip, parse_date(changes["date"]))
