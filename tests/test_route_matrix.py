@@ -220,6 +220,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/corrections/{correction_id}"): cells(
+        "team", 303, 303, 401, 403, 404, 404
+    ),
+    ("POST", "/fa/team/clips/{code}/corrections/{correction_id}"): cells(
+        "team", 303, 303, 401, 403, 404, 404
+    ),
     ("POST", "/fa/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
     ("GET", "/team/admin/users"): cells("admin", 303, 303, 401, 403, 403, 200),
     ("GET", "/fa/team/admin/users"): cells("admin", 303, 303, 401, 403, 403, 200),

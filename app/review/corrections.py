@@ -164,6 +164,8 @@ def propose(
     diff = clips.preview(session, clip, requested)
     if not diff:
         raise InvalidInput(f"the correction would change nothing on clip {code}", field="changes")
+    keep = set(diff) | ({"city", "province"} if {"city", "province"} & set(diff) else set())
+    requested = {k: v for k, v in requested.items() if k in keep}
     correction = Correction(
         clip_id=clip.id,
         author_id=user.id,

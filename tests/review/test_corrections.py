@@ -227,3 +227,40 @@ def test_two_corrections_racing_on_postgres_one_wins_never_half_applied(
 
 def test_corrections_racing_on_the_configured_database(client: TestClient, team: Team) -> None:
     _races(client, team)
+
+
+def test_the_team_clip_page_proposes_confirms_and_approves_a_correction(
+    client: TestClient, api: Api, team: Team
+) -> None:
+    from tests.review.test_team_web import HTML, login
+
+    code = published(api, team)
+    token = login(client, team.other_contributor)
+    page = client.get(f"/team/clips/{code}", headers=HTML).text
+    assert 'data-testid="frozen"' in page and 'data-testid="propose-correction"' in page
+    form = {
+        "csrf_token": token,
+        "city": "Shiraz",
+        "province": "Fars",
+        "date": api.clip(code, team.r1)["date"]["edtf"],
+        "reason": INTERNAL,
+        "public_reason": PUBLIC,
+    }
+    r = client.post(f"/team/clips/{code}/corrections", headers=HTML, data=form)
+    assert r.status_code == 200 and "?done=proposed" in str(r.url), r.text
+    cid = api.c.get(url(code), headers=team.r1.headers).json()["items"][0]["id"]
+    r = client.post(f"/team/clips/{code}/corrections", headers=HTML, data=form)
+    assert r.status_code == 409 and "already has an open correction" in r.text
+
+    def act(who: Any, **data: str) -> Any:
+        tok = login(client, who)
+        version = api.c.get(url(code, cid), headers=who.headers).json()["version"]
+        data = {"csrf_token": tok, "version": str(version), **data}
+        return client.post(f"/team/clips/{code}/corrections/{cid}", headers=HTML, data=data)
+
+    assert act(team.r1, op="approve").status_code == 409  # location not confirmed again
+    assert "?done=confirmed" in str(act(team.r1, op="confirm", key="location_confirmed").url)
+    assert "?done=approved" in str(act(team.r1, op="approve").url)
+    r = act(team.r2, op="approve")
+    assert "?done=corrected" in str(r.url) and 'data-testid="team-corrections"' in r.text
+    assert api.clip(code, team.r1)["city"] == "Shiraz"

@@ -18,7 +18,7 @@ from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
-from app.review import checklist, comments, editing, service
+from app.review import checklist, comments, corrections, editing, service
 from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
@@ -50,7 +50,11 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
     )
     media = media_view(session, code)
     is_reviewer = user.role in ("reviewer", "admin")
+    fixes = [corrections.read(session, code, c) for c in corrections.list_for(session, code)]
     return {
+        "frozen": clip.status in clips.FROZEN,
+        "corrections": fixes,
+        "open_correction": next((c for c in fixes if c.state == "open"), None),
         "clip": read,
         "code": code,
         "moves": moves,
