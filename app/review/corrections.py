@@ -31,7 +31,12 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.kit.clock import utcnow
 from app.review import checklist
 from app.review.exceptions import AlreadyApproved, NotAllowed, NoteRequired
-from app.review.models import Correction, CorrectionApproval
+from app.review.models import (
+    ChecklistEntry,
+    ChecklistTemplateItem,
+    Correction,
+    CorrectionApproval,
+)
 from app.review.schemas import CorrectionRead, FieldChangeRead
 from app.review.service import check_row_version
 
@@ -356,10 +361,40 @@ def _apply(
             "public_reason": correction.public_reason,
         },
     )
+    if "date" in diff:  # the locked checklist shows the confirmed date: the new one now
+        _recheck_date(session, clip, correction, actor)
     correction.state = "applied"
     correction.decided_at = utcnow()
     correction.changes = diff or correction.changes
     session.flush()
+
+
+def _recheck_date(session: Session, clip: Clip, correction: Correction, actor: str) -> None:
+    entry = session.scalar(
+        select(ChecklistEntry)
+        .join(ChecklistTemplateItem, ChecklistTemplateItem.id == ChecklistEntry.item_id)
+        .where(ChecklistEntry.clip_id == clip.id, ChecklistTemplateItem.kind == "date")
+    )
+    if entry is None:
+        return
+    confirmed = correction.confirmed.get("date_confirmed") or {}
+    before = {"data": dict(entry.data), "note": entry.note}
+    entry.data = {"date": clip.date_edtf}
+    entry.note = (confirmed.get("note") or entry.note)[:MAX_REASON]
+    entry.updated_at = utcnow()
+    session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="review.checklist",
+        clip_code=clip.code,
+        payload={
+            "item": "date_confirmed",
+            "before": before,
+            "after": {"data": dict(entry.data), "note": entry.note},
+            "correction": correction.id,
+        },
+    )
 
 
 def reject(

@@ -264,3 +264,15 @@ def test_the_team_clip_page_proposes_confirms_and_approves_a_correction(
     r = act(team.r2, op="approve")
     assert "?done=corrected" in str(r.url) and 'data-testid="team-corrections"' in r.text
     assert api.clip(code, team.r1)["city"] == "Shiraz"
+
+
+def test_a_date_correction_updates_the_locked_checklist_date(api: Api, team: Team) -> None:
+    code = api.verified(team)
+    cid = propose(api, code, team.uploader, {"date": "17 Nov 2019"}).json()["id"]
+    decide(api, code, cid, team.r1, "/checklist/date_confirmed", note="sunset on the 17th")
+    decide(api, code, cid, team.r1, "/approvals")
+    assert decide(api, code, cid, team.r2, "/approvals").json()["applied_now"] is True
+    assert api.clip(code, team.r1)["date"]["edtf"] == "2019-11-17"
+    items = api.c.get(f"/api/v1/clips/{code}/checklist", headers=team.r1.headers).json()
+    entry = next(i for i in items["items"] if i["key"] == "date_confirmed")
+    assert entry["data"] == {"date": "2019-11-17"} and entry["note"] == "sunset on the 17th"
