@@ -28,6 +28,7 @@ from app.partners.router import router as partners_router
 from app.places.router import router as places_router
 from app.public import media as public_media
 from app.public import views as public_views
+from app.review.corrections_router import router as corrections_router
 from app.review.router import router as review_router
 from app.tasks import bootstrap
 from app.web import auth_views
@@ -134,6 +135,7 @@ def create_app() -> FastAPI:
     app.include_router(tus_router)
     app.include_router(places_router)
     app.include_router(review_router)
+    app.include_router(corrections_router)
     app.include_router(auth_views.router)
     for team_router in team_web.routers():
         app.include_router(team_router)

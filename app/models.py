@@ -15,6 +15,8 @@ from app.review.models import (
     ChecklistTemplateItem,
     ClipAssignment,
     Comment,
+    Correction,
+    CorrectionApproval,
     Retraction,
 )
 
@@ -26,6 +28,8 @@ __all__ = [
     "ChecklistTemplateItem",
     "ClipAssignment",
     "Comment",
+    "Correction",
+    "CorrectionApproval",
     "Base",
     "Clip",
     "CodeSequence",

@@ -118,6 +118,12 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/clips/{code}/transitions"): team(422),
     ("POST", "/api/v1/clips/{code}/approvals"): reviewer(409),
     ("GET", "/api/v1/clips/{code}/checklist"): team(200),
+    ("POST", "/api/v1/clips/{code}/corrections"): team(422),
+    ("GET", "/api/v1/clips/{code}/corrections"): team(200),
+    ("GET", "/api/v1/clips/{code}/corrections/{correction_id}"): team(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/checklist/{key}"): reviewer(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/approvals"): reviewer(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/rejection"): reviewer(404),
     ("PUT", "/api/v1/clips/{code}/checklist/{key}"): reviewer(422),
     ("GET", "/api/v1/review/checklist-items"): team(200),
     ("POST", "/api/v1/review/checklist-items"): admin(422),
@@ -214,6 +220,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/corrections/{correction_id}"): cells(
+        "team", 303, 303, 401, 403, 404, 404
+    ),
+    ("POST", "/fa/team/clips/{code}/corrections/{correction_id}"): cells(
+        "team", 303, 303, 401, 403, 404, 404
+    ),
     ("POST", "/fa/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
     ("GET", "/team/admin/users"): cells("admin", 303, 303, 401, 403, 403, 200),
     ("GET", "/fa/team/admin/users"): cells("admin", 303, 303, 401, 403, 403, 200),
@@ -334,6 +348,7 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
         "position": "0",
         "user_id": str(members["contributor"].id),
         "comment_id": "999999",
+        "correction_id": "999999",
         "session_id": "999999",
         "key": "no-such-item",
         "key_id": "999999",

@@ -1,4 +1,4 @@
-from app.errors import AppError, Conflict, InvalidInput, NotFound
+from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 
 
 class ClipNotFound(NotFound):
@@ -16,3 +16,13 @@ class DuplicateCode(Conflict):
 
 class InvalidCode(InvalidInput):
     code = "invalid_code"
+
+
+class RecordFrozen(Conflict):
+    """A verified, published or retracted clip: its record changes only by a correction."""
+
+    code = "record_frozen"
+
+
+class EditNotAllowed(Forbidden):
+    code = "not_allowed"

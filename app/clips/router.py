@@ -10,6 +10,7 @@ from app.accounts.deps import Admin, TeamMember
 from app.clips import service
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
 from app.kit.date_input import query_day
+from app.review import editing
 from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips (team)"], route_class=UnitOfWorkRoute)
@@ -70,7 +71,11 @@ def get_clip(code: str, session: SessionDep, _: TeamMember) -> ClipRead:
 
 @router.patch("/{code}", response_model=ClipRead, summary="Edit catalogue fields")
 def update_clip(code: str, data: ClipUpdate, session: SessionDep, who: TeamMember) -> ClipRead:
-    service.update(session, code, data, actor=who.actor)
+    """Before verification only, by the clip's uploader or a reviewer (editing a clip in
+    review withdraws its approvals). A verified, published or retracted clip answers 409
+    ``record_frozen``: propose a correction (``POST /api/v1/clips/{code}/corrections``)."""
+    assert who.user is not None
+    editing.edit(session, code, data, user=who.user, actor=who.actor)
     return service.get(session, code)
 
 

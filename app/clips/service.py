@@ -14,14 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.clips import repository
 from app.clips.exceptions import (
     ClipDeleted,
     ClipNotFound,
     DuplicateCode,
+    EditNotAllowed,
     InvalidCode,
 )
 from app.clips.models import STATUSES, Clip, CodeSequence
+from app.clips.rules import FROZEN as FROZEN
+from app.clips.rules import check_not_frozen as check_not_frozen
+from app.clips.rules import may_edit
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
 from app.custody import service as custody
 from app.errors import InvalidInput, StaleVersion
@@ -274,11 +279,36 @@ def check_version(clip: Clip, version: int) -> None:
         )
 
 
-def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip:
+def update(
+    session: Session, code: str, data: ClipUpdate, *, actor: str, user: User
+) -> dict[str, Any]:
+    """A direct edit, only before verification, by the clip's creator or a reviewer.
+    Returns what changed ({field: {before, after}}); callers that must react to an edit
+    (the review workflow withdraws approvals) use ``review.editing.edit``."""
     clip = live_clip(session, code, lock=True)
+    check_not_frozen(clip)
+    if not may_edit(clip, user):
+        raise EditNotAllowed(
+            f"only the uploader of clip {code} and reviewers may edit it; comment on the "
+            "clip to suggest a change"
+        )
     check_version(clip, data.version)
-    before = snapshot(session, clip)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    return change_fields(session, clip, changes, actor=actor, action="clip.updated")
+
+
+def change_fields(
+    session: Session,
+    clip: Clip,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Apply catalogue changes (no state or rights check: the caller's job) and log them.
+    Returns the diff {field: {before, after}}."""
+    before = snapshot(session, clip)
     with session.no_autoflush:  # one UPDATE, so one version bump
         _apply(session, clip, changes, before)
     session.flush()
@@ -286,9 +316,28 @@ def update(session: Session, code: str, data: ClipUpdate, *, actor: str) -> Clip
     diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
     if diff:
         custody.record(
-            session, actor=actor, action="clip.updated", clip_code=code, payload={"changes": diff}
+            session,
+            actor=actor,
+            action=action,
+            clip_code=clip.code,
+            payload={**(payload or {}), "changes": diff},
         )
-    return clip
+    return diff
+
+
+def preview(session: Session, clip: Clip, changes: dict[str, Any]) -> dict[str, Any]:
+    """What ``changes`` would do to the clip ({field: {before, after}}), validated exactly
+    as an edit is, without changing anything (the work is rolled back to a savepoint)."""
+    before = snapshot(session, clip)
+    savepoint = session.begin_nested()
+    try:
+        with session.no_autoflush:
+            _apply(session, clip, changes, before)
+        session.flush()
+        after = snapshot(session, clip)
+    finally:
+        savepoint.rollback()
+    return {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
 
 
 def _apply(session: Session, clip: Clip, changes: dict[str, Any], before: dict[str, Any]) -> None:

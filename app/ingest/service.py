@@ -44,8 +44,10 @@ ACCEPTED_TYPES = ("application/octet-stream", "video/")
 
 
 def clip_for_upload(session: Session, code: str) -> Clip:
-    """The clip an upload goes to: it must exist and have no original yet."""
+    """The clip an upload goes to: it must exist, have no original yet, and not be frozen
+    (footage for a verified or published clip comes with a correction)."""
     clip = clips.live_clip(session, code)
+    clips.check_not_frozen(clip, "its media")
     existing = session.scalar(select(Media.sha256).where(Media.clip_id == clip.id))
     if existing is not None:
         raise ClipHasMedia(
@@ -109,6 +111,9 @@ def ingest(
     sha = written.sha256
     promotion: Promotion | None = None
     try:
+        # locked: the clip cannot be verified while its footage lands (and is checked again,
+        # as the upload may have taken a while)
+        clips.check_not_frozen(clips.live_clip(session, clip.code, lock=True), "its media")
         if (dup := _duplicate(session, sha)) is not None:
             raise dup
         info = written.checked() if written.checked else validate(written.path)

@@ -73,6 +73,16 @@ class VerificationPublic(BaseModel):
     confirmed: list[ChecklistItemPublic]
 
 
+class CorrectionPublic(BaseModel):
+    """An applied correction: when, which fields changed, and the public reason."""
+
+    model_config = _FORBID
+
+    corrected_at: datetime
+    fields: list[str] = Field(examples=[["place", "date"]])
+    reason: str = Field(examples=["The footage was filmed in Shiraz, not Abadan."])
+
+
 class ClipPublic(BaseModel):
     """One published clip, as the public and partners see it."""
 
@@ -110,6 +120,7 @@ class ClipPublic(BaseModel):
                     "media": None,
                     "keyframes": [],
                     "verification": None,
+                    "corrections": [],
                 }
             ]
         },
@@ -132,6 +143,9 @@ class ClipPublic(BaseModel):
     media: MediaPublic | None = Field(description="null when the footage is held by the source")
     keyframes: list[KeyframePublic]
     verification: VerificationPublic | None
+    corrections: list[CorrectionPublic] = Field(
+        description="applied corrections, oldest first (a published record changes only so)"
+    )
 
 
 class ClipPublicPage(BaseModel):

@@ -7,7 +7,7 @@ not published is reported exactly like a code that never existed: ``ClipNotPubli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ class Enriched:
     media: sources.MediaInfo | None
     keyframes: list[sources.KeyframeInfo]
     verification: sources.Verification | None
+    corrections: list[sources.CorrectionInfo] = field(default_factory=list)
 
     @property
     def has_playback(self) -> bool:
@@ -71,7 +72,11 @@ def enrich(session: Session, rows: Sequence[Any], *, files: bool = True) -> list
     media = sources.media(session, ids)
     frames = sources.keyframes(session, ids) if media else {}
     checks = sources.verification(session, ids)
-    return [Enriched(r, media.get(r.id), frames.get(r.id, []), checks.get(r.id)) for r in rows]
+    fixes = sources.corrections(session, ids)
+    return [
+        Enriched(r, media.get(r.id), frames.get(r.id, []), checks.get(r.id), fixes.get(r.id, []))
+        for r in rows
+    ]
 
 
 def public_dict(
@@ -144,6 +149,10 @@ def public_dict(
             for k in item.keyframes
         ],
         "verification": verification,
+        "corrections": [
+            {"corrected_at": c.corrected_at, "fields": c.fields, "reason": c.reason}
+            for c in item.corrections
+        ],
     }
 
 

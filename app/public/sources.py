@@ -22,7 +22,7 @@ from app.clips.models import Clip
 from app.custody.models import CustodyEvent
 from app.db import fetch_rows
 from app.ingest.models import Keyframe, Media
-from app.review.models import ChecklistEntry, ChecklistTemplateItem
+from app.review.models import ChecklistEntry, ChecklistTemplateItem, Correction
 from app.storage import derivatives
 
 IMAGE_NAMES = {"poster": derivatives.POSTER}
@@ -48,6 +48,46 @@ class KeyframeInfo:
 class Verification:
     verified_at: datetime | None
     confirmed: list[tuple[str, str, str]] = field(default_factory=list)  # key, label en, fa
+
+
+@dataclass(frozen=True)
+class CorrectionInfo:
+    """An applied correction as the public sees it: when, which fields, and why (never who)."""
+
+    corrected_at: datetime
+    fields: list[str]
+    reason: str
+
+
+PUBLIC_FIELDS = (
+    ("place", ("city", "province")),
+    ("date", ("date",)),
+    ("title_en", ("title_en",)),
+    ("title_fa", ("title_fa",)),
+    ("description_en", ("description_en",)),
+    ("description_fa", ("description_fa",)),
+    ("graphic_violence", ("graphic_violence",)),
+    ("identifiable_people", ("identifiable_people",)),
+    ("tags", ("tags",)),
+)
+
+
+def corrections(session: Session, clip_ids: list[int]) -> dict[int, list[CorrectionInfo]]:
+    """Applied corrections of each clip, oldest first (public reason only)."""
+    if not clip_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Correction.clip_id, Correction.decided_at, Correction.changes, Correction.public_reason
+        )
+        .where(Correction.clip_id.in_(clip_ids), Correction.state == "applied")
+        .order_by(Correction.clip_id, Correction.id)
+    ).all()
+    out: dict[int, list[CorrectionInfo]] = {}
+    for clip_id, at, changes, reason in rows:
+        names = [name for name, columns in PUBLIC_FIELDS if any(c in changes for c in columns)]
+        out.setdefault(clip_id, []).append(CorrectionInfo(at, names, reason))
+    return out
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,9 @@ def update_entry(
         text = str(data.get("date") or "").strip()
         if not text:
             raise InvalidInput("a confirmed date needs the date (e.g. 16 Nov 2019)", field="date")
-        clips.update(session, code, ClipUpdate(version=clip.version, date=text), actor=actor)
+        clips.update(
+            session, code, ClipUpdate(version=clip.version, date=text), actor=actor, user=user
+        )
         clean = {"date": clip.date_edtf}
     before = _snapshot(entry)
     if entry is None:

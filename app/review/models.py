@@ -8,7 +8,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -132,3 +141,63 @@ class Retraction(Base):
     )
     public_reason: Mapped[str] = mapped_column(Text)
     retracted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+CORRECTION_STATES = ("open", "applied", "rejected")
+
+
+class Correction(Base):
+    """A proposed change to a frozen (verified or published) clip: reviewed like a clip,
+    applied in one transaction when the last approval needed arrives.
+
+    ``changes`` is ``{field: {"before": ..., "after": ...}}`` over the fields of the
+    clip's snapshot (city, province, date, titles, descriptions, flags, tags). ``reason``
+    is internal; ``public_reason`` is shown on the public page once it is applied.
+    ``confirmed`` holds the checklist items confirmed again for it: ``{key: {"by", "at",
+    "note"}}``. At most one open correction per clip (a partial unique index)."""
+
+    __tablename__ = "clip_correction"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'applied', 'rejected')", name="state"),
+        Index("ix_clip_correction_clip_id_id", "clip_id", "id"),
+        Index(
+            "uq_clip_correction_open",
+            "clip_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested: Mapped[dict[str, Any]] = mapped_column(JSON)  # the fields as proposed
+    reason: Mapped[str] = mapped_column(Text)
+    public_reason: Mapped[str] = mapped_column(Text)
+    confirmed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CorrectionApproval(Base):
+    __tablename__ = "clip_correction_approval"
+    __table_args__ = (
+        UniqueConstraint(
+            "correction_id", "reviewer_id", name="uq_clip_correction_approval_reviewer"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    correction_id: Mapped[int] = mapped_column(ForeignKey("clip_correction.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
 from app.clips.models import Clip
+from app.ingest.models import Media
 from app.places.models import Place
 from app.review.models import Approval, ClipAssignment
 
@@ -26,6 +27,11 @@ def active_approvals(session: Session, clip_id: int) -> list[tuple[Approval, str
         .order_by(Approval.id)
     ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def media_uploader_id(session: Session, clip_id: int) -> int | None:
+    """Who uploaded the clip's original (None when it has none, or nobody is known)."""
+    return session.scalar(select(Media.uploaded_by_id).where(Media.clip_id == clip_id))
 
 
 def assignment(session: Session, clip_id: int) -> ClipAssignment | None:

@@ -225,3 +225,71 @@ class CustodyExport(BaseModel):
     chain_head: str
     chain_events: int
     events: list[CustodyEventRead]
+
+
+class CorrectionFields(BaseModel):
+    """The fields a correction may change (only those given are proposed)."""
+
+    model_config = _FORBID
+
+    city: str | None = None
+    province: str | None = None
+    date: str | None = Field(default=None, examples=["16 Nov 2019"])
+    title_en: str | None = Field(default=None, max_length=300)
+    title_fa: str | None = Field(default=None, max_length=300)
+    description_en: str | None = Field(default=None, max_length=20000)
+    description_fa: str | None = Field(default=None, max_length=20000)
+    graphic_violence: bool | None = None
+    identifiable_people: bool | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class CorrectionCreate(BaseModel):
+    model_config = _FORBID
+
+    changes: CorrectionFields
+    reason: str = Field(max_length=5000, description="why (team only)")
+    public_reason: str = Field(max_length=1000, description="shown on the public notice")
+
+
+class CorrectionDecision(BaseModel):
+    model_config = _FORBID
+
+    note: str = Field(default="", max_length=5000)
+    version: int | None = Field(default=None, ge=1)
+
+
+class FieldChangeRead(BaseModel):
+    model_config = _FORBID
+
+    field: str
+    before: Any
+    after: Any
+
+
+class CorrectionRead(BaseModel):
+    model_config = _FORBID
+
+    id: int
+    clip: str
+    state: str = Field(examples=["open", "applied", "rejected"])
+    changes: list[FieldChangeRead]
+    reason: str
+    public_reason: str
+    author: str | None
+    approvals: list[str]
+    required_approvals: int
+    must_confirm: list[str] = Field(description="checklist items to confirm again")
+    confirmed: list[str]
+    missing_items: list[str]
+    decision_note: str
+    created_at: datetime
+    decided_at: datetime | None
+    version: int
+    applied_now: bool = False
+
+
+class CorrectionList(BaseModel):
+    model_config = _FORBID
+
+    items: list[CorrectionRead]

@@ -83,9 +83,9 @@ def allowed_moves(session: Session, clip: Clip, user: User) -> list[AllowedMoveR
     """Every move out of the clip's state, and whether this user may make it now."""
     out = []
     for move in transitions.moves_from(clip.status):
-        reason = transitions.refusal(move, user, clip.created_by_id) or _condition(
-            session, clip, move
-        )
+        reason = transitions.refusal(
+            move, user, clip.created_by_id, repository.media_uploader_id(session, clip.id)
+        ) or _condition(session, clip, move)
         out.append(
             AllowedMoveRead(
                 to=move.target,
@@ -134,7 +134,9 @@ def _apply(
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise NoteRequired(f"the note is longer than {MAX_NOTE} characters", field="note")
-    refused = transitions.refusal(move, user, clip.created_by_id)
+    refused = transitions.refusal(
+        move, user, clip.created_by_id, repository.media_uploader_id(session, clip.id)
+    )
     if refused:
         raise NotAllowed(f"you cannot {move.name.replace('_', ' ')} clip {clip.code}: {refused}")
     if move.note_required and not note:
@@ -203,8 +205,13 @@ def approve(
         clips.check_version(clip, version)
     if clip.created_by_id == user.id:
         raise NotAllowed(
-            f"you uploaded clip {code}, so you cannot approve it: nobody may "
-            "verify a clip they uploaded"
+            f"you uploaded the record of clip {code}, so you cannot approve it: nobody may "
+            "verify a clip whose record or footage they created"
+        )
+    if repository.media_uploader_id(session, clip.id) == user.id:
+        raise NotAllowed(
+            f"you uploaded the footage of clip {code}, so you cannot approve it: nobody may "
+            "verify a clip whose record or footage they created"
         )
     if transitions.ROLE_RANK[user.role] < transitions.ROLE_RANK["reviewer"]:
         raise NotAllowed("approving a clip needs a reviewer or an admin")

@@ -62,11 +62,17 @@ def is_publisher(user: User) -> bool:
     return user.role == "admin" or (user.role == "reviewer" and user.can_publish)
 
 
-def refusal(move: Move, user: User, uploader_id: int | None) -> str | None:
-    """Why `user` may not make `move` (None when the role rules allow it)."""
-    is_uploader = uploader_id is not None and uploader_id == user.id
-    if not move.uploader_may and is_uploader:
-        return "nobody may verify a clip they uploaded"
+def refusal(
+    move: Move, user: User, creator_id: int | None, media_uploader_id: int | None = None
+) -> str | None:
+    """Why `user` may not make `move` (None when the role rules allow it). Separation of
+    duties covers both who created the record and who uploaded its footage."""
+    is_uploader = creator_id is not None and creator_id == user.id
+    if not move.uploader_may:
+        if is_uploader:
+            return "nobody may verify a clip they uploaded (its record)"
+        if media_uploader_id is not None and media_uploader_id == user.id:
+            return "nobody may verify a clip whose footage they uploaded"
     rank = ROLE_RANK[user.role]
     if move.who == "owner_or_reviewer":
         if rank >= ROLE_RANK["reviewer"] or is_uploader:

@@ -107,7 +107,7 @@ def test_the_verification_journey(
             code,
         )
         up.get_by_test_id("error").wait_for()
-        assert "you uploaded clip" in up.get_by_test_id("error").inner_text()
+        assert "you uploaded the record of clip" in up.get_by_test_id("error").inner_text()
 
         # 4. reviewer B approves: the clip is verified
         b = pages["reviewer_b"] = _login(browser, server, reviewer_b)

@@ -252,9 +252,12 @@ def test_reprocessing_an_unpublished_clip_stays_out_of_the_feed(
     assert events_since(client, full_key, since) == []
 
 
-def test_an_original_for_a_published_clip_updates_the_feed_and_gets_a_playback_copy(
+def test_footage_cannot_be_attached_in_place_to_a_published_clip_without_any(
     client: TestClient, api: Api, team: Team, original: bytes, full_key: Any
 ) -> None:
+    """Issue 13: a published record without footage (every demo record) gets its footage
+    only through a correction (tests/review/test_corrections.py); a plain upload is 409
+    and nothing reaches the public side or the feed."""
     from app.clips import service as clips
     from app.clips.schemas import ClipCreate
 
@@ -267,14 +270,20 @@ def test_an_original_for_a_published_clip_updates_the_feed_and_gets_a_playback_c
             status="published",
         ).code
     since = cursor(client, full_key)
-    sha = upload(api, team.admin, code, original)
-    assert events_since(client, full_key, since) == [("updated", code)]
-    assert client.get(f"/api/v1/published/{code}").json()["media"]["sha256"] == sha
-    ran = run_jobs()
-    assert sorted(ran) == ["hashes", "keyframes", "playback", "probe"]
-    # one event for the upload, one for the keyframes, one for the playback copy
-    assert events_since(client, full_key, since) == [("updated", code)] * 3
-    assert client.get(f"/clips/{code}/playback.mp4").status_code == 200
+    for who in (team.uploader, team.admin):
+        r = api.c.post(
+            f"/api/v1/clips/{code}/media",
+            params={"filename": "phone.mov"},
+            content=original,
+            headers={**who.headers, "Content-Type": "video/quicktime"},
+        )
+        assert r.status_code == 409, r.text
+        assert r.json()["error"] == "record_frozen"
+        assert r.json()["corrections"] == f"/api/v1/clips/{code}/corrections"
+    assert events_since(client, full_key, since) == []
+    assert client.get(f"/api/v1/published/{code}").json()["media"] is None
+    assert run_jobs() == []
+    assert client.get(f"/clips/{code}/playback.mp4").status_code == 404
 
 
 def test_the_checklist_of_a_published_clip_is_locked_so_the_feed_is_quiet(

@@ -2,8 +2,15 @@
 
 from fastapi import APIRouter
 
-from app.web.team import account, admin, clip, pages, upload
+from app.web.team import account, admin, clip, corrections, pages, upload
 
 
 def routers() -> list[APIRouter]:
-    return [pages.router, clip.router, admin.router, upload.router, account.router]
+    return [
+        pages.router,
+        clip.router,
+        corrections.router,
+        admin.router,
+        upload.router,
+        account.router,
+    ]

@@ -18,7 +18,7 @@ from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
-from app.review import checklist, comments, service
+from app.review import checklist, comments, corrections, editing, service
 from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
@@ -50,7 +50,11 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
     )
     media = media_view(session, code)
     is_reviewer = user.role in ("reviewer", "admin")
+    fixes = [corrections.read(session, code, c) for c in corrections.list_for(session, code)]
     return {
+        "frozen": clip.status in clips.FROZEN,
+        "corrections": fixes,
+        "open_correction": next((c for c in fixes if c.state == "open"), None),
         "clip": read,
         "code": code,
         "moves": moves,
@@ -235,6 +239,9 @@ async def post_comment(code: str, request: Request, session: SessionDep, who: Te
 
 @page(router, "/team/clips/{code}/edit", methods=("POST",))
 async def post_edit(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
+    assert who.user is not None
+    user = who.user
+
     def act(d: dict[str, Any]) -> str:
         tags = [t.strip() for t in _s(d, "tags").split(",") if t.strip()]
         update = ClipUpdate(
@@ -250,7 +257,7 @@ async def post_edit(code: str, request: Request, session: SessionDep, who: TeamP
             identifiable_people=_s(d, "identifiable_people") == "on",
             tags=tags,
         )
-        clips.update(session, code, update, actor=who.actor)
+        editing.edit(session, code, update, user=user, actor=who.actor)
         return "saved"
 
     return await _act(request, session, code, who, act, "catalogue")

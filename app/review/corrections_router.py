@@ -1,0 +1,136 @@
+"""Team JSON API for corrections: /api/v1/clips/{code}/corrections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from app.accounts.deps import Reviewer, TeamMember
+from app.accounts.models import User
+from app.review import corrections
+from app.review.schemas import (
+    CorrectionCreate,
+    CorrectionDecision,
+    CorrectionList,
+    CorrectionRead,
+)
+from app.web.session import SessionDep, UnitOfWorkRoute
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+router = APIRouter(
+    prefix="/api/v1/clips/{code}/corrections",
+    tags=["corrections (team)"],
+    route_class=UnitOfWorkRoute,
+)
+
+
+def _user(who: object) -> User:
+    user = getattr(who, "user", None)
+    assert user is not None
+    return user
+
+
+@router.post(
+    "",
+    response_model=CorrectionRead,
+    status_code=201,
+    summary="Propose a correction to a verified or published clip (any team member)",
+)
+def propose(
+    code: str, data: CorrectionCreate, session: SessionDep, who: TeamMember, response: Response
+) -> CorrectionRead:
+    correction = corrections.propose(
+        session,
+        code,
+        changes=data.changes.model_dump(exclude_unset=True),
+        reason=data.reason,
+        public_reason=data.public_reason,
+        user=_user(who),
+        actor=who.actor,
+    )
+    response.headers["Location"] = f"/api/v1/clips/{code}/corrections/{correction.id}"
+    return corrections.read(session, code, correction)
+
+
+@router.get("", response_model=CorrectionList, summary="The clip's corrections, oldest first")
+def list_corrections(code: str, session: SessionDep, _: TeamMember) -> CorrectionList:
+    return CorrectionList(
+        items=[corrections.read(session, code, c) for c in corrections.list_for(session, code)]
+    )
+
+
+@router.get("/{correction_id}", response_model=CorrectionRead, summary="One correction")
+def get_correction(
+    code: str, correction_id: RowId, session: SessionDep, _: TeamMember
+) -> CorrectionRead:
+    return corrections.read(session, code, corrections.get(session, code, correction_id))
+
+
+@router.post(
+    "/{correction_id}/checklist/{key}",
+    response_model=CorrectionRead,
+    summary="Confirm a checklist item again for the correction's new values (reviewers)",
+)
+def confirm_item(
+    code: str,
+    correction_id: RowId,
+    key: str,
+    data: CorrectionDecision,
+    session: SessionDep,
+    who: Reviewer,
+) -> CorrectionRead:
+    correction = corrections.confirm(
+        session,
+        code,
+        correction_id,
+        key,
+        note=data.note,
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
+    return corrections.read(session, code, correction)
+
+
+@router.post(
+    "/{correction_id}/approvals",
+    response_model=CorrectionRead,
+    status_code=201,
+    summary="Approve a correction (the last approval needed applies it)",
+)
+def approve(
+    code: str, correction_id: RowId, data: CorrectionDecision, session: SessionDep, who: Reviewer
+) -> CorrectionRead:
+    correction, applied = corrections.approve(
+        session,
+        code,
+        correction_id,
+        note=data.note,
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
+    out = corrections.read(session, code, correction)
+    out.applied_now = applied
+    return out
+
+
+@router.post(
+    "/{correction_id}/rejection",
+    response_model=CorrectionRead,
+    summary="Reject a correction (the clip stays as it is; a note is required)",
+)
+def reject(
+    code: str, correction_id: RowId, data: CorrectionDecision, session: SessionDep, who: Reviewer
+) -> CorrectionRead:
+    correction = corrections.reject(
+        session,
+        code,
+        correction_id,
+        note=data.note,
+        version=data.version,
+        user=_user(who),
+        actor=who.actor,
+    )
+    return corrections.read(session, code, correction)
