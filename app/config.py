@@ -72,6 +72,19 @@ class Settings(BaseSettings):
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
 
+    # custody log (README "Evidence and proof"): the Ed25519 key that signs checkpoints
+    # (a file outside the database, mode 0600; default var/custody-log.key), the log's name
+    # in checkpoints (default: base_url's host + "/custody-log"), how often a checkpoint is
+    # made when the log grew, and the RFC 3161 timestamp authorities that stamp each one
+    log_key_path: Path | None = None
+    log_origin: str = ""
+    checkpoint_interval_seconds: int = Field(default=3600, ge=60)
+    tsa_urls: list[str] = []
+    # PEM file of the CA certificates a TSA's chain must lead to (tokens are checked offline)
+    tsa_ca_file: Path | None = None
+    tsa_timeout_seconds: float = Field(default=10.0, gt=0)
+    tsa_max_attempts: int = Field(default=8, ge=1)
+
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 
