@@ -56,9 +56,18 @@ def serve(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            "--app-role",
+            help="PostgreSQL: the serving role to grant (INSERT and SELECT only on the "
+            "custody log; normal rights elsewhere). Run as the migration role (the owner).",
+        ),
+    ] = None,
+) -> None:
     """Apply database migrations up to the latest, then seed the places."""
-    from app.migrate import upgrade
+    from app.migrate import RoleError, grant_app_role, upgrade
     from app.places.service import seed
     from app.tasks import session_scope
 
@@ -66,6 +75,14 @@ def migrate() -> None:
     with session_scope() as session:
         added = seed(session)
     typer.echo(f"database is at the latest migration; {added} places added")
+    if app_role:
+        try:
+            grant_app_role(app_role)
+        except RoleError as exc:
+            fail(str(exc), code=2)
+        typer.echo(
+            f"granted {app_role}: SELECT and INSERT on the custody log, read/write elsewhere"
+        )
 
 
 @app.command("import")
