@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,11 +25,9 @@ app = typer.Typer(
 users_app = typer.Typer(help="Team accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens for the team's scripts.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
-audit_app = typer.Typer(help="The custody log.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(apikeys_app, name="apikeys")
-app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -59,9 +56,18 @@ def serve(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            "--app-role",
+            help="PostgreSQL: the serving role to grant (INSERT and SELECT only on the "
+            "custody log; normal rights elsewhere). Run as the migration role (the owner).",
+        ),
+    ] = None,
+) -> None:
     """Apply database migrations up to the latest, then seed the places."""
-    from app.migrate import upgrade
+    from app.migrate import RoleError, grant_app_role, upgrade
     from app.places.service import seed
     from app.tasks import session_scope
 
@@ -69,6 +75,14 @@ def migrate() -> None:
     with session_scope() as session:
         added = seed(session)
     typer.echo(f"database is at the latest migration; {added} places added")
+    if app_role:
+        try:
+            grant_app_role(app_role)
+        except RoleError as exc:
+            fail(str(exc), code=2)
+        typer.echo(
+            f"granted {app_role}: SELECT and INSERT on the custody log, read/write elsewhere"
+        )
 
 
 @app.command("import")
@@ -408,68 +422,6 @@ def apikeys_list() -> None:
             typer.echo(f"{key.id}\t{partner.name}\t{key.prefix}…\t{','.join(key.scopes)}\t{state}")
 
 
-@audit_app.command("verify")
-def audit_verify(
-    expect_head: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--expect-head",
-            help="A head printed by an earlier run and kept outside the system; it must still "
-            "be in the chain (repeatable)",
-        ),
-    ] = None,
-) -> None:
-    """Recompute the custody chain; exit 1 at the first edited, deleted or inserted entry,
-    or when an expected head (checkpoint) is no longer in the chain."""
-    from app.custody.service import verify
-    from app.tasks import session_scope
-
-    for h in expect_head or []:
-        if len(h.strip()) != 64 or any(c not in "0123456789abcdef" for c in h.strip().lower()):
-            fail(f"--expect-head {h!r} is not a 64-character hex hash", code=2)
-    with session_scope() as session:
-        result = verify(session, expect_head or [])
-    if not result.ok:
-        typer.secho(f"TAMPERED: {result.reason}", fg=typer.colors.RED, err=True)
-        if result.first_bad_id is not None:
-            typer.echo(f"last good head after {result.count} events: {result.head}")
-        raise typer.Exit(1)
-    typer.echo(f"ok: {result.count} events, chain intact")
-    for h, n in sorted(result.checkpoints.items(), key=lambda kv: kv[1]):
-        typer.echo(f"checkpoint {h} found after event {n} ({result.count - n} events since)")
-    typer.echo(f"head: {result.head}")
-
-
-@audit_app.command("export")
-def audit_export(code: Annotated[str | None, typer.Option(help="Only this clip")] = None) -> None:
-    """Print custody events as JSON lines (all, or one clip's)."""
-    from sqlalchemy import select
-
-    from app.custody.models import CustodyEvent
-    from app.tasks import session_scope
-
-    with session_scope() as session:
-        stmt = select(CustodyEvent).order_by(CustodyEvent.id)
-        if code:
-            stmt = stmt.where(CustodyEvent.clip_code == code)
-        for e in session.scalars(stmt):
-            typer.echo(
-                json.dumps(
-                    {
-                        "id": e.id,
-                        "occurred_at": e.occurred_at.isoformat(),
-                        "actor": e.actor,
-                        "action": e.action,
-                        "clip_code": e.clip_code,
-                        "payload": e.payload,
-                        "prev_hash": e.prev_hash,
-                        "hash": e.hash,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-
-
 @app.command()
 def worker(
     concurrency: Annotated[
@@ -487,6 +439,10 @@ def worker(
 from app.ingest.commands import register as _register_ingest_commands  # noqa: E402
 
 _register_ingest_commands(app)
+
+from app.custody.commands import register as _register_custody_commands  # noqa: E402
+
+_register_custody_commands(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

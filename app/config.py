@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     # original is re-hashed once per cycle, spread over it, at most this fast (0: no limit)
     fixity_cycle_days: float = Field(default=90, gt=0)
     fixity_max_mb_per_s: float = Field(default=50, ge=0)
+    # custody log (README "Evidence and proof"): the Ed25519 key that signs checkpoints
+    # (a file outside the database, mode 0600; default var/custody-log.key), the log's name
+    # in checkpoints (default: base_url's host + "/custody-log"), how often a checkpoint is
+    # made when the log grew, and the RFC 3161 timestamp authorities that stamp each one
+    log_key_path: Path | None = None
+    log_origin: str = ""
+    checkpoint_interval_seconds: int = Field(default=3600, ge=60)
+    tsa_urls: list[str] = []
+    # PEM file of the CA certificates a TSA's chain must lead to (tokens are checked offline)
+    tsa_ca_file: Path | None = None
+    tsa_timeout_seconds: float = Field(default=10.0, gt=0)
+    tsa_max_attempts: int = Field(default=8, ge=1)
 
     # review workflow
     required_approvals: int = Field(default=2, ge=1)

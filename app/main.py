@@ -16,6 +16,8 @@ from app.accounts.deps import Anyone
 from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
+from app.custody import service as custody
+from app.custody.router import router as custody_router
 from app.db import ping
 from app.docs import install_docs
 from app.error_handlers import install_error_handlers, overloaded
@@ -70,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from app.jobs.lifecycle import background
 
     bootstrap()  # (create_app did it already; a lifespan reused elsewhere must not depend on it)
+    custody.check_startup()  # production: no start without the log key once the log has events
     with background():
         yield
 
@@ -136,6 +139,7 @@ def create_app() -> FastAPI:
     app.include_router(places_router)
     app.include_router(review_router)
     app.include_router(corrections_router)
+    app.include_router(custody_router)
     app.include_router(auth_views.router)
     for team_router in team_web.routers():
         app.include_router(team_router)

@@ -2,7 +2,7 @@
 
 from app.accounts.models import ApiToken, User, WebSession
 from app.clips.models import Clip, CodeSequence
-from app.custody.models import CustodyEvent
+from app.custody.models import CustodyCheckpoint, CustodyEvent, CustodyNode, CustodyTimestamp
 from app.db import Base
 from app.ingest.models import Keyframe, Media, Upload
 from app.jobs.models import ProcessingJob
@@ -32,6 +32,9 @@ __all__ = [
     "CorrectionApproval",
     "Base",
     "Clip",
+    "CustodyCheckpoint",
+    "CustodyNode",
+    "CustodyTimestamp",
     "CodeSequence",
     "CustodyEvent",
     "Keyframe",

@@ -135,6 +135,11 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("GET", "/api/v1/review/queue"): team(200),
     ("GET", "/api/v1/clips/{code}/custody"): team(200),
+    # custody log proofs (the matrix's world has no checkpoint yet)
+    ("GET", "/api/v1/custody/checkpoint"): public(404),
+    ("GET", "/api/v1/custody/consistency"): public(path="/api/v1/custody/consistency?from=0&to=0"),
+    ("GET", "/api/v1/custody/inclusion"): team(404, path="/api/v1/custody/inclusion?event=99999"),
+    ("GET", "/.well-known/archive-log-key"): public(),
     # partner API
     ("GET", "/api/v1/published"): cells("partner_read", 200, 200, 401, 200, 200, 200),
     ("GET", "/api/v1/published/{code}"): cells("partner_read", 200, 200, 401, 200, 200, 200),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.clips import service as clips
+from app.custody import audit
 from app.custody import service as custody
 from app.kit.clock import utcnow
 from app.review.schemas import CustodyEventRead, CustodyExport
@@ -13,7 +14,7 @@ from app.review.schemas import CustodyEventRead, CustodyExport
 
 def export_clip(session: Session, code: str, *, actor: str) -> CustodyExport:
     clips.live_clip(session, code)
-    result = custody.verify(session)  # (it expunges the session's objects as it pages)
+    result = audit.verify(session)  # (it expunges the session's objects as it pages)
     custody.record(
         session, actor=actor, action="custody.exported", clip_code=code, payload={"format": "json"}
     )
