@@ -401,6 +401,10 @@ from app.ingest.commands import register as _register_ingest_commands  # noqa: E
 
 _register_ingest_commands(app)
 
+from app.evidence.commands import register as _register_evidence_commands  # noqa: E402
+
+_register_evidence_commands(app)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     fixity_cycle_days: float = Field(default=90, gt=0)
     fixity_max_mb_per_s: float = Field(default=50, ge=0)
 
+    # evidence packages (app/evidence/): the bag-info.txt Source-Organization
+    evidence_organization: str = "Video evidence archive"
+
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 

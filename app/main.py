@@ -18,6 +18,7 @@ from app.clips.router import router as clips_router
 from app.config import get_settings
 from app.db import ping
 from app.error_handlers import install_error_handlers, overloaded
+from app.evidence.router import router as evidence_router
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
 from app.kit.overload import Admission
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
     app.include_router(tus_router)
     app.include_router(places_router)
     app.include_router(review_router)
+    app.include_router(evidence_router)
     app.include_router(auth_views.router)
     for team_router in team_web.routers():
         app.include_router(team_router)

@@ -116,6 +116,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("GET", "/api/v1/review/queue"): team(200),
     ("GET", "/api/v1/clips/{code}/custody"): team(200),
+    ("GET", "/api/v1/clips/{code}/evidence.tar"): team(200),
     # partner API
     ("GET", "/api/v1/published"): cells("partner_read", 200, 200, 401, 200, 200, 200),
     ("GET", "/api/v1/published/{code}"): cells("partner_read", 200, 200, 401, 200, 200, 200),
