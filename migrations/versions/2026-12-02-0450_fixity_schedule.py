@@ -5,7 +5,7 @@ fixity_attempted_at; fixity_run records each run (scheduled or `archive fixity`)
 figures, for the team dashboard (last pass, overdue, failures).
 
 Revision ID: 5b0e91c4d2f8
-Revises: 3c1f6b2a9d47
+Revises: 5a7c2e9d1b34
 Create Date: 2026-12-02 04:50:00.000000+00:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '5b0e91c4d2f8'
-down_revision: Union[str, Sequence[str], None] = '3c1f6b2a9d47'
+down_revision: Union[str, Sequence[str], None] = '5a7c2e9d1b34'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
