@@ -443,6 +443,9 @@ _register_ingest_commands(app)
 from app.custody.commands import register as _register_custody_commands  # noqa: E402
 
 _register_custody_commands(app)
+from app.evidence.commands import register as _register_evidence_commands  # noqa: E402
+
+_register_evidence_commands(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

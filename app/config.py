@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     tsa_timeout_seconds: float = Field(default=10.0, gt=0)
     tsa_max_attempts: int = Field(default=8, ge=1)
 
+    # evidence packages (app/evidence/): the bag-info.txt Source-Organization
+    evidence_organization: str = "Video evidence archive"
+
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 

@@ -140,6 +140,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/custody/consistency"): public(path="/api/v1/custody/consistency?from=0&to=0"),
     ("GET", "/api/v1/custody/inclusion"): team(404, path="/api/v1/custody/inclusion?event=99999"),
     ("GET", "/.well-known/archive-log-key"): public(),
+    ("GET", "/api/v1/clips/{code}/evidence.tar"): team(200),
     # partner API
     ("GET", "/api/v1/published"): cells("partner_read", 200, 200, 401, 200, 200, 200),
     ("GET", "/api/v1/published/{code}"): cells("partner_read", 200, 200, 401, 200, 200, 200),

@@ -1,0 +1,1 @@
+"""Evidence packages: BagIt bags of a clip that verify offline (README, "Evidence and proof")."""

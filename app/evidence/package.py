@@ -1,0 +1,180 @@
+"""Writing a BagIt bag (RFC 8493) as a stream: a tar, or files in a directory.
+
+No database here: :class:`BagPlan` holds everything (the payload files by path, the tag
+files as bytes), and :func:`members` yields the bag's files in order, each as a name, a
+size and its chunks. The payload comes first; each payload file is read once, in 1 MiB
+blocks, and the SHA-512 (and, unless the store already knows it, the SHA-256) is taken
+from the same blocks that go out, so memory stays constant whatever the size of the
+original. The manifests come after the payload (a tar's order is free, and a directory
+has none), then the tag manifests, which cover every other tag file.
+
+Never build a bag inside the media store: the bag is written to a stream or to a fresh
+directory, and the store is only read (``bagit.make_bag`` would move the originals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+BLOCK = 1024 * 1024
+ALGORITHMS = ("sha256", "sha512")
+BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+
+
+@dataclass(frozen=True)
+class PayloadFile:
+    name: str  # under data/, e.g. "data/original/IRN091.mp4"
+    path: Path
+    size: int
+    sha256: str | None = None  # known already (the original's stored checksum)
+
+
+@dataclass
+class BagPlan:
+    root: str  # the bag's directory name (the clip code)
+    info: list[tuple[str, str]]  # bag-info.txt fields, in order (Payload-Oxum is added)
+    payload: list[PayloadFile] = field(default_factory=list)
+    tags: dict[str, bytes] = field(default_factory=dict)  # e.g. "metadata/record.json"
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # relative to the bag's root
+    size: int
+    chunks: Iterable[bytes]
+
+
+def _read(p: PayloadFile, digests: dict[str, dict[str, str]]) -> Iterator[bytes]:
+    hashers = {a: hashlib.new(a) for a in ALGORITHMS if not (a == "sha256" and p.sha256)}
+    done = 0
+    with open(p.path, "rb", buffering=0) as fh:
+        while done < p.size:
+            block = fh.read(min(BLOCK, p.size - done))
+            if not block:
+                raise OSError(f"{p.path} ended after {done} of {p.size} bytes")
+            for h in hashers.values():
+                h.update(block)
+            done += len(block)
+            yield block
+    found = {a: h.hexdigest() for a, h in hashers.items()}
+    if p.sha256:
+        found["sha256"] = p.sha256
+    digests[p.name] = found
+
+
+def _manifest(entries: dict[str, dict[str, str]], algorithm: str) -> bytes:
+    return "".join(f"{d[algorithm]}  {name}\n" for name, d in sorted(entries.items())).encode()
+
+
+def _tag(name: str, data: bytes, digests: dict[str, dict[str, str]]) -> Member:
+    digests[name] = {a: hashlib.new(a, data).hexdigest() for a in ALGORITHMS}
+    return Member(name, len(data), (data,))
+
+
+def members(plan: BagPlan) -> Iterator[Member]:
+    """The bag's files: bagit.txt, the payload, bag-info, the manifests, the tag files and
+    the tag manifests last. A payload file's manifest lines exist once its chunks have
+    been consumed, so consume each member before asking for the next."""
+    payload: dict[str, dict[str, str]] = {}
+    tags: dict[str, dict[str, str]] = {}
+    yield _tag("bagit.txt", BAGIT_TXT, tags)
+    for p in plan.payload:
+        yield Member(p.name, p.size, _read(p, payload))
+    missing = [p.name for p in plan.payload if p.name not in payload]
+    if missing:
+        raise RuntimeError(f"payload files not consumed before the manifests: {missing}")
+    oxum = f"{sum(p.size for p in plan.payload)}.{len(plan.payload)}"
+    info = "".join(f"{k}: {v}\n" for k, v in [*plan.info, ("Payload-Oxum", oxum)])
+    yield _tag("bag-info.txt", info.encode(), tags)
+    for a in ALGORITHMS:
+        yield _tag(f"manifest-{a}.txt", _manifest(payload, a), tags)
+    for name, data in plan.tags.items():
+        yield _tag(name, data, tags)
+    for a in ALGORITHMS:
+        data = _manifest(tags, a)  # every tag file so far (a tag manifest never lists itself)
+        yield Member(f"tagmanifest-{a}.txt", len(data), (data,))
+
+
+def _dirs(name: str, seen: set[str]) -> list[str]:
+    parts = name.split("/")[:-1]
+    out = []
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i])
+        if d not in seen:
+            seen.add(d)
+            out.append(d)
+    return out
+
+
+def _header(name: str, size: int, mtime: float, *, directory: bool = False) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = 0 if directory else size
+    info.mtime = int(mtime)
+    info.mode = 0o755 if directory else 0o644
+    info.type = tarfile.DIRTYPE if directory else tarfile.REGTYPE
+    info.uname = info.gname = "archive"
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
+
+
+def tar_stream(plans: Iterable[BagPlan]) -> Iterator[bytes]:
+    """One tar holding each bag under its root directory, as a stream of chunks."""
+    for plan in plans:
+        mtime = plan.created.timestamp() if plan.created else time.time()
+        seen: set[str] = set()
+        yield _header(plan.root, 0, mtime, directory=True)
+        for d in ("data",):
+            seen.add(d)
+            yield _header(f"{plan.root}/{d}", 0, mtime, directory=True)
+        for m in members(plan):
+            for d in _dirs(m.name, seen):
+                yield _header(f"{plan.root}/{d}", 0, mtime, directory=True)
+            yield _header(f"{plan.root}/{m.name}", m.size, mtime)
+            written = 0
+            for chunk in m.chunks:
+                written += len(chunk)
+                yield chunk
+            if written != m.size:
+                raise OSError(f"{m.name}: {written} bytes written, {m.size} announced")
+            if m.size % tarfile.BLOCKSIZE:
+                yield b"\0" * (tarfile.BLOCKSIZE - m.size % tarfile.BLOCKSIZE)
+    yield b"\0" * (tarfile.BLOCKSIZE * 2)
+
+
+def write_tar(plans: Iterable[BagPlan], out: Path) -> int:
+    """Write the tar to ``out`` (through a temp name, fsynced); returns its size."""
+    tmp = out.with_name(f".{out.name}.part")
+    size = 0
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in tar_stream(plans):
+                fh.write(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return size
+
+
+def write_dir(plan: BagPlan, parent: Path) -> Path:
+    """Write the bag as files under ``parent/<root>`` (which must not exist yet)."""
+    root = parent / plan.root
+    root.mkdir(parents=True)
+    (root / "data").mkdir()
+    for m in members(plan):
+        path = root / m.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            for chunk in m.chunks:
+                fh.write(chunk)
+    return root
