@@ -70,6 +70,17 @@ class Card:
     poster_url: str | None
     has_media: bool
     graphic: bool
+    people: bool = False  # identifiable people
+
+    @property
+    def flagged(self) -> bool:
+        """Its images wait behind the content warning (graphic violence, identifiable
+        people); an unflagged clip's images show at once."""
+        return self.graphic or self.people
+
+    @property
+    def gated(self) -> bool:
+        return self.poster_url is not None and self.flagged
 
 
 def pick(lang: str, en: str | None, fa: str | None) -> str:
@@ -91,6 +102,7 @@ def card(item: Enriched, lang: str, prefix: str) -> Card:
         poster_url=f"/clips/{r.code}/poster.jpg" if item.has_poster else None,
         has_media=item.media is not None,
         graphic=bool(r.graphic_violence),
+        people=bool(r.identifiable_people),
     )
 
 

@@ -118,7 +118,8 @@ def make_original(path: object) -> None:
 
 @pytest.fixture()
 def media_clip(db_url: str, add_clip: Callable[..., str], tmp_path: object) -> MediaClip:
-    """A published clip with an original, keyframes, a poster and a playback copy."""
+    """A published clip with an original, keyframes, a poster and a playback copy, flagged
+    as showing graphic violence (so its images wait behind the content warning)."""
     import hashlib
     from pathlib import Path
 
@@ -131,7 +132,9 @@ def media_clip(db_url: str, add_clip: Callable[..., str], tmp_path: object) -> M
     from app.public.playback import make_playback_copy
     from app.storage.store import get_store
 
-    code = add_clip(title_en="Footage with media", city="Abadan", province="Khuzestan")
+    code = add_clip(
+        title_en="Footage with media", city="Abadan", province="Khuzestan", graphic_violence=True
+    )
     original = Path(str(tmp_path)) / "original.mov"
     make_original(original)
     sha = hashlib.sha256(original.read_bytes()).hexdigest()

@@ -115,6 +115,52 @@ def test_content_warning_cookie_without_javascript(
     assert fa.headers["location"] == "/fa/"
 
 
+def set_flags(code: str, graphic: bool, people: bool) -> None:
+    from sqlalchemy import select
+
+    from app.clips.models import Clip
+    from app.db import session_scope
+    from app.public import cache
+
+    with session_scope() as session:
+        clip = session.scalar(select(Clip).where(Clip.code == code))
+        assert clip is not None
+        clip.graphic_violence, clip.identifiable_people = graphic, people
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("graphic", "people", "text"),
+    [
+        (True, False, "may show violence, injuries and death."),
+        (False, True, "show people who can be identified."),
+        (True, True, "injuries and death, and people who can be identified."),
+        (False, False, None),
+    ],
+)
+def test_the_gate_follows_the_clips_flags(
+    client: TestClient,
+    media_clip: MediaClip,
+    graphic: bool,
+    people: bool,
+    text: str | None,
+) -> None:
+    set_flags(media_clip.code, graphic, people)
+    for path in (f"/clips/{media_clip.code}", "/cities/abadan", "/"):
+        page = client.get(path, headers=HTML).text
+        gate = re.search(r'<form class="warning cw-gate".*?</form>', page, re.S)
+        if text is None:  # an unflagged clip: no gate, nothing blurred
+            assert gate is None and ' blurred"' not in page, path
+        else:
+            assert gate is not None and text in gate.group(0), path
+            assert ' blurred"' in page, path
+    home = client.get("/", headers=HTML).text
+    assert home.count('class="warning') == 1  # the home page warns once
+    clip = client.get(f"/clips/{media_clip.code}", headers=HTML).text
+    assert ("Shows people who can be identified" in clip) == people
+    assert ("May show graphic violence" in clip) == graphic
+
+
 def test_no_gate_without_images(client: TestClient, demo: int) -> None:
     assert 'class="warning cw-gate"' not in client.get("/cities/shiraz", headers=HTML).text
 
