@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -94,6 +94,13 @@ def import_(
         str | None,
         typer.Option(help="Email of the team member doing the import (an admin for --published)"),
     ] = None,
+    create_places: Annotated[
+        bool,
+        typer.Option(
+            "--create-places",
+            help="Allow provinces that are not in the gazetteer (they are created and listed)",
+        ),
+    ] = False,
 ) -> None:
     """Import catalogue rows from CSV: all or nothing; importing again changes nothing."""
     from app.accounts.service import get_user_by_email
@@ -113,7 +120,7 @@ def import_(
                 fail("--published needs --by EMAIL of an admin (the custody log records who)")
             if published and not source:
                 fail("--published needs --source NAME: imported records are attributed to it")
-            report = _run_import(session, file, actor, user_id, published, source)
+            report = _run_import(session, file, actor, user_id, published, source, create_places)
     except ImportFailed as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         for row in exc.extra.get("rows", []):
@@ -131,16 +138,31 @@ def _run_import(
     user_id: int | None,
     published: bool,
     source: str | None,
+    create_places: bool,
 ) -> ImportReport:
+    from contextlib import ExitStack
+
     from app.clips.importer import import_csv
 
-    rows = file.read_bytes().count(b"\n")
-    show = rows > get_settings().import_progress_threshold and sys.stderr.isatty()
-    with typer.progressbar(length=rows, label="importing", file=sys.stderr, hidden=not show) as bar:
+    threshold = get_settings().import_progress_threshold
+    with ExitStack() as stack:
+        bar: list[Any] = []
         done = [0]
 
         def progress(i: int, total: int) -> None:
-            bar.update(i - done[0])
+            # The bar starts when the writing starts (progress(0, n)), with the number of
+            # rows to write: its clock must not count reading and checking the file, or the
+            # first estimate extrapolates that set-up cost over every row.
+            if i == 0:
+                if total > threshold and sys.stderr.isatty():
+                    bar.append(
+                        stack.enter_context(
+                            typer.progressbar(length=total, label="importing", file=sys.stderr)
+                        )
+                    )
+                return
+            if bar:
+                bar[0].update(i - done[0])
             done[0] = i
 
         return import_csv(
@@ -150,8 +172,10 @@ def _run_import(
             user_id=user_id,
             published=published,
             source=source,
-            progress=progress if show else None,
+            progress=progress,
+            create_places=create_places,
         )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _print_report(report: ImportReport) -> None:
@@ -251,6 +275,69 @@ def users_disable(email: str) -> None:
     except AppError as exc:
         fail(exc.message)
     typer.echo(f"disabled {email}; its sessions and tokens no longer work")
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_new_password() -> str:
+    """Prompt twice on a terminal; otherwise read one line from stdin (for scripts)."""
+    if _stdin_is_tty():
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("new password again: ") != first:
+            fail("the two passwords are not the same")
+        return first
+    line = sys.stdin.readline()
+    if not line.strip():
+        fail("no password on stdin")
+    return line.rstrip("\r\n")
+
+
+@users_app.command("set-password")
+def users_set_password(email: str) -> None:
+    """Set a user's password (prompted twice, or one line on stdin when not a terminal).
+
+    The password must follow the rules (12+ characters, not a common one); the user's web
+    sessions end and a one-time password no longer needs changing."""
+    from app.accounts.service import change_password, get_user_by_email
+    from app.errors import AppError
+    from app.tasks import session_scope
+
+    password = _read_new_password()
+    try:
+        with session_scope() as session:
+            user = get_user_by_email(session, email)
+            change_password(session, user, current=None, new=password, actor=cli_actor())
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"password set for {email}; its web sessions were ended")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: str,
+    two_factor: Annotated[
+        bool, typer.Option("--two-factor", help="Also turn off two-factor log-in (lost phone)")
+    ] = False,
+) -> None:
+    """Issue a new one-time password (to be changed at the next log-in); sessions end."""
+    from app.accounts import two_factor as totp
+    from app.accounts.service import get_user_by_email, reset_password
+    from app.errors import AppError
+    from app.tasks import session_scope
+
+    try:
+        with session_scope() as session:
+            user = get_user_by_email(session, email)
+            password = reset_password(session, user.id, by=None, actor=cli_actor())
+            if two_factor:
+                totp.disable(session, user, actor=cli_actor())
+    except AppError as exc:
+        fail(exc.message)
+    typer.echo(f"one-time password for {email}: {password}")
+    if two_factor:
+        typer.echo("two-factor log-in is off; they set it up again after logging in")
 
 
 @tokens_app.command("create")

@@ -76,14 +76,31 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = 10.0
     # embedded workers (and their ffmpeg) run this much nicer than the request threads
     job_nice: int = Field(default=10, ge=0, le=19)
+    # an upload's hashing and writing threads run this much nicer than the request threads
+    upload_nice: int = Field(default=5, ge=0, le=19)
     celery_queue: str = "archive"
     celery_visibility_timeout_seconds: int = 3600
+
+    # fixity and reconciliation (app/ingest/fixity.py, app/ingest/reconcile.py): every
+    # original is re-hashed once per cycle, spread over it, at most this fast (0: no limit)
+    fixity_cycle_days: float = Field(default=90, gt=0)
+    fixity_max_mb_per_s: float = Field(default=50, ge=0)
 
     # review workflow
     required_approvals: int = Field(default=2, ge=1)
 
     # web
     session_max_age_seconds: int = 12 * 3600
+
+    # accounts (README "Accounts"): roles that must use two-factor log-in (comma-separated;
+    # empty: nobody is forced), and log-in throttling: this many failures in a row are free
+    # per account (per client address), then each further failure locks for
+    # login_lockout_seconds, doubled each time, at most login_lockout_max_seconds
+    require_2fa_for: str = "admin"
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_lockout_seconds: int = Field(default=30, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
     cors_origins: list[str] = []
     demo_on_first_run: bool = True
 
@@ -122,6 +139,10 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         return self.environment is Environment.production or self.base_url.startswith("https")
+
+    @property
+    def two_factor_roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.require_2fa_for.split(",") if r.strip())
 
     @property
     def effective_db_pool_size(self) -> int:

@@ -17,6 +17,7 @@ from app.accounts.router import router as accounts_router
 from app.clips.router import router as clips_router
 from app.config import get_settings
 from app.db import ping
+from app.docs import install_docs
 from app.error_handlers import install_error_handlers, overloaded
 from app.ingest.router import router as ingest_router
 from app.ingest.tus_router import router as tus_router
@@ -79,7 +80,7 @@ def create_app() -> FastAPI:
         title="Video evidence archive",
         version="0.1.0",
         description=DESCRIPTION,
-        docs_url="/api/docs",
+        docs_url=None,  # app/docs.py serves it, with local assets
         redoc_url=None,
         openapi_url="/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
@@ -88,6 +89,7 @@ def create_app() -> FastAPI:
     app.router.route_class = UnitOfWorkRoute
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(RejectNul)  # NUL in text: a 422 here, not a 500 from PostgreSQL
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     if settings.cors_origins:

@@ -94,6 +94,8 @@ def _configure(monkeypatch: pytest.MonkeyPatch, tmp: Path, url: str) -> None:
     monkeypatch.setenv("ARCHIVE_SECRET_KEY", "test-secret-" + "x" * 40)
     monkeypatch.setenv("ARCHIVE_JOBS", os.environ.get("ARCHIVE_JOBS", "off"))
     monkeypatch.setenv("ARCHIVE_DEMO_ON_FIRST_RUN", "false")
+    # the fixtures' admins log in without two-factor (tests/test_two_factor.py turns it on)
+    monkeypatch.setenv("ARCHIVE_REQUIRE_2FA_FOR", "")
     get_settings.cache_clear()
     reset_engine()
 

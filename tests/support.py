@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount, Route
 
 # Framework routes that are public by design (documentation and static assets).
-FRAMEWORK_PUBLIC = {"/openapi.json", "/api/docs", "/static"}
+FRAMEWORK_PUBLIC = {"/openapi.json", "/api/docs", "/api/docs/assets", "/static"}
 
 
 def iter_routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:

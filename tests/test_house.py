@@ -57,7 +57,7 @@ def test_a_fresh_worker_has_every_step_the_database_allows(db_url: str) -> None:
         "playback": None,
         "match": None,
     }
-    assert seen["sweepers"] == ["expired-uploads", "temp-files"]
+    assert seen["sweepers"] == ["expired-uploads", "fixity", "reconcile", "temp-files"]
 
 
 @pytest.mark.nodb

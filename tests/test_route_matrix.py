@@ -69,6 +69,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     # framework
     ("GET", "/openapi.json"): Row("framework", (200,) * 6),
     ("GET", "/api/docs"): Row("framework", (200,) * 6),
+    ("GET", "/api/docs/assets"): Row(
+        "framework", (200,) * 6, path="/api/docs/assets/swagger-ui-bundle.js"
+    ),
     ("GET", "/static"): Row("framework", (200,) * 6, path="/static/style.css"),
     ("GET", "/healthz"): public(),
     # accounts
@@ -78,6 +81,16 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/users"): admin(),
     ("POST", "/api/v1/users"): admin(422),
     ("PATCH", "/api/v1/users/{user_id}"): admin(422, body={"role": "nonsense"}),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): admin(
+        404, path="/api/v1/users/999999/password-reset"
+    ),
+    ("POST", "/api/v1/auth/second-factor"): team(422),
+    ("POST", "/api/v1/me/password"): team(422),
+    ("POST", "/api/v1/me/two-factor"): team(200),
+    ("POST", "/api/v1/me/two-factor/confirm"): team(422),
+    ("GET", "/api/v1/me/sessions"): team(200),
+    ("DELETE", "/api/v1/me/sessions"): team(200),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): team(404),
     # catalogue (team)
     ("GET", "/api/v1/clips"): team(),
     ("POST", "/api/v1/clips"): team(422),
@@ -140,6 +153,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/clips/{code}/playback.mp4"): public(404),  # the published clip has no media
     ("GET", "/clips/{code}/poster.jpg"): public(404),
     ("GET", "/clips/{code}/keyframes/{position}.jpg"): public(404),
+    ("GET", "/iiif/{code}/manifest.json"): public(404),
     ("GET", "/sitemap.xml"): public(),
     ("GET", "/sitemap-pages.xml"): public(),
     ("GET", "/sitemap-clips-{part}.xml"): public(),
@@ -153,6 +167,30 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/fa/logout"): cells("public", 303, 303, 401, 200, 200, 200),
     ("POST", "/logout"): public(303),
     ("POST", "/fa/logout"): public(303),
+    ("GET", "/login/code"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("GET", "/fa/login/code"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("POST", "/login/code"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/login/code"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("GET", "/team/account"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("GET", "/fa/team/account"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("GET", "/team/account/password"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("GET", "/fa/team/account/password"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("POST", "/team/account/password"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/team/account/password"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("GET", "/team/account/two-factor"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("GET", "/fa/team/account/two-factor"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("POST", "/team/account/two-factor"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/team/account/two-factor"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/account/sessions/end-all"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("POST", "/fa/team/account/sessions/end-all"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("POST", "/team/account/sessions/{session_id}/end"): cells("team", *WEB_404),
+    ("POST", "/fa/team/account/sessions/{session_id}/end"): cells("team", *WEB_404),
+    ("POST", "/team/admin/users/{user_id}/password-reset"): cells(
+        "admin", 303, 303, 401, 403, 403, 404, path="/team/admin/users/999999/password-reset"
+    ),
+    ("POST", "/fa/team/admin/users/{user_id}/password-reset"): cells(
+        "admin", 303, 303, 401, 403, 403, 404, path="/fa/team/admin/users/999999/password-reset"
+    ),
     ("GET", "/team"): cells("team", 303, 303, 401, 308, 308, 308),
     ("GET", "/fa/team"): cells("team", 303, 303, 401, 308, 308, 308),
     ("GET", "/team/"): cells("team", 303, 303, 401, 200, 200, 200),
@@ -296,6 +334,7 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
         "position": "0",
         "user_id": str(members["contributor"].id),
         "comment_id": "999999",
+        "session_id": "999999",
         "key": "no-such-item",
         "key_id": "999999",
         "upload_id": "0" * 32,

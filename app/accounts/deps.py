@@ -17,11 +17,13 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts import service as accounts
-from app.accounts.models import ROLE_RANK, User
+from app.accounts import sessions
+from app.accounts.exceptions import GateClosed
+from app.accounts.models import ROLE_RANK, User, WebSession
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.partners import service as partners
 from app.partners.models import ApiKey, Partner
-from app.web.session import SessionDep
+from app.web.session import SessionDep, reads_only
 
 SESSION_COOKIE = "archive_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,6 +51,9 @@ class Principal:
     via: str | None = None
     csrf_token: str | None = None
     scopes: list[str] = field(default_factory=list)
+    # a web session's id, and what it must do before anything else (sessions.gate_of)
+    session_id: int | None = None
+    gate: str | None = None
 
     @property
     def role(self) -> str | None:
@@ -128,22 +133,69 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     elif token := request.cookies.get(SESSION_COOKIE):
         # Database work off the event loop: on SQLite a blocked BEGIN IMMEDIATE here would
         # stall the loop, so the request holding the lock could never commit (deadlock).
-        found_session = await run_in_threadpool(accounts.resolve_session, session, token)
+        found_session = await run_in_threadpool(sessions.resolve_session, session, token)
         if found_session is not None:
             user, web = found_session
-            principal = Principal(kind="user", user=user, via="session", csrf_token=web.csrf_token)
+            principal = Principal(
+                kind="user",
+                user=user,
+                via="session",
+                csrf_token=web.csrf_token,
+                session_id=web.id,
+                gate=sessions.gate_of(user, web),
+            )
+            request.state.web_session = web
             if request.method not in SAFE_METHODS:
                 await _check_csrf(request, web.csrf_token)
+            if sessions.needs_touch(web):
+                # "last seen": in this request's transaction when it writes, else in a
+                # short one of its own (a read-only transaction cannot write)
+                own = None if reads_only(request) else session
+                await run_in_threadpool(sessions.touch, own, web.id)
     request.state.principal = principal
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
+GATE_MESSAGES = {
+    sessions.SECOND_FACTOR: "give your two-factor code first (POST /api/v1/auth/second-factor)",
+    sessions.PASSWORD_CHANGE: ("change your one-time password first (POST /api/v1/me/password)"),
+    sessions.TWO_FACTOR_ENROLMENT: (
+        "your role needs two-factor log-in: set it up first (/team/account/two-factor)"
+    ),
+}
 
-def _rule(name: str, check: Callable[[Principal], None]) -> Callable[..., Any]:
+
+def check_gate(principal: Principal, allow: frozenset[str]) -> None:
+    """403 with ``<gate>_required`` while the session has a gate this route does not allow."""
+    gate = principal.gate
+    if gate is not None and gate not in allow:
+        raise GateClosed(GATE_MESSAGES[gate], code=f"{gate}_required")
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def client_of(request: Request) -> str:
+    """Who logs in, for the session list: the address and the browser."""
+    return sessions.client_label(client_address(request), request.headers.get("user-agent"))
+
+
+def web_session_of(request: Request) -> WebSession | None:
+    return getattr(request.state, "web_session", None)
+
+
+def _rule(
+    name: str, check: Callable[[Principal], None], allow: frozenset[str] = frozenset()
+) -> Callable[..., Any]:
+    gated = name in ("team", "reviewer", "admin")  # (public and partner routes are not)
+
     async def dependency(principal: PrincipalDep) -> Principal:
         check(principal)
+        if gated:
+            check_gate(principal, allow)
         return principal
 
     dependency.access_rule = name  # type: ignore[attr-defined]
@@ -198,7 +250,21 @@ team = _rule("team", _needs_role("contributor"))
 reviewer = _rule("reviewer", _needs_role("reviewer"))
 admin = _rule("admin", _needs_role("admin"))
 
+# the routes a session may use before its gate is passed (still the "team" rule)
+team_second_factor = _rule("team", _needs_role("contributor"), frozenset({sessions.SECOND_FACTOR}))
+team_password_change = _rule(
+    "team",
+    _needs_role("contributor"),
+    frozenset({sessions.PASSWORD_CHANGE, sessions.TWO_FACTOR_ENROLMENT}),
+)
+team_enrolment = _rule(
+    "team", _needs_role("contributor"), frozenset({sessions.TWO_FACTOR_ENROLMENT})
+)
+
 Anyone = Annotated[Principal, Depends(public)]
+SecondFactorPending = Annotated[Principal, Depends(team_second_factor)]
+ChangingPassword = Annotated[Principal, Depends(team_password_change)]
+Enrolling = Annotated[Principal, Depends(team_enrolment)]
 TeamMember = Annotated[Principal, Depends(team)]
 Reviewer = Annotated[Principal, Depends(reviewer)]
 Admin = Annotated[Principal, Depends(admin)]

@@ -25,6 +25,12 @@ class User(Base):
     can_publish: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # TOTP two-factor log-in (app/accounts/two_factor.py): the base32 secret (set while
+    # enrolling, kept once confirmed), when it was confirmed (None: not enrolled), and the
+    # last RFC 6238 time step a code was accepted for (a code is never accepted twice)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -47,6 +53,37 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    # the client address and browser (User-Agent, shortened) that logged in
+    client: Mapped[str] = mapped_column(String(300), default="")
+    # True until the second factor (a TOTP or recovery code) is given for this log-in
+    second_factor_pending: Mapped[bool] = mapped_column(default=False)
+
+
+class RecoveryCode(Base):
+    """A single-use two-factor recovery code; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per account (``account:EMAIL``) or client address (``address:IP``),
+    and until when further attempts are refused (app/accounts/throttle.py)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -10,16 +10,15 @@ disable and token change is in the custody log (``user.created``, ``user.updated
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.exceptions import EmailTaken, UserNotFound, WeakPassword
-from app.accounts.models import ROLE_RANK, ROLES, ApiToken, User, WebSession
+from app.accounts.exceptions import EmailTaken, UserNotFound, WeakPassword, WrongPassword
+from app.accounts.models import ROLE_RANK, ROLES, ApiToken, User
+from app.accounts.passwords import check_password
 from app.accounts.security import (
     generate_password,
     hash_password,
@@ -27,11 +26,11 @@ from app.accounts.security import (
     sha256_hex,
     verify_password,
 )
+from app.accounts.sessions import end_sessions
 from app.custody import service as custody
 from app.errors import InvalidInput, StaleVersion
 from app.kit.clock import utcnow
 
-MIN_PASSWORD_LENGTH = 12
 _DUMMY_HASH = hash_password("timing-equaliser-not-a-password")
 
 
@@ -67,10 +66,8 @@ def create_user(
     generated = None
     if password is None:
         password = generated = generate_password()
-    elif len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(
-            f"passwords need at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    else:
+        check_password(password, email=email)
     user = User(
         email=email,
         role=role,
@@ -150,6 +147,61 @@ def update_user(
     return user
 
 
+def change_password(
+    session: Session,
+    user: User,
+    *,
+    current: str | None,
+    new: str,
+    actor: str,
+    keep_session: int | None = None,
+) -> User:
+    """A user changes their own password (``current`` must match; None: the CLI, whose
+    operator has the server). Clears ``must_change_password`` and ends the user's other
+    sessions (all of them when ``keep_session`` is None)."""
+    user = session.get(User, user.id, with_for_update=True) or user
+    if current is not None and not verify_password(user.password_hash, current):
+        raise WrongPassword("the current password is wrong", field="current_password")
+    check_password(new, email=user.email, field="new_password")
+    if verify_password(user.password_hash, new):
+        raise WeakPassword("the new password must differ from the old one", field="new_password")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    ended = end_sessions(session, user.id, keep=keep_session)
+    session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="user.password_changed",
+        payload={"email": user.email, "sessions_ended": ended},
+    )
+    return user
+
+
+def reset_password(session: Session, user_id: int, *, by: User | None, actor: str) -> str:
+    """An admin resets a user's password: a new one-time password (returned, shown once)
+    that must be changed at the next log-in; every session of the user ends."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise UserNotFound(f"no user with id {user_id}", field="id")
+    if by is not None and by.id == user.id:
+        raise InvalidInput(
+            "change your own password on your account page, not by a reset", field="id"
+        )
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    ended = end_sessions(session, user.id)
+    session.flush()
+    custody.record(
+        session,
+        actor=actor,
+        action="user.password_reset",
+        payload={"email": user.email, "sessions_ended": ended},
+    )
+    return password
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -207,61 +259,6 @@ def _set_active(session: Session, user: User, active: bool) -> None:
 
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
-
-
-# --- web sessions -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewSession:
-    token: str
-    csrf_token: str
-    max_age: int
-
-
-def start_session(session: Session, user: User, *, max_age: int) -> NewSession:
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(
-            user_id=user.id,
-            token_hash=sha256_hex(token),
-            csrf_token=csrf,
-            expires_at=utcnow() + timedelta(seconds=max_age),
-        )
-    )
-    session.flush()
-    return NewSession(token=token, csrf_token=csrf, max_age=max_age)
-
-
-def resolve_session(session: Session, token: str) -> tuple[User, WebSession] | None:
-    row = session.execute(
-        select(User, WebSession)
-        .join(WebSession, WebSession.user_id == User.id)
-        .where(
-            WebSession.token_hash == sha256_hex(token),
-            WebSession.revoked_at.is_(None),
-            WebSession.expires_at > utcnow(),
-            User.is_active.is_(True),
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
-def end_session(session: Session, token: str) -> None:
-    session.execute(
-        update(WebSession)
-        .where(WebSession.token_hash == sha256_hex(token), WebSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
-def end_sessions(session: Session, user_id: int) -> None:
-    session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
 
 
 # --- personal API tokens --------------------------------------------------------------------

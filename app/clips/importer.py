@@ -190,6 +190,37 @@ def _same(session: Session, existing: Clip, data: ClipCreate) -> bool:
     )
 
 
+def _place_problems(
+    session: Session,
+    data: ClipCreate,
+    new_provinces: bool,
+    checked: dict[tuple[str, str, str], list[str]],
+) -> list[str]:
+    key = (data.country, places.normalise(data.province), places.normalise(data.city))
+    if key not in checked:
+        checked[key] = places.check(
+            session,
+            country=data.country,
+            province=data.province,
+            city=data.city,
+            new_provinces=new_provinces,
+        )
+    return checked[key]
+
+
+def _reserve_codes(session: Session, todo: list[_Row]) -> list[RowError]:
+    """Every code the file names is reserved before any number is allocated, so a row
+    without a code never takes a number that a later row names."""
+    errors: list[RowError] = []
+    for row in todo:
+        if row.data.code:
+            try:
+                service.reserve_code(session, row.data.code)
+            except AppError as exc:
+                errors.append(RowError(row.line, exc.message))
+    return errors
+
+
 def import_csv(
     session: Session,
     path: Path | None = None,
@@ -201,8 +232,14 @@ def import_csv(
     source: str | None = None,
     defaults: Callable[[ClipCreate, Session], ClipCreate] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    create_places: bool = False,
 ) -> ImportReport:
-    """Validate every row, then write them all in the caller's transaction (or none)."""
+    """Validate every row, then write them all in the caller's transaction (or none).
+
+    Every problem is found in one pass: bad fields, codes taken, unknown provinces (unless
+    ``create_places``) and known cities under the wrong province. Unknown cities under a
+    known province are created and reported. ``progress(i, total)`` is called with 0 once
+    the checks are done and the writing starts, then after every row written."""
     if raw is None:
         assert path is not None
         raw = path.read_bytes()
@@ -211,6 +248,7 @@ def import_csv(
     report.rows = len(rows)
     good, errors = _validate(rows)
     todo: list[_Row] = []
+    checked: dict[tuple[str, str, str], list[str]] = {}
     for row in good:
         existing = None
         if row.data.code:
@@ -226,8 +264,14 @@ def import_csv(
             existing = session.scalar(select(Clip).where(Clip.import_key == row.key))
         if existing is not None:
             report.unchanged += 1
+            continue
+        problems = _place_problems(session, row.data, create_places, checked)
+        if problems:
+            errors.append(RowError(row.line, "; ".join(problems)))
         else:
             todo.append(row)
+    if not errors:
+        errors += _reserve_codes(session, todo)
     if errors:
         errors.sort(key=lambda e: e.line)
         raise ImportFailed(
@@ -235,6 +279,8 @@ def import_csv(
             extra={"rows": [str(e) for e in errors]},
         )
     status = "published" if published else "draft"
+    if progress:
+        progress(0, len(todo))
     for i, row in enumerate(todo, 1):
         data = defaults(row.data, session) if defaults else row.data
         try:

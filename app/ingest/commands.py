@@ -1,4 +1,4 @@
-"""`archive probe`, `archive keyframes` and `archive fixity`.
+"""`archive probe`, `archive keyframes`, `archive fixity` and `archive reconcile`.
 
 probe/keyframes run the same app.video code as the server, offline (no database).
 """
@@ -13,6 +13,15 @@ from typing import Annotated
 import typer
 
 from app.config import get_settings
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
 
 
 def _fail(message: str) -> None:
@@ -84,39 +93,80 @@ def keyframes_cmd(
 def fixity_cmd(
     code: Annotated[str | None, typer.Argument(help="one clip (default: every original)")] = None,
 ) -> None:
-    """Re-hash originals and compare with their SHA-256; exit 1 if any differs or is missing.
-    Also lists files in the store that no record refers to (never deletes them)."""
+    """Re-hash originals (every byte) against their SHA-256; print each finding (ok, changed,
+    missing, unreadable) and the run's figures; exit 1 on any failure. Also lists files in
+    the store that no record refers to (never deletes them; see `archive reconcile`)."""
     from sqlalchemy import select
 
-    from app.clips.models import Clip
+    from app.ingest import fixity
     from app.ingest.models import Media
-    from app.kit.clock import utcnow
+    from app.storage import get_store
+    from app.tasks import bootstrap, session_scope
+
+    def show(c: fixity.Checked) -> None:
+        status = "ok" if c.ok else f"FAILED: {c.result.status}: {c.result.detail}"
+        typer.echo(f"{c.target.code}  SHA-256:{c.target.sha256}  {status}")
+
+    bootstrap()  # every mapper, as every entrance does
+    report = fixity.check_all(code, on_file=show)
+    if code and not report.files:
+        _fail(f"clip {code} has no original")
+    if not code:
+        store = get_store()
+        with session_scope() as session:
+            known = set(session.scalars(select(Media.sha256)))
+        for sha in store.iter_originals():
+            if sha not in known:
+                typer.echo(f"unreferenced original (no record): SHA-256:{sha}")
+    failed = len(report.failures)
+    typer.echo(
+        f"{report.files} file(s), {report.bytes} bytes in {report.seconds:.2f} s "
+        f"({report.mb_per_s:.1f} MB/s), {failed} failure(s)"
+    )
+    if failed:
+        typer.secho(f"{failed} original(s) failed the fixity check", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+def reconcile_cmd(
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine", help="move untracked files to MEDIA_ROOT/quarantine/ (never deletes)"
+        ),
+    ] = False,
+    min_age: Annotated[
+        float | None,
+        typer.Option(
+            help="skip untracked files younger than this many seconds "
+            "(default ARCHIVE_UPLOAD_TMP_STALE_SECONDS)"
+        ),
+    ] = None,
+) -> None:
+    """Compare the database with the media store: rows whose file is missing or of the
+    wrong size, files no row refers to, stale partial uploads. Dry unless --quarantine;
+    exit 1 while anything is left to look at."""
+    from app.ingest.reconcile import reconcile
     from app.storage import get_store
     from app.tasks import session_scope
 
-    store = get_store()
-    bad = 0
     with session_scope() as session:
-        stmt = select(Media, Clip.code).join(Clip, Clip.id == Media.clip_id).order_by(Media.id)
-        if code:
-            stmt = stmt.where(Clip.code == code)
-        known: set[str] = set()
-        for media, clip_code in session.execute(stmt):
-            known.add(media.sha256)
-            result = store.fixity(media.sha256)
-            status = "ok" if result.ok else f"FAILED: {result.reason}"
-            typer.echo(f"{clip_code}  SHA-256:{media.sha256}  {status}")
-            if result.ok:
-                media.fixity_checked_at = utcnow()
-            else:
-                bad += 1
-        if not code:
-            all_known = set(session.scalars(select(Media.sha256)))
-            for sha in store.iter_originals():
-                if sha not in all_known:
-                    typer.echo(f"unreferenced original (no record): SHA-256:{sha}")
-    if bad:
-        typer.secho(f"{bad} original(s) failed the fixity check", fg=typer.colors.RED, err=True)
+        report = reconcile(
+            session, get_store(), quarantine=quarantine, actor=_actor(), min_age=min_age
+        )
+    for f in report.findings:
+        moved = report.quarantined.get(f.subject)
+        tail = f"  -> moved to {moved}" if moved else ""
+        typer.echo(f"{f.kind}  {f.subject}  {f.detail}{tail}")
+    for subject in report.young:
+        typer.echo(f"skipped (too new to judge)  {subject}")
+    left = len(report.unresolved)
+    mode = "" if quarantine else " (dry run: nothing changed; --quarantine moves untracked files)"
+    typer.echo(
+        f"{len(report.findings)} finding(s), {len(report.quarantined)} quarantined, "
+        f"{len(report.young)} skipped{mode}"
+    )
+    if left:
         sys.exit(1)
 
 
@@ -124,3 +174,4 @@ def register(app: typer.Typer) -> None:
     app.command("probe")(probe_cmd)
     app.command("keyframes")(keyframes_cmd)
     app.command("fixity")(fixity_cmd)
+    app.command("reconcile")(reconcile_cmd)

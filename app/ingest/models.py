@@ -48,7 +48,29 @@ class Media(Base):
     )
     derivative_generation: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    fixity_checked_at: Mapped[datetime | None]
+    fixity_checked_at: Mapped[datetime | None]  # the last check that found the bytes intact
+    # the last fixity check's finding (app/ingest/fixity.py): ok, changed, missing, unreadable
+    fixity_status: Mapped[str | None] = mapped_column(String(16))
+    fixity_detail: Mapped[str | None] = mapped_column(String(300))
+    fixity_attempted_at: Mapped[datetime | None]  # the last check, whatever it found
+
+
+FIXITY_FINDINGS = ("ok", "changed", "missing", "unreadable")
+
+
+class FixityRun(Base):
+    """One run of the fixity check: scheduled (a slice of the cycle) or ``archive fixity``."""
+
+    __tablename__ = "fixity_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | cli
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+    files: Mapped[int] = mapped_column(default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[float] = mapped_column(default=0.0)
 
 
 class Keyframe(Base):

@@ -17,11 +17,15 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
+from app.config import get_settings
+from app.kit.priority import lower_thread_priority
 from app.storage import HashingFile
 
 
 class BlockPipe:
-    def __init__(self, target: HashingFile, *, block: int, depth: int = 2) -> None:
+    def __init__(
+        self, target: HashingFile, *, block: int, depth: int = 2, nice: int | None = None
+    ) -> None:
         self.target = target
         self.block = max(1, block)
         self.depth = max(1, depth)
@@ -29,8 +33,15 @@ class BlockPipe:
         self._chunks: list[bytes] = []
         self._gathered = 0
         self._inflight: deque[tuple[Future[None], Future[None]]] = deque()
-        self._hash = ThreadPoolExecutor(1, thread_name_prefix="upload-hash")
-        self._disk = ThreadPoolExecutor(1, thread_name_prefix="upload-write")
+        # Both threads run ARCHIVE_UPLOAD_NICE nicer than the request threads, so readers
+        # keep their latency while uploads arrive (bench/README.md, "Under load").
+        nice = get_settings().upload_nice if nice is None else nice
+        self._hash = ThreadPoolExecutor(
+            1, "upload-hash", initializer=lower_thread_priority, initargs=(nice,)
+        )
+        self._disk = ThreadPoolExecutor(
+            1, "upload-write", initializer=lower_thread_priority, initargs=(nice,)
+        )
 
     async def feed(self, chunk: bytes) -> None:
         if not chunk:

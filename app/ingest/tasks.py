@@ -223,6 +223,35 @@ def sweep_uploads() -> int:
         return tus.sweep_expired(session)
 
 
+FIXITY_EVERY_SECONDS = 900.0
+FIXITY_BUDGET_SECONDS = 30.0  # a run's reading time: the other sweepers wait meanwhile
+RECONCILE_EVERY_SECONDS = 6 * 3600.0
+
+
+def sweep_fixity() -> int:
+    """One slice of the fixity cycle (app/ingest/fixity.py)."""
+    from app.ingest import fixity
+
+    report = fixity.scheduled(FIXITY_EVERY_SECONDS, FIXITY_BUDGET_SECONDS)
+    if report is None:
+        return 0
+    if report.failures:
+        log.error(
+            "fixity: %d of %d original(s) failed: %s",
+            len(report.failures),
+            report.files,
+            ", ".join(f"{c.target.code} {c.result.status}" for c in report.failures[:10]),
+        )
+    return report.files
+
+
+def sweep_reconcile() -> int:
+    """Compare the database with the media store, dry (app/ingest/reconcile.py)."""
+    from app.ingest import reconcile
+
+    return reconcile.scheduled()
+
+
 def register() -> None:
     probe_, keyframes_, hashes_ = INGEST_STEPS
     video = (VideoError,)  # ffmpeg said no: the same file gets the same answer next time
@@ -247,5 +276,24 @@ def register() -> None:
             "expired-uploads",
             sweep_uploads,
             "delete resumable uploads unfinished for ARCHIVE_UPLOAD_EXPIRE_SECONDS",
+        )
+    )
+    registry.add_sweeper(
+        registry.Sweeper(
+            "fixity",
+            sweep_fixity,
+            "re-hash the originals checked longest ago: each once per "
+            "ARCHIVE_FIXITY_CYCLE_DAYS, at most ARCHIVE_FIXITY_MAX_MB_PER_S",
+            every_seconds=FIXITY_EVERY_SECONDS,
+            at_start=False,
+        )
+    )
+    registry.add_sweeper(
+        registry.Sweeper(
+            "reconcile",
+            sweep_reconcile,
+            "report (dry) rows without files, files without rows and stale uploads",
+            every_seconds=RECONCILE_EVERY_SECONDS,
+            at_start=False,
         )
     )

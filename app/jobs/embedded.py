@@ -11,11 +11,11 @@ ffmpeg and Pillow run in these threads (ffmpeg in a subprocess), never on the ev
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from app.config import get_settings
 from app.jobs import dispatch, runner, service, sweep
+from app.kit.priority import lower_thread_priority
 
 log = logging.getLogger("archive.jobs")
 
@@ -67,7 +67,7 @@ class EmbeddedWorkers:
         self._threads.clear()
 
     def _work(self, index: int) -> None:
-        _lower_priority(get_settings().job_nice)
+        lower_thread_priority(get_settings().job_nice)
         worker = service.worker_identity(f"embedded-{index}")
         while not self._stop.is_set():
             try:
@@ -86,17 +86,3 @@ class EmbeddedWorkers:
             except Exception:  # noqa: BLE001
                 log.exception("job sweep failed")
             self._schedule.run_due(self.sweep_every)
-
-
-def _lower_priority(nice: int) -> None:
-    """Give this worker thread, and the ffmpeg processes it starts (they inherit it), a
-    lower CPU priority than the threads serving requests: in the server's process, readers
-    then keep their latency while a keyframes job runs (bench/README.md, "Under load").
-    Linux's nice value is per thread; elsewhere nothing changes."""
-    if nice <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except (AttributeError, OSError):
-        log.debug("could not lower the job worker's priority")

@@ -52,6 +52,10 @@ class MediaPublic(BaseModel):
         description="the public playback copy (H.264/AAC MP4, metadata stripped)", default=None
     )
     poster_url: str | None = None
+    iiif_manifest: str | None = Field(
+        description="IIIF Presentation 3 manifest (a video canvas), when there is a playback copy",
+        default=None,
+    )
 
 
 class ChecklistItemPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -142,6 +143,50 @@ def resolve(
     _add_aliases(session, place, [place.name_en])
     created.append(f"city {place.name_en} ({prov.name_en})")
     return Resolution(place, created)
+
+
+def closest_provinces(session: Session, country: str, name: str, n: int = 3) -> list[str]:
+    """The English names of the provinces whose names or aliases look most like ``name``."""
+    names: dict[str, str] = {}
+    for alias, name_en in session.execute(
+        select(PlaceAlias.alias, Place.name_en)
+        .join(Place, Place.id == PlaceAlias.place_id)
+        .where(PlaceAlias.country_code == country, PlaceAlias.kind == "province")
+    ):
+        names.setdefault(alias, name_en)
+    out: list[str] = []
+    for alias in difflib.get_close_matches(normalise(name), list(names), n=n * 3, cutoff=0.6):
+        if names[alias] not in out:
+            out.append(names[alias])
+    return out[:n]
+
+
+def check(
+    session: Session, *, country: str, province: str, city: str, new_provinces: bool = False
+) -> list[str]:
+    """What would stop ``resolve(create=True)`` from placing this city without inventing a
+    province: an unknown province (unless ``new_provinces``), with the closest known names,
+    or a known city named under another province. An unknown city under a known province
+    is fine (it will be created). Reads only."""
+    country = country.strip().upper()
+    prov = _find(session, country, "province", province)
+    place = _find(session, country, "city", city)
+    actual = session.get(Place, place.parent_id) if place is not None else None
+    if prov is None:
+        if new_provinces and place is None:
+            return []
+        close = closest_provinces(session, country, province)
+        if actual is not None:  # the known city's own province is the best guess
+            close = [actual.name_en, *(n for n in close if n != actual.name_en)][:3]
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        if actual is not None:
+            hint += f" ({city} is in {actual.name_en})"
+        elif not new_provinces:
+            hint += " (--create-places adds new provinces)"
+        return [f"unknown province {province!r} in {country}{hint}"]
+    if place is not None and place.parent_id != prov.id:
+        return [f"city {city!r} is in {actual.name_en if actual else '?'}, not {province!r}"]
+    return []
 
 
 @lru_cache(maxsize=8)

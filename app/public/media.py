@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from app.accounts.deps import Anyone
 from app.config import get_settings
 from app.errors import NotFound
-from app.public import cache, pages, repository, service, sources
+from app.public import cache, iiif, pages, repository, service, sources
 from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -58,6 +58,17 @@ def keyframe(code: str, position: int, session: SessionDep, _: Anyone) -> Respon
     return _file(path, "image/jpeg")
 
 
+@router.get("/iiif/{code}/manifest.json")
+def iiif_manifest(code: str, session: SessionDep, _: Anyone) -> Response:
+    """The IIIF Presentation 3 manifest of a published clip with a playback copy."""
+    service.visible_media(session, code)  # 404 unless published with media
+    item = service.enrich(session, [repository.get_row(session, code)])[0]
+    if not item.has_playback:
+        raise NotFound(f"clip {code} has no public playback copy", field="code")
+    headers = {"Cache-Control": MEDIA_CACHE, "Access-Control-Allow-Origin": "*"}
+    return JSONResponse(iiif.build(item), media_type=iiif.MEDIA_TYPE, headers=headers)
+
+
 def _url(loc: str, pair: tuple[str, str], lastmod: datetime | None = None) -> str:
     """One <url>, with hreflang links to its English and Farsi versions."""
     parts = [f"<url><loc>{escape(loc)}</loc>"]
@@ -89,7 +100,8 @@ def _xml(body: str) -> Response:
 
 def _page_urls(session: SessionDep) -> list[str]:
     base = service.base_url()
-    urls = _both(f"{base}/", f"{base}/fa") + _both(f"{base}/cities", f"{base}/fa/cities")
+    # canonical URLs only: /fa redirects to /fa/
+    urls = _both(f"{base}/", f"{base}/fa/") + _both(f"{base}/cities", f"{base}/fa/cities")
     counts = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
     for slug in sorted({pages.slugify(r.name_en) for r in counts}):
         urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")

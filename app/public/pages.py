@@ -113,6 +113,25 @@ def _iso_duration(seconds: float | None) -> str | None:
     return f"PT{total // 3600}H{total % 3600 // 60}M{total % 60}S"
 
 
+def _dates(r: Any) -> dict[str, str]:
+    """When it was filmed: ``temporalCoverage`` as an ISO 8601 interval (``2019-11-15/
+    2019-11-23``, or one day) that schema.org consumers read, ``dateCreated`` only when the
+    day is known, and the EDTF itself (``2019-11-1X``, ``2019-11-16?``) in ``temporal``,
+    schema.org's free-text temporal property."""
+    earliest, latest = r.date_earliest, r.date_latest
+    out: dict[str, str] = {}
+    if earliest is not None and latest is not None:
+        same = earliest == latest
+        out["temporalCoverage"] = (
+            earliest.isoformat() if same else f"{earliest.isoformat()}/{latest.isoformat()}"
+        )
+        if same and not any(ch in (r.date_edtf or "") for ch in "?~%"):
+            out["dateCreated"] = earliest.isoformat()
+    if r.date_edtf:
+        out["temporal"] = r.date_edtf
+    return out
+
+
 def json_ld(item: Enriched, lang: str) -> str:
     """schema.org VideoObject; safe to put inside <script> (no '<' survives)."""
     r = item.row
@@ -137,15 +156,18 @@ def json_ld(item: Enriched, lang: str) -> str:
                 "addressCountry": r.country_code,
             },
         },
-        "temporalCoverage": r.date_edtf,
+        **_dates(r),
     }
     if r.published_at is not None:
-        data["uploadDate"] = r.published_at.isoformat()
+        data["uploadDate"] = r.published_at.date().isoformat()  # range Date (schema.org)
     if r.source:
         data["provider"] = {"@type": "Organization", "name": r.source}
     if item.has_poster:
         data["thumbnailUrl"] = f"{base}/clips/{r.code}/poster.jpg"
+    elif item.media is not None and item.keyframes:
+        data["thumbnailUrl"] = f"{base}/clips/{r.code}/keyframes/{item.keyframes[0].position}.jpg"
     if item.media is not None:
+        data["sha256"] = item.media.sha256  # the original's (the evidence), not the copy's
         if item.has_playback:
             data["contentUrl"] = f"{base}/clips/{r.code}/playback.mp4"
             data["encodingFormat"] = "video/mp4"

@@ -95,6 +95,7 @@ def public_dict(
             "height": item.media.height,
             "playback_url": f"{url}/playback.mp4" if has_playback else None,
             "poster_url": f"{url}/poster.jpg" if has_poster else None,
+            "iiif_manifest": f"{base_url()}/iiif/{code}/manifest.json" if has_playback else None,
         }
     verification = None
     if item.verification is not None:

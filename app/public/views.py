@@ -42,8 +42,9 @@ def _page(request: Request, name: str, ctx: dict[str, Any], status_code: int = 2
     )
     ctx.setdefault("canonical", service.base_url() + request.url.path)
     ctx.setdefault("alternate_en", service.base_url() + _strip_fa(request.url.path))
+    english = _strip_fa(request.url.path)
     ctx.setdefault(
-        "alternate_fa", service.base_url() + "/fa" + _strip_fa(request.url.path).rstrip("/")
+        "alternate_fa", service.base_url() + ("/fa/" if english == "/" else "/fa" + english)
     )
     seconds = get_settings().public_cache_seconds
     headers = {"Cache-Control": f"public, max-age={seconds}", "Vary": "Cookie"}

@@ -282,6 +282,16 @@ class MediaStore:
         fsync_dir(self.quarantine)
         return dst
 
+    def quarantine_upload(self, upload_id: str) -> Path:
+        """Move the bytes of a resumable upload no row refers to aside (never deleted)."""
+        src = self.upload_path(upload_id)
+        makedirs_durable(self.quarantine)
+        dst = self.quarantine / f"upload-{upload_id}"
+        os.rename(src, dst)
+        fsync_dir(src.parent)
+        fsync_dir(self.quarantine)
+        return dst
+
     # -- derivatives -------------------------------------------------------------------
     def derivative_root(self, sha256: str) -> Path:
         sha = self._check_sha(sha256)

@@ -7,7 +7,7 @@ playback migration, the CHECK constraint is replaced in batch mode (a table copy
 Downgrading deletes match job rows first.
 
 Revision ID: 772910cc536d
-Revises: 3c1f6b2a9d47
+Revises: 5b0e91c4d2f8
 Create Date: 2026-12-02 04:43:34.467878+00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '772910cc536d'
-down_revision: Union[str, Sequence[str], None] = '3c1f6b2a9d47'
+down_revision: Union[str, Sequence[str], None] = '5b0e91c4d2f8'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

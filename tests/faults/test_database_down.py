@@ -44,7 +44,7 @@ def _member() -> Any:
             actor="test",
             password="x" * 20,
         )
-        _, token = create_token(session, user, "test")
+        _, token = create_token(session, user, "test", actor="test")
         return Member(user.id, user.email, "contributor", "x" * 20, token)
 
 

@@ -155,6 +155,19 @@ def test_sitemap_lists_published_clips_in_both_languages(client: TestClient, dem
     assert "/fa/clips/IRN091" in r.text
 
 
+def test_sitemap_lists_canonical_urls_only(client: TestClient, demo: int) -> None:
+    """Every <loc> and hreflang link answers 200 itself (no redirect, e.g. /fa -> /fa/)."""
+    text = client.get("/sitemap.xml").text
+    urls = set(re.findall(r"<loc>([^<]+)</loc>", text)) | set(re.findall(r'href="([^"]+)"', text))
+    assert "http://127.0.0.1:8000/fa/" in urls
+    pages = {u for u in urls if "/clips/" not in u} | {u for u in urls if "IRN091" in u}
+    for url in sorted(pages):
+        path = url.removeprefix("http://127.0.0.1:8000")
+        r = client.get(path, headers=HTML, follow_redirects=False)
+        assert r.status_code == 200, f"{url}: {r.status_code} {r.headers.get('location')}"
+        assert f'<link rel="canonical" href="{url}">' in r.text
+
+
 def test_retraction_notice_shows_the_public_reason(
     client: TestClient, add_clip: Callable[..., str]
 ) -> None:

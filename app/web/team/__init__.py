@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.web.team import admin, clip, pages, upload
+from app.web.team import account, admin, clip, pages, upload
 
 
 def routers() -> list[APIRouter]:
-    return [pages.router, clip.router, admin.router, upload.router]
+    return [pages.router, clip.router, admin.router, upload.router, account.router]

@@ -86,6 +86,20 @@ def update_user(
     return see_other(request, "/team/admin/users", done="saved")
 
 
+@page(router, "/team/admin/users/{user_id}/password-reset", methods=("POST",))
+def reset_password(
+    user_id: RowId, request: Request, session: SessionDep, who: AdminPage
+) -> Response:
+    """A new one-time password (shown once, on this response only); the user's sessions end."""
+    try:
+        password = accounts.reset_password(session, user_id, by=who.user, actor=who.actor)
+        email = accounts.get_user(session, user_id).email
+    except AppError as exc:
+        session.rollback()
+        return _users_page(request, session, error=exc, status=exc.status)
+    return _users_page(request, session, reset_for=email, one_time_password=password)
+
+
 def _keys_page(request: Request, session: SessionDep, **ctx: Any) -> Response:
     status = ctx.pop("status", 200)
     return render(

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from app.accounts import sessions
 from app.accounts.deps import Principal, PrincipalDep
 from app.errors import AppError, Forbidden, InvalidInput
 from app.kit.digits import parse_float, parse_int
@@ -38,12 +39,36 @@ def login_url(request: Request) -> str:
     return f"{prefix}/login?next={quote(_next_url(request), safe='')}"
 
 
-def _page_rule(name: str, role: str) -> Callable[..., Any]:
+class GateRedirect(AppError):
+    """A session that must first give its code, change its password or set up two-factor
+    log-in is sent to that page (and comes back to ``next`` afterwards)."""
+
+    status = 303
+    code = "gate"
+
+
+GATE_PAGES = {
+    sessions.SECOND_FACTOR: "/login/code",
+    sessions.PASSWORD_CHANGE: "/team/account/password",
+    sessions.TWO_FACTOR_ENROLMENT: "/team/account/two-factor",
+}
+
+
+def gate_url(request: Request, gate: str) -> str:
+    prefix = "/fa" if lang_of(request) == "fa" else ""
+    return f"{prefix}{GATE_PAGES[gate]}?next={quote(_next_url(request), safe='')}"
+
+
+def _page_rule(name: str, role: str, allow: frozenset[str] = frozenset()) -> Callable[..., Any]:
     async def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if principal.user is None:
             raise LoginRequired("log in to see this page", headers={"Location": login_url(request)})
         if not principal.has_role(role):
             raise Forbidden(f"this page needs the {role} role (you are {principal.user.role})")
+        if principal.gate is not None and principal.gate not in allow:
+            raise GateRedirect(
+                "finish logging in first", headers={"Location": gate_url(request, principal.gate)}
+            )
         return principal
 
     dependency.access_rule = name  # type: ignore[attr-defined]
@@ -53,6 +78,24 @@ def _page_rule(name: str, role: str) -> Callable[..., Any]:
 
 TeamPage = Annotated[Principal, Depends(_page_rule("team", "contributor"))]
 AdminPage = Annotated[Principal, Depends(_page_rule("admin", "admin"))]
+# the pages a session may open before its gate is passed
+SecondFactorPage = Annotated[
+    Principal, Depends(_page_rule("team", "contributor", frozenset({sessions.SECOND_FACTOR})))
+]
+PasswordPage = Annotated[
+    Principal,
+    Depends(
+        _page_rule(
+            "team",
+            "contributor",
+            frozenset({sessions.PASSWORD_CHANGE, sessions.TWO_FACTOR_ENROLMENT}),
+        )
+    ),
+]
+EnrolmentPage = Annotated[
+    Principal,
+    Depends(_page_rule("team", "contributor", frozenset({sessions.TWO_FACTOR_ENROLMENT}))),
+]
 
 
 def make_router() -> APIRouter:

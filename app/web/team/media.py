@@ -94,3 +94,10 @@ def stuck_processing(session: Session, limit: int = 20) -> list[Any]:
     from app.ingest import service as ingest
 
     return ingest.stuck_processing(session, limit)
+
+
+def fixity_summary(session: Session) -> Any:
+    """The fixity cycle for the dashboard: last run, complete pass, overdue, failures."""
+    from app.ingest import fixity
+
+    return fixity.summary(session)

@@ -13,7 +13,7 @@ from app.kit.date_input import query_day
 from app.review import queue
 from app.web.session import SessionDep
 from app.web.team.common import TeamPage, make_router, page, prefix_of
-from app.web.team.media import stuck_processing
+from app.web.team.media import fixity_summary, stuck_processing
 from app.web.templating import render
 
 router = make_router()
@@ -42,6 +42,7 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
             "recent": everything.items,
             "mine": mine.items,
             "stuck": stuck_processing(session),
+            "fixity": fixity_summary(session),
             "statuses": STATUSES,
         },
     )
