@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -40,12 +41,14 @@ def compute_results(
     timeout: float,
     progress: Callable[[float], None] = lambda f: None,
 ) -> list[tuple[float, PdqResult, int | None]]:
-    """PDQ of each keyframe JPEG (``(position, timestamp)`` in ``folder``), then of the
+    """PDQ of each keyframe JPEG (``(position, timestamp)`` in ``folder``, box-averaged to
+    64x64 like the per-second frames, see app/video/seconds.py), then of the
     per-second frames of ``original`` that no keyframe stands for, in time order; each
     with its keyframe position (None for a per-second frame)."""
     out: list[tuple[float, PdqResult, int | None]] = []
     for n, (position, timestamp) in enumerate(keyframes):
-        result = pdq_image(open_image(folder / derivatives.keyframe(position)))
+        image = open_image(folder / derivatives.keyframe(position))
+        result = pdq_image(image.resize((64, 64), Image.Resampling.BOX))
         out.append((round(timestamp, 3), result, position))
         progress(0.5 * (n + 1) / max(1, len(keyframes)))
     for frame in hash_seconds(original, skip_near=[t for _, t in keyframes], timeout=timeout):

@@ -1,8 +1,10 @@
 """PDQ of one frame per second of a video, for the gaps between kept keyframes.
 
-One ffmpeg pass decodes the video at 1 frame per second (``fps=1``), scaled to a small
-square (PDQ reduces every image to 64x64 anyway, so a 128x128 frame loses nothing it
-would keep) and piped as raw RGB; each frame is hashed as it arrives, so memory stays at
+One ffmpeg pass decodes the video at 1 frame per second (``fps=1``), area-averaged to
+64x64 (the size PDQ reduces every image to; vPDQ lets ffmpeg do it too) and piped as raw
+RGB. An area average is mirror-symmetric, which PDQ's own decimation (every other pixel
+of a small frame) is not, so a mirrored copy gives the mirrored 64x64 and the dihedral
+hashes match; each frame is hashed as it arrives, so memory stays at
 one frame. Frames within half a second of a kept keyframe are skipped: that keyframe
 already stands for them.
 """
@@ -18,7 +20,7 @@ import numpy as np
 from app.video import _run
 from app.video.pdq import PdqResult, pdq_rgb
 
-SIDE = 128
+SIDE = 64
 RECORD = SIDE * SIDE * 3
 
 
