@@ -247,6 +247,17 @@ def start(session_factory: Callable[[], Session], every: float) -> None:
     _thread.start()
 
 
+def start_for_process() -> None:
+    """What the API server and ``archive worker`` call at start-up (unless the index is
+    switched off with ``ARCHIVE_DUPLICATES_INDEX=database``)."""
+    from app.config import get_settings
+    from app.db import new_session
+
+    settings = get_settings()
+    if settings.duplicates_index == "faiss":
+        start(lambda: new_session(read_only=True), settings.duplicates_refresh_seconds)
+
+
 def stop() -> None:
     global _thread
     _stop.set()
