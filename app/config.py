@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     keyframe_min_interval_seconds: float = Field(default=30.0, ge=0)
     keyframe_max_count: int = Field(default=60, ge=1)
 
+    # near-duplicate search (app/duplicates/; README "Near-duplicate search")
+    match_query_pct: float = Field(default=80.0, ge=0, le=100)
+    match_compared_pct: float = Field(default=80.0, ge=0, le=100)
+    duplicates_mih_above: int = Field(default=2_000_000, ge=0)
+    duplicates_refresh_seconds: float = Field(default=2.0, gt=0)
+    duplicates_index: Literal["faiss", "database"] = "faiss"
+
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600
     # an upload is refused (507) unless its size plus this much is free on the media store

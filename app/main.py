@@ -75,7 +75,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     bootstrap()  # (create_app did it already; a lifespan reused elsewhere must not depend on it)
     custody.check_startup()  # production: no start without the log key once the log has events
     with background():
-        yield
+        from app.duplicates import index as duplicate_index
+
+        duplicate_index.start_for_process()  # built in the background: 503 until ready
+        try:
+            yield
+        finally:
+            duplicate_index.reset()
 
 
 def create_app() -> FastAPI:

@@ -4,7 +4,8 @@ from app.accounts.models import ApiToken, User, WebSession
 from app.clips.models import Clip, CodeSequence
 from app.custody.models import CustodyCheckpoint, CustodyEvent, CustodyNode, CustodyTimestamp
 from app.db import Base
-from app.ingest.models import Keyframe, Media, Upload
+from app.duplicates.models import DuplicateCandidate
+from app.ingest.models import FrameHash, Keyframe, Media, Upload
 from app.jobs.models import ProcessingJob
 from app.partners.models import ApiKey, Partner
 from app.places.models import Place, PlaceAlias
@@ -37,6 +38,8 @@ __all__ = [
     "CustodyTimestamp",
     "CodeSequence",
     "CustodyEvent",
+    "DuplicateCandidate",
+    "FrameHash",
     "Keyframe",
     "Media",
     "Partner",

@@ -32,12 +32,14 @@ def bootstrap() -> None:
         if _done:
             return
         import app.models  # noqa: F401  (every mapper)
+        from app.duplicates import tasks as duplicate_tasks
         from app.ingest import tasks as ingest_tasks
         from app.jobs import registry
         from app.public import tasks as public_tasks
 
         ingest_tasks.register()  # probe -> keyframes -> hashes; temp files, expired uploads
         public_tasks.register()  # playback
+        duplicate_tasks.register()  # match (after hashes)
         registry.check()
         _done = True
 

@@ -27,6 +27,9 @@ def run(concurrency: int | None = None, *, pool: str = "prefork", loglevel: str 
     settings = get_settings()
     n = concurrency or settings.job_workers
     lifecycle.start()
+    from app.duplicates import index as duplicate_index
+
+    duplicate_index.start_for_process()  # the match step uses it once it is ready
     if settings.jobs == "celery":
         from app.jobs.celery_app import run_worker
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 from app.config import PROJECT_ROOT
 from app.jobs import registry
 
-EXPECTED_STEPS = {"probe", "keyframes", "hashes", "playback"}
+EXPECTED_STEPS = {"probe", "keyframes", "hashes", "playback", "match"}
 BEFORE_PLAYBACK = "e7aae2eaa392"  # the revision before 2026-11-25-0900_playback_job_step
 
 
@@ -53,8 +53,9 @@ def test_a_fresh_worker_has_every_step_the_database_allows(db_url: str) -> None:
     assert seen["next"] == {
         "probe": "keyframes",
         "keyframes": "hashes",
-        "hashes": None,
+        "hashes": "match",
         "playback": None,
+        "match": None,
     }
     assert seen["sweepers"] == ["expired-uploads", "fixity", "reconcile", "temp-files"]
 
@@ -117,7 +118,7 @@ def test_the_server_does_not_start_on_a_database_that_refuses_a_step(
     finally:
         reset_engine()
     message = str(caught.value)
-    assert "refused by the database: playback" in message and "archive migrate" in message
+    assert "refused by the database: match, playback" in message and "archive migrate" in message
 
 
 @pytest.mark.nodb
@@ -134,7 +135,7 @@ def test_archive_worker_does_not_start_on_a_database_that_refuses_a_step(
         cwd=PROJECT_ROOT,
     )
     assert out.returncode != 0
-    assert "refused by the database: playback" in out.stderr
+    assert "refused by the database: match, playback" in out.stderr
 
 
 def test_start_up_refuses_a_step_the_database_allows_but_nobody_registered(
@@ -161,8 +162,8 @@ def test_the_registry_refuses_two_steps_of_one_name_and_a_dangling_next(
     monkeypatch.setitem(registry._steps, "probe", replace(probe, next="nowhere"))
     with pytest.raises(registry.RegistryError, match="'nowhere', unregistered"):
         registry.check()
-    with pytest.raises(registry.RegistryError, match="no job step 'match'"):
-        registry.get_step("match")
+    with pytest.raises(registry.RegistryError, match="no job step 'nowhere'"):
+        registry.get_step("nowhere")
 
 
 @pytest.mark.nodb

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -83,6 +93,23 @@ class Keyframe(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     phash: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
+
+
+class FrameHash(Base):
+    """A 256-bit PDQ hash of one frame of a clip's original: every kept keyframe, plus one
+    frame per second where keyframes are sparser (app/ingest/frame_hashes.py). ``id`` only
+    grows: the in-process indexes (app/duplicates/index.py) poll it as a high-water mark."""
+
+    __tablename__ = "frame_hash"
+    __table_args__ = (Index("ix_frame_hash_media_id", "media_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    timestamp: Mapped[float]
+    pdq: Mapped[bytes] = mapped_column(LargeBinary(32))
+    quality: Mapped[int] = mapped_column(SmallInteger)
+    keyframe_position: Mapped[int | None]  # None: a per-second frame between keyframes
 
 
 class Upload(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import session_scope
+from app.ingest import frame_hashes
 from app.ingest.models import INGEST_STEPS, Keyframe, Media
 from app.jobs import registry
 from app.jobs.registry import Outcome, Progress, StepFailed
@@ -46,6 +47,7 @@ from app.video import (
 
 log = logging.getLogger("archive.jobs")
 
+MATCH_STEP = "match"  # queued after hashes; declared by app/duplicates/tasks.py
 PUBLIC_PROBE_FIELDS = ("duration", "width", "height")  # what app/public/sources.py shows
 
 
@@ -138,7 +140,8 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
 
 
 def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
-    """Fixity of the original, then each keyframe JPEG's SHA-256 and perceptual hash."""
+    """Fixity of the original, then each keyframe JPEG's SHA-256 and pHash, then the PDQ
+    frame hashes (every keyframe, and one frame per second between sparse keyframes)."""
     store = get_store()
     fix = store.fixity(sha256)
     if not fix.ok:
@@ -150,14 +153,14 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             raise StepFailed("there are no keyframes to hash (run the keyframes step first)")
         gen = media.derivative_generation
         rows = [
-            (k.id, k.position, k.sha256)
+            (k.id, k.position, k.sha256, k.timestamp)
             for k in session.scalars(
                 select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position)
             )
         ]
     folder = store.generation_dir(sha256, gen)
     phashes: dict[int, str] = {}
-    for n, (row_id, position, expected) in enumerate(rows):
+    for n, (row_id, position, expected, _) in enumerate(rows):
         path = folder / derivatives.keyframe(position)
         actual = _sha256(path)
         if actual != expected:
@@ -166,7 +169,14 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
                 f"(expected {expected}, found {actual})"
             )
         phashes[row_id] = phash_hex(open_image(path))
-        progress(0.5 + 0.5 * (n + 1) / max(1, len(rows)))
+        progress(0.5 + 0.2 * (n + 1) / max(1, len(rows)))
+    pdq_rows = frame_hashes.compute(
+        folder,
+        [(position, ts) for _, position, _, ts in rows],
+        store.original_path(sha256),
+        timeout=get_settings().ffmpeg_timeout_seconds,
+        progress=lambda f: progress(0.7 + 0.3 * f),
+    )
 
     def apply(session: Session) -> None:
         media = media_row(session, media_id)
@@ -178,6 +188,7 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             changed = changed or new != row.phash
             row.phash = new
         media.fixity_checked_at = utcnow()
+        frame_hashes.store(session, media, pdq_rows)
         if changed:
             clip_changed(session, media.clip_id)
 
@@ -249,7 +260,9 @@ def register() -> None:
         step(probe_, run_probe, "the original's metadata (ffprobe)", keyframes_, video)
     )
     registry.add_step(step(keyframes_, run_keyframes, "keyframes and images", hashes_, video))
-    registry.add_step(step(hashes_, run_hashes, "fixity; keyframe SHA-256 and pHash", None, video))
+    registry.add_step(
+        step(hashes_, run_hashes, "fixity; keyframe SHA-256, pHash and PDQ", MATCH_STEP, video)
+    )
     registry.add_sweeper(
         registry.Sweeper(
             "temp-files",

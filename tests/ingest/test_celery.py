@@ -123,7 +123,7 @@ def test_killed_celery_worker_job_completes_exactly_once(
     kf = job("keyframes")
     assert kf is not None and kf.state == "done" and kf.attempts == 2
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(ProcessingJob)) == 3
+        assert s.scalar(select(func.count()).select_from(ProcessingJob)) == 4
         gen = s.scalar(select(Media.derivative_generation))
         rows = s.execute(select(Keyframe.position, Keyframe.generation)).all()
     assert rows and {g for _, g in rows} == {gen}

@@ -46,10 +46,10 @@ def test_pipeline_produces_keyframes_images_and_hashes(
     code = new_clip()
     r = upload(client, contributor, code, phone_clip.read_bytes())
     sha = r.json()["sha256"]
-    assert run_all() == 3
+    assert run_all() == 4
     state = processed(client, contributor, code)
     assert (state["state"], state["progress"], state["step"]) == ("done", 100, None)
-    assert [s["step"] for s in state["steps"]] == ["probe", "keyframes", "hashes"]
+    assert [s["step"] for s in state["steps"]] == ["probe", "keyframes", "hashes", "match"]
     assert all(s["state"] == "done" and s["attempts"] == 1 for s in state["steps"])
 
     kf = client.get(f"/api/v1/clips/{code}/keyframes", headers=contributor.headers).json()
@@ -120,7 +120,7 @@ def test_rerunning_keyframes_replaces_the_set_and_never_duplicates(
             (k.timestamp, k.sha256) for k in s.scalars(select(Keyframe).order_by(Keyframe.position))
         ]
         new_gen = s.scalar(select(Media.derivative_generation))
-        assert s.scalar(select(func.count()).select_from(ProcessingJob)) == 3
+        assert s.scalar(select(func.count()).select_from(ProcessingJob)) == 4
     assert after == before and new_gen != old_gen
     assert [p.name for p in gen_dirs(sha)] == [new_gen]
 

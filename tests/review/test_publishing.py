@@ -70,7 +70,7 @@ def upload(api: Api, who: Any, code: str, data: bytes) -> str:
 def verified_with_media(api: Api, team: Team, data: bytes) -> tuple[str, str]:
     code = api.new_clip(team.uploader, title_en="Footage for the public")
     sha = upload(api, team.uploader, code, data)
-    assert run_jobs() == ["probe", "keyframes", "hashes"]
+    assert run_jobs() == ["probe", "keyframes", "hashes", "match"]
     api.ok_move(code, team.uploader, "submitted", "please review")
     api.ok_move(code, team.r1, "in_review", "starting")
     api.complete_checklist(code, team.r1)
@@ -230,13 +230,13 @@ def test_reprocessing_a_published_clip_is_one_update_in_the_feed(
     since = cursor(client, full_key)
     with session_scope() as s:  # keyframes re-extracted (then hashed again)
         jobs.enqueue(s, clip_id=clip_id, media_id=media_id, sha256=sha, step="keyframes")
-    assert run_jobs() == ["keyframes", "hashes"]
+    assert run_jobs() == ["keyframes", "hashes", "match"]
     assert events_since(client, full_key, since) == [("updated", code)]
 
     since = cursor(client, full_key)
     with session_scope() as s:  # the whole chain again: the probe finds nothing new
         jobs.enqueue(s, clip_id=clip_id, media_id=media_id, sha256=sha, step="probe")
-    assert run_jobs() == ["probe", "keyframes", "hashes"]
+    assert run_jobs() == ["probe", "keyframes", "hashes", "match"]
     assert events_since(client, full_key, since) == [("updated", code)]
 
 
@@ -248,7 +248,7 @@ def test_reprocessing_an_unpublished_clip_stays_out_of_the_feed(
     with session_scope() as s:
         row = s.scalars(select(ProcessingJob).where(ProcessingJob.step == "probe")).one()
         jobs.enqueue(s, clip_id=row.clip_id, media_id=row.media_id, sha256=sha, step="keyframes")
-    assert run_jobs() == ["keyframes", "hashes"]
+    assert run_jobs() == ["keyframes", "hashes", "match"]
     assert events_since(client, full_key, since) == []
 
 

@@ -1,0 +1,100 @@
+"""The faiss index answers exactly what brute force and the database fallback answer, and
+the match step records a re-encoded copy as a candidate of its source (both databases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from app.db import session_scope
+from app.duplicates import index as frame_index
+from app.duplicates import service
+from app.duplicates.exceptions import IndexWarming
+from app.duplicates.matching import distances, to_words
+from app.duplicates.models import DuplicateCandidate
+from app.ingest.models import FrameHash
+from app.jobs import runner
+from tests.ingest.conftest import upload
+
+
+def _planted(n_base: int, n_queries: int, seed: int = 0) -> tuple[list[bytes], list[bytes]]:
+    """Random stored hashes, and queries at distances 0..40 from some of them."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (n_base, 32), dtype=np.uint8)
+    queries = []
+    for _ in range(n_queries):
+        q = np.unpackbits(base[rng.integers(n_base)])
+        flip = rng.choice(256, size=int(rng.integers(0, 41)), replace=False)
+        q[flip] ^= 1
+        queries.append(np.packbits(q).tobytes())
+    return [b.tobytes() for b in base], queries
+
+
+class _Rows:
+    def __init__(self, hashes: list[bytes]) -> None:
+        self.rows = [(i + 1, (i // 50) + 1, float(i % 50), h) for i, h in enumerate(hashes)]
+
+
+@pytest.mark.nodb
+@pytest.mark.parametrize("mih_above", [10**9, 0], ids=["flat", "mih"])
+def test_index_range_search_is_exact_at_31(mih_above: int) -> None:
+    stored, queries = _planted(20_000, 300)
+    idx = frame_index.FrameIndex(mih_above=mih_above)
+    with pytest.raises(IndexWarming):
+        idx.search(queries[:1])
+    idx._add(_Rows(stored).rows)  # type: ignore[arg-type]
+    idx.ready = True
+    assert idx.kind == ("mih" if mih_above == 0 else "flat")
+    got = {(h.query, h.frame_id) for h in idx.search(queries)}
+    d = distances(to_words(queries), to_words(stored))
+    want = {(int(q), int(s) + 1) for q, s in zip(*np.nonzero(d <= 31), strict=True)}
+    assert got == want and len(want) > 100  # recall 1.0, and nothing beyond radius 31
+
+
+def _run_all(limit: int = 30) -> int:
+    ran = 0
+    while ran < limit and runner.execute("test-worker"):
+        ran += 1
+    return ran
+
+
+def _new_clip(client: Any, who: Any) -> str:
+    body = {"city": "Abadan", "province": "Khuzestan", "date": "2019-11-16"}
+    r = client.post("/api/v1/clips", json=body, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["code"])
+
+
+def test_match_step_records_a_reencoded_copy_and_fallback_agrees(
+    client: Any, contributor: Any, source_clip: Path, variants: dict[str, Path],
+    unrelated: dict[str, Path],
+) -> None:  # fmt: skip
+    frame_index.reset()
+    codes = {}
+    for name, path in [
+        ("source", source_clip),
+        ("unrelated", unrelated["sierpinski"]),
+        ("copy", variants["reencode_360p_crf32"]),
+    ]:
+        codes[name] = _new_clip(client, contributor)
+        assert upload(client, contributor, codes[name], path.read_bytes()).status_code == 201
+        _run_all()
+    with session_scope() as s:
+        rows = s.scalars(select(DuplicateCandidate)).all()
+        assert len(rows) == 1 and rows[0].state == "open"
+        assert rows[0].a_pct >= 80 and rows[0].b_pct >= 80
+        views = service.candidates_for(s, rows[0].clip_b_id)
+        assert [v.other_code for v in views] == [codes["source"]]
+        # the index (built from the database) and the database scan give the same hits
+        hashes = list(s.scalars(select(FrameHash.pdq).where(FrameHash.quality >= 50)))[:40]
+        idx = frame_index.FrameIndex(mih_above=10**9)
+        idx.build(s)
+        from_index = {(h.query, h.frame_id, h.distance) for h in idx.search(hashes)}
+        from_db = {
+            (h.query, h.frame_id, h.distance) for h in frame_index.search_database(s, hashes)
+        }
+        assert from_index == from_db and len(from_db) >= len(hashes)
