@@ -85,7 +85,11 @@ def test_the_serving_role_can_log_but_cannot_undo_the_log(
 
     with session_scope() as session:  # the app, as the serving role, writes events
         user, _ = create_user(
-            session, email="a@example.org", role="admin", password="p" * 12, actor="test"
+            session,
+            email="a@example.org",
+            role="admin",
+            password="serving-role-test-passphrase",
+            actor="test",
         )
         _, token = create_token(session, user, "t", actor="test")
     with TestClient(create_app()) as client:

@@ -140,25 +140,29 @@ def test_archive_worker_makes_the_playback_copy_of_a_published_clip(
     celery_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """An original sent to a clip that is already public (as the demo's are) queues the
-    ingest steps and the playback copy; the real `archive worker` command runs them all
-    through Redis, and the public page then serves the copy."""
+    """The real `archive worker` command runs the ingest steps through Redis, then the
+    playback copy queued when the clip is published (a published clip's footage is frozen,
+    so it arrives first), and the public page then serves the copy."""
     from app.clips.models import Clip
     from app.public import sources
+    from app.public.jobs import queue_playback
 
     code = new_clip()
-    with session_scope() as s:
-        clip = s.scalar(select(Clip).where(Clip.code == code))
-        assert clip is not None
-        clip.status = "published"
     archive = Path(sys.executable).with_name("archive")
     argv = [str(archive), "worker", "--concurrency", "1"]
     with worker(argv, celery_env, tmp_path / "worker.log"):
         r = upload(client, contributor, code, phone_clip.read_bytes())
         assert r.status_code == 201, r.text
         sha = r.json()["sha256"]
-        steps = ("probe", "keyframes", "hashes", "playback")
-        wait_for(lambda: all(done(step) for step in steps), timeout=120)
+        ingest = ("probe", "keyframes", "hashes", "match")
+        wait_for(lambda: all(done(step) for step in ingest), timeout=120)
+        with session_scope() as s:
+            clip = s.scalar(select(Clip).where(Clip.code == code))
+            assert clip is not None
+            clip.status = "published"
+            queue_playback(s, clip.id)
+        steps = (*ingest, "playback")
+        wait_for(lambda: done("playback"), timeout=120)
     copy = sources.playback_path(sources.MediaInfo(sha, None, None, None, None))
     assert copy.is_file()
     served = client.get(f"/clips/{code}/playback.mp4")

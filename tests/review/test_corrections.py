@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.clips.models import Clip
-from app.custody import service as custody
+from app.custody import audit
 from app.custody.models import CustodyEvent
 from app.db import session_scope
 from app.review import corrections
@@ -203,7 +203,7 @@ def _races(client: TestClient, team: Team) -> None:
                     CustodyEvent.action == "review.correction_applied",
                 )
             )
-            assert fix is not None and custody.verify(s).ok
+            assert fix is not None and audit.verify(s).ok
             new = (clip.title_en or "").startswith("by ") and clip.tags == ["x"]
             old = not (clip.title_en or "").startswith("by ") and clip.tags == []
             if fix.state == "applied":
