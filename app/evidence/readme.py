@@ -14,8 +14,9 @@ This is a BagIt bag (RFC 8493), made by a video evidence archive. It holds:
                       review checklist with the reviewers' notes, the approvals and
                       state changes, and a schema.org VideoObject description
   custody/            the clip's custody events: every upload, access, review step
-                      and export, in the archive's append-only log; and, when the log
-                      has a timestamped checkpoint, the proofs listed below
+                      and export, in the archive's append-only log; and, when the bag
+                      carries custody/checkpoint.txt, the proofs listed below (this
+                      version of the archive does not add them yet)
 
 1. The files are complete and unchanged
 ---------------------------------------
