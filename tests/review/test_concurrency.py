@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import User
 from app.clips.models import Clip
-from app.custody import service as custody
+from app.custody import audit
 from app.custody.models import CustodyEvent
 from app.db import session_scope
 from app.errors import AppError
@@ -79,7 +79,7 @@ def _state(code: str) -> tuple[str, int, int]:
             )
             or 0
         )
-        assert custody.verify(s).ok
+        assert audit.verify(s).ok
         return clip.status, active, to_verified
 
 
