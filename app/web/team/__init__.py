@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.web.team import account, admin, clip, corrections, pages, upload
+from app.web.team import account, admin, clip, corrections, duplicates, pages, upload
 
 
 def routers() -> list[APIRouter]:
@@ -10,6 +10,7 @@ def routers() -> list[APIRouter]:
         pages.router,
         clip.router,
         corrections.router,
+        duplicates.router,
         admin.router,
         upload.router,
         account.router,
