@@ -6,6 +6,8 @@ not published is reported exactly like a code that never existed: ``ClipNotPubli
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -238,8 +240,19 @@ def list_public(session: Session, f: PublicFilter, limit: int) -> ClipPublicPage
     )
 
 
+_CODE = re.compile(r"[A-Za-z]{3}[0-9]{3,9}")
+
+
+def canonical_code(code: str) -> str:
+    """A public code as stored (upper case) when ``code`` has the shape of one, else as is:
+    people type ``irn091`` for ``IRN091``."""
+    return code.upper() if _CODE.fullmatch(code) else code
+
+
 def get_visible(session: Session, code: str) -> Any:
-    """The row of a published clip; 410 for a retracted one; 404 for anything else."""
+    """The row of a published clip; 410 for a retracted one; 404 for anything else.
+    ``code`` is case-insensitive."""
+    code = canonical_code(code)
     row = repository.get_row(session, code)
     if row is None:
         raise not_found(code)
@@ -270,6 +283,7 @@ def get_public(session: Session, code: str) -> ClipPublic:
 
 def visible_media(session: Session, code: str) -> sources.MediaInfo:
     """The media of a *published* clip (retracted clips serve no media), else 404."""
+    code = canonical_code(code)
     row = repository.get_row(session, code)
     if row is None or row.status != repository.PUBLISHED:
         raise not_found(code)

@@ -228,6 +228,10 @@ def _search(
 
 @router.get("/clips/{code}")
 def clip(code: str, request: Request, session: SessionDep, _: Anyone) -> Response:
+    canonical = service.canonical_code(code)
+    if canonical != code:  # /clips/irn091 -> /clips/IRN091 (codes are always upper case)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{_prefix(request)}/clips/{canonical}{query}", status_code=301)
     return _shared(request, session, lambda: _clip(code, request, session))
 
 
