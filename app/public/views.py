@@ -191,7 +191,7 @@ def _search(
     ctx: dict[str, Any] = {"form": form, "cards": [], "error": None}
     try:  # the dates and the cursor first, before any SQL
         date_from, date_to = query_day(from_, "from"), query_day(to, "to")
-        after_id = service.parse_cursor(cursor)
+        after_id, after_rank = service.parse_page_cursor(cursor, q)
     except InvalidInput as exc:
         ctx["error"] = exc.message
     entries = pages.city_entries(_city_counts(session), lang)  # the form's provinces
@@ -205,6 +205,7 @@ def _search(
                 date_to=date_to,
                 q=q,
                 after_id=after_id,
+                after_rank=after_rank,
             )
         except InvalidInput as exc:
             ctx["error"] = exc.message
@@ -215,7 +216,7 @@ def _search(
     total = 0
     if f.place_ids != []:
         rows, next_cursor = service.page(session, f, get_settings().public_page_size)
-        total = repository.count(session, PublicFilter(**{**f.__dict__, "after_id": None}))
+        total = repository.count(session, f)
     query = {k: v for k, v in form.items() if v}
     ctx.update(
         cards=_cards(session, rows, request),
