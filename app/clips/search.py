@@ -77,7 +77,7 @@ def hits(dialect: str) -> CTE:
     when sorted ascending. Materialized on SQLite: bm25() may only be evaluated inside the
     full-text query itself, never in an outer WHERE (the keyset condition)."""
     if dialect == "postgresql":
-        tsv = literal_column("clip.search_tsv")
+        tsv: ColumnElement[Any] = literal_column("clip.search_tsv")
         tsq = func.to_tsquery("simple", bindparam("fts"))
         stmt: Select[Any] = select(
             Clip.id.label("clip_id"), (-func.ts_rank(tsv, tsq)).cast(Float).label("rank")

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.deps import Anyone
+from app.clips import search as fulltext
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.i18n import translate
@@ -219,7 +220,7 @@ def _search(
         total = repository.count(session, f)
     query = {k: v for k, v in form.items() if v}
     ctx.update(
-        cards=_cards(session, rows, request),
+        cards=pages.marked(_cards(session, rows, request), fulltext.terms(q)),
         total=total,
         next_url=f"?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
         first_url=f"?{urlencode(query)}" if cursor else None,
