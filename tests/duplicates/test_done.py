@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.clips.models import Clip
 from app.db import session_scope
 from app.duplicates import index as frame_index
+from app.ingest.models import Media
 from app.jobs import runner
 from tests.ingest.conftest import upload
 from tests.review.test_team_web import HTML, login
@@ -40,6 +41,16 @@ def _publish(code: str) -> None:
         clip = s.scalar(select(Clip).where(Clip.code == code))
         assert clip is not None
         clip.status = "published"
+
+
+def _creation_times(times: dict[str, str]) -> None:
+    with session_scope() as s:
+        for code, at in times.items():
+            media = s.scalar(
+                select(Media).join(Clip, Clip.id == Media.clip_id).where(Clip.code == code)
+            )
+            assert media is not None
+            media.probe = {**media.probe, "creation_time": at}
 
 
 def test_a_reencoded_upload_is_flagged_confirmed_and_shown_to_partners(
@@ -83,6 +94,17 @@ def test_a_reencoded_upload_is_flagged_confirmed_and_shown_to_partners(
     assert r.status_code == 200, r.text
     links = client.get(f"/api/v1/clips/{stored}/duplicates", headers=contributor.headers).json()
     assert links["links"]["earliest_by_upload"] == stored  # uploaded first
+    assert links["links"]["earliest_by_creation_time"] is None  # lavfi files carry none
+    # the copy's file claims to be older: both marks, and the page says they disagree
+    _creation_times({stored: "2019-11-17T10:00:00.000000Z", copy: "2019-11-16T09:00:00Z"})
+    links = client.get(f"/api/v1/clips/{stored}/duplicates", headers=contributor.headers).json()
+    assert (links["links"]["earliest_by_upload"], links["links"]["earliest_by_creation_time"]) == (
+        stored, copy,
+    )  # fmt: skip
+    login(client, reviewer)
+    page = client.get(f"/team/clips/{stored}", headers=HTML).text
+    assert f"{stored} was uploaded first, but {copy} has the earliest creation time" in page
+    client.cookies.clear()
 
     _publish(copy)  # one published: the link stays private
     body = client.get(f"/api/v1/published/{copy}").json()
