@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/places"): public(),
     # media, uploads, review (team)
     ("POST", "/api/v1/clips/{code}/media"): team(415),
+    ("POST", "/api/v1/clips/{code}/corrections/footage"): team(415),
     ("GET", "/api/v1/clips/{code}/media"): team(404),
     ("GET", "/api/v1/clips/{code}/media/original"): team(404),
     ("GET", "/api/v1/clips/{code}/keyframes"): team(404),
@@ -237,6 +238,12 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/corrections/footage"): cells(
+        "team", 303, 303, 401, 415, 415, 415
+    ),
+    ("POST", "/fa/team/clips/{code}/corrections/footage"): cells(
+        "team", 303, 303, 401, 415, 415, 415
+    ),
     ("POST", "/team/clips/{code}/corrections/{correction_id}"): cells(
         "team", 303, 303, 401, 403, 404, 404
     ),

@@ -25,10 +25,11 @@ class User(Base):
     can_publish: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # TOTP two-factor log-in (app/accounts/two_factor.py): the base32 secret (set while
-    # enrolling, kept once confirmed), when it was confirmed (None: not enrolled), and the
-    # last RFC 6238 time step a code was accepted for (a code is never accepted twice)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP two-factor log-in (app/accounts/two_factor.py): the base32 secret, encrypted
+    # (app/accounts/secret_box.py: "fernet:<token>"; set while enrolling, kept once
+    # confirmed), when it was confirmed (None: not enrolled), and the last RFC 6238 time
+    # step a code was accepted for (a code is never accepted twice)
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)

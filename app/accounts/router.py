@@ -146,7 +146,7 @@ def change_password(data: PasswordChange, session: SessionDep, who: ChangingPass
 def begin_two_factor(session: SessionDep, who: Enrolling) -> TwoFactorSetup:
     assert who.user is not None
     uri = two_factor.begin_enrolment(session, who.user)
-    return TwoFactorSetup(secret=who.user.totp_secret or "", otpauth_uri=uri)
+    return TwoFactorSetup(secret=two_factor.secret_of(who.user) or "", otpauth_uri=uri)
 
 
 @router.post(

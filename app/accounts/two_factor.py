@@ -8,7 +8,8 @@
   either way) or an unused recovery code. The last accepted time step is stored, so a code
   (or an earlier one) is never accepted twice, even inside its window.
 
-The TOTP secret itself cannot be hashed (checking a code needs it); it is never logged,
+The TOTP secret itself cannot be hashed (checking a code needs it): it is stored encrypted
+with a key derived from ARCHIVE_SECRET_KEY (app/accounts/secret_box.py), never logged,
 never shown again after enrolment, and never leaves the team database.
 """
 
@@ -23,6 +24,7 @@ import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.accounts import secret_box
 from app.accounts.exceptions import InvalidCode
 from app.accounts.models import RecoveryCode, User
 from app.accounts.security import sha256_hex
@@ -39,9 +41,21 @@ def enabled(user: User) -> bool:
     return user.totp_enabled_at is not None
 
 
+def secret_of(user: User) -> str | None:
+    """The user's base32 TOTP secret in clear (None when there is none, or it cannot be
+    decrypted with this ARCHIVE_SECRET_KEY: then no code is accepted)."""
+    if user.totp_secret is None:
+        return None
+    try:
+        return secret_box.unseal(user.totp_secret)
+    except secret_box.SecretUnreadable:
+        return None
+
+
 def otpauth_uri(user: User) -> str:
-    assert user.totp_secret is not None
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    secret = secret_of(user)
+    assert secret is not None
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
 def qr_svg(uri: str) -> str:
@@ -54,8 +68,8 @@ def begin_enrolment(session: Session, user: User) -> str:
     and return the otpauth URI."""
     if enabled(user):
         raise Conflict("two-factor log-in is already on", code="two_factor_enabled")
-    if user.totp_secret is None:
-        user.totp_secret = pyotp.random_base32()
+    if secret_of(user) is None:
+        user.totp_secret = secret_box.seal(pyotp.random_base32())
         session.flush()
     return otpauth_uri(user)
 
@@ -88,9 +102,10 @@ def confirm_enrolment(session: Session, user: User, code: str, *, actor: str) ->
     user = session.get(User, user.id, with_for_update=True) or user
     if enabled(user):
         raise Conflict("two-factor log-in is already on", code="two_factor_enabled")
-    if user.totp_secret is None:
+    secret = secret_of(user)
+    if secret is None:
         raise InvalidCode("start the set-up first (reload the page)", field="code")
-    step = _matching_step(user.totp_secret, code, None)
+    step = _matching_step(secret, code, None)
     if step is None:
         raise InvalidCode(
             "that code is not right: type the 6 digits your app shows now", field="code"
@@ -119,7 +134,8 @@ def verify(session: Session, user: User, code: str) -> str | None:
     if not enabled(user) or user.totp_secret is None:
         return None
     locked = session.get(User, user.id, with_for_update=True) or user
-    step = _matching_step(locked.totp_secret or "", code, locked.totp_last_step)
+    secret = secret_of(locked)
+    step = _matching_step(secret, code, locked.totp_last_step) if secret else None
     if step is not None:
         locked.totp_last_step = step
         session.flush()

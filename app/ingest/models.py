@@ -53,6 +53,12 @@ class Media(Base):
     fixity_status: Mapped[str | None] = mapped_column(String(16))
     fixity_detail: Mapped[str | None] = mapped_column(String(300))
     fixity_attempted_at: Mapped[datetime | None]  # the last check, whatever it found
+    # footage that came with a correction to a frozen clip (app/review/footage.py): held
+    # back from the public while set; cleared when the correction is applied, kept when it
+    # is rejected (the file stays in the store, never public)
+    correction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clip_correction.id", ondelete="RESTRICT"), index=True
+    )
 
 
 FIXITY_FINDINGS = ("ok", "changed", "missing", "unreadable")

@@ -3,7 +3,9 @@ derivative images, processing state and retry."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -21,11 +23,12 @@ from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, Processing
 from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
 from app.kit.digits import parse_int
-from app.storage import derivatives, get_store
+from app.storage import MediaStore, Written, derivatives, get_store
 from app.web.session import SessionDep, UnitOfWorkRoute, writes
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
 MULTIPART_SLACK = 64 * 1024
+T = TypeVar("T")
 IMAGE_CACHE = "private, max-age=300"
 
 
@@ -85,6 +88,43 @@ async def upload_media(
     """Send the file as the request body (`application/octet-stream` or `video/*`) or as the
     `file` field of a `multipart/form-data` form. A 201 means the original is fsynced,
     renamed into the write-once store, and its row committed."""
+    clip, got = await receive(
+        request, session, lambda: service.clip_for_upload(session, code), filename
+    )
+    user_id = who.user.id if who.user else None
+    await run_in_threadpool(
+        lambda: service.ingest(
+            session,
+            clip=clip,
+            written=got.written,
+            filename=got.filename,
+            content_type=got.content_type,
+            via=got.via,
+            actor=who.actor,
+            user_id=user_id,
+            store=got.store,
+        )
+    )
+    response.headers["Location"] = f"/api/v1/clips/{clip.code}/media"
+    return await run_in_threadpool(service.media_read, session, clip.code)
+
+
+@dataclass
+class Received:
+    written: Written
+    filename: str | None
+    content_type: str | None
+    via: str
+    store: MediaStore
+    fields: dict[str, str]
+
+
+async def receive(
+    request: Request, session: Any, check: Callable[[], T], filename: str | None
+) -> tuple[T, Received]:
+    """Stream an upload (raw body or multipart ``file`` field) into an fsynced temp file,
+    after the size, type and space checks and ``check()`` (run before the body is read,
+    its transaction then ended). Shared by the media upload and footage corrections."""
     settings = get_settings()
     limit = settings.max_upload_bytes
     ctype = request.headers.get("content-type") or "application/octet-stream"
@@ -105,7 +145,7 @@ async def upload_media(
         )
     store = get_store()
     space.require_free(store, declared)
-    clip = await run_in_threadpool(service.clip_for_upload, session, code)
+    checked = await run_in_threadpool(check)
     await release_before_stream(session)
     block = settings.upload_chunk_bytes
     try:
@@ -114,32 +154,18 @@ async def upload_media(
                 request.stream(), ctype, store, limit=limit, block=block, check=service.validate
             )
             written, name, claimed = form.written, form.filename, form.content_type
-            via = "multipart"
+            via, fields = "multipart", form.fields
         else:
             written = await stream_raw(
                 request.stream(), store, limit=limit, block=block, check=service.validate
             )
             name, claimed, via = _filename_from(request, filename), ctype, "raw"
+            fields = {}
     except ClientDisconnect:
         raise ClientGone(
             "the client disconnected before the upload finished; nothing was stored"
         ) from None
-    user_id = who.user.id if who.user else None
-    await run_in_threadpool(
-        lambda: service.ingest(
-            session,
-            clip=clip,
-            written=written,
-            filename=name,
-            content_type=claimed,
-            via=via,
-            actor=who.actor,
-            user_id=user_id,
-            store=store,
-        )
-    )
-    response.headers["Location"] = f"/api/v1/clips/{clip.code}/media"
-    return await run_in_threadpool(service.media_read, session, clip.code)
+    return checked, Received(written, name, claimed, via, store, fields)
 
 
 @router.get("/{code}/media", response_model=MediaRead, summary="The original's metadata")

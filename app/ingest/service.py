@@ -96,6 +96,7 @@ def ingest(
     user_id: int | None,
     store: MediaStore | None = None,
     keep_source: bool = False,
+    correction_id: int | None = None,
 ) -> Media:
     """Validate, promote and record ``written`` (an fsynced temp file) as ``clip``'s original.
     The validation may already have run while the file was fsynced (``written.checked``).
@@ -106,6 +107,9 @@ def ingest(
     commit fails, or the process dies first, the sweep finds the intent and moves the
     unreferenced original to quarantine/ (app/storage/tempfiles.py). ``keep_source``: a
     resumable upload's bytes stay where they are when they were not promoted.
+    ``correction_id``: footage for a frozen clip, held by that correction (the caller,
+    app/review/footage.py, has checked the clip): processed as usual, never public until
+    the correction is applied.
     """
     store = store or get_store()
     sha = written.sha256
@@ -113,7 +117,9 @@ def ingest(
     try:
         # locked: the clip cannot be verified while its footage lands (and is checked again,
         # as the upload may have taken a while)
-        clips.check_not_frozen(clips.live_clip(session, clip.code, lock=True), "its media")
+        locked = clips.live_clip(session, clip.code, lock=True)
+        if correction_id is None:
+            clips.check_not_frozen(locked, "its media")
         if (dup := _duplicate(session, sha)) is not None:
             raise dup
         info = written.checked() if written.checked else validate(written.path)
@@ -145,6 +151,7 @@ def ingest(
         probe=info,
         via=via,
         uploaded_by_id=user_id,
+        correction_id=correction_id,
     )
     try:
         with session.begin_nested():
@@ -167,10 +174,11 @@ def ingest(
             "filename": media.filename,
             "via": via,
             "container": media.container,
+            **({"held_by_correction": correction_id} if correction_id is not None else {}),
         },
     )
     jobs.enqueue(session, clip_id=clip.id, media_id=media.id, sha256=sha, step=INGEST_STEPS[0])
-    if public_changes.clip_changed(session, clip.id):
+    if correction_id is None and public_changes.clip_changed(session, clip.id):
         # an original for a clip that is already public (a demo clip): partners see its
         # hash now, and its playback copy once the job has made it
         queue_playback(session, clip.id)

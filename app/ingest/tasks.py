@@ -59,6 +59,12 @@ def media_row(session: Session, media_id: int) -> Media:
     return media
 
 
+def _public_changed(session: Session, media: Media) -> None:
+    """An ``updated`` feed event, unless the footage is held by a correction (not public)."""
+    if media.correction_id is None:
+        clip_changed(session, media.clip_id)
+
+
 def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
     settings = get_settings()
     info = probe(get_store().original_path(sha256), timeout=settings.ffprobe_timeout_seconds)
@@ -70,7 +76,7 @@ def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
         media.probe = info
         media.container = info["container"][:40]
         if before != {k: info.get(k) for k in PUBLIC_PROBE_FIELDS}:
-            clip_changed(session, media.clip_id)
+            _public_changed(session, media)
 
     return Outcome(apply)
 
@@ -127,7 +133,7 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
                 )
             )
         media.derivative_generation = gen
-        clip_changed(session, media.clip_id)
+        _public_changed(session, media)
 
     def drop_old() -> None:
         store.drop_generations(sha256, keep=gen)
@@ -190,7 +196,7 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         media.fixity_checked_at = utcnow()
         frame_hashes.store(session, media, pdq_rows)
         if changed:
-            clip_changed(session, media.clip_id)
+            _public_changed(session, media)
 
     return Outcome(apply)
 

@@ -20,8 +20,10 @@ PLAYBACK = "playback"
 def queue_playback(session: Session, clip_id: int) -> int | None:
     """Queue the playback job for the clip's original (sent after the commit). None when
     the clip has no original (demo clips): there is nothing to play."""
-    media = session.scalar(select(Media).where(Media.clip_id == clip_id))
-    if media is None:
+    media = session.scalar(
+        select(Media).where(Media.clip_id == clip_id, Media.correction_id.is_(None))
+    )
+    if media is None:  # no original, or one held by a correction (app/review/footage.py)
         return None
     return jobs.enqueue(
         session, clip_id=clip_id, media_id=media.id, sha256=media.sha256, step=PLAYBACK

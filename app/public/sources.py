@@ -72,6 +72,7 @@ PUBLIC_FIELDS = (
     ("graphic_violence", ("graphic_violence",)),
     ("identifiable_people", ("identifiable_people",)),
     ("tags", ("tags",)),
+    ("footage", ("footage",)),
 )
 
 
@@ -113,12 +114,17 @@ def _statements() -> _Statements:
     more than running these small look-ups."""
     ids: BindParameter[Any] = bindparam("ids", expanding=True)
     return _Statements(
+        # footage held by a correction (Media.correction_id) is not the public's yet
         media=select(Media.clip_id, Media.sha256, Media.probe, Media.derivative_generation).where(
-            Media.clip_id.in_(ids)
+            Media.clip_id.in_(ids), Media.correction_id.is_(None)
         ),
         keyframes=select(Media.clip_id, Keyframe.position, Keyframe.timestamp, Keyframe.phash)
         .join(Keyframe, Keyframe.media_id == Media.id)
-        .where(Media.clip_id.in_(ids), Keyframe.generation == Media.derivative_generation)
+        .where(
+            Media.clip_id.in_(ids),
+            Media.correction_id.is_(None),
+            Keyframe.generation == Media.derivative_generation,
+        )
         .order_by(Media.clip_id, Keyframe.position),
         verification=select(
             ChecklistEntry.clip_id,

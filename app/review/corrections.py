@@ -28,8 +28,11 @@ from app.clips.models import Clip
 from app.config import get_settings
 from app.custody import service as custody
 from app.errors import Conflict, InvalidInput, NotFound
+from app.ingest.models import Media
 from app.kit.clock import utcnow
-from app.review import checklist
+from app.public import changes as public_changes
+from app.public.jobs import queue_playback
+from app.review import checklist, repository
 from app.review.exceptions import AlreadyApproved, NotAllowed, NoteRequired
 from app.review.models import (
     ChecklistEntry,
@@ -52,14 +55,17 @@ CORRECTABLE = (
     "identifiable_people",
     "tags",
 )
+PUBLIC_ORDER = (*CORRECTABLE, "footage")
 RECHECK = {
-    "city": "location_confirmed",
-    "province": "location_confirmed",
-    "date": "date_confirmed",
-    "graphic_violence": "sensitive_flagged",
-    "identifiable_people": "sensitive_flagged",
+    "city": ("location_confirmed",),
+    "province": ("location_confirmed",),
+    "date": ("date_confirmed",),
+    "graphic_violence": ("sensitive_flagged",),
+    "identifiable_people": ("sensitive_flagged",),
+    "footage": ("content_described", "sensitive_flagged"),
 }
-"""Which checklist item a changed field makes the reviewers confirm again."""
+"""Which checklist items a changed field makes the reviewers confirm again (``footage``:
+an original that came with the correction, app/review/footage.py)."""
 PUBLIC_FIELD = {"city": "place", "province": "place"}
 """How a changed field is named on the public notice (a place is one field there)."""
 MAX_REASON = 5000
@@ -95,7 +101,7 @@ def _reviewer(user: User, what: str) -> None:
         raise NotAllowed(f"{what} needs a reviewer or an admin")
 
 
-def _text(value: str, field: str, limit: int, what: str) -> str:
+def text(value: str, field: str, limit: int, what: str) -> str:
     value = (value or "").strip()
     if not value:
         raise NoteRequired(f"a correction needs {what}", field=field)
@@ -106,7 +112,7 @@ def _text(value: str, field: str, limit: int, what: str) -> str:
 
 def must_confirm(session: Session, changes: dict[str, Any]) -> list[str]:
     """The active checklist items the changed fields touch, in template order."""
-    keys = {RECHECK[f] for f in changes if f in RECHECK}
+    keys = {key for f in changes for key in RECHECK.get(f, ())}
     return [item.key for item in checklist.template(session) if item.key in keys]
 
 
@@ -114,8 +120,15 @@ def missing_confirmations(session: Session, correction: Correction) -> list[str]
     return [k for k in must_confirm(session, correction.changes) if k not in correction.confirmed]
 
 
-def _frozen_clip(session: Session, code: str) -> Clip:
+def frozen_clip(session: Session, code: str) -> Clip:
     clip = clips.live_clip(session, code, lock=True)
+    check_correctable(clip)
+    return clip
+
+
+def check_correctable(clip: Clip) -> None:
+    """409 unless the clip is verified or published (a retraction takes no corrections)."""
+    code = clip.code
     if clip.status == "retracted":
         raise ClipRetracted(
             f"clip {code} is retracted; a retraction is final and takes no corrections"
@@ -125,7 +138,6 @@ def _frozen_clip(session: Session, code: str) -> Clip:
             f"clip {code} is {clip.status}, not yet verified: edit it directly "
             f"(PATCH /api/v1/clips/{code}) instead of proposing a correction"
         )
-    return clip
 
 
 def open_correction(session: Session, clip_id: int) -> Correction | None:
@@ -134,6 +146,16 @@ def open_correction(session: Session, clip_id: int) -> Correction | None:
         .where(Correction.clip_id == clip_id, Correction.state == "open")
         .execution_options(populate_existing=True)
     )
+
+
+def check_none_open(session: Session, clip: Clip) -> None:
+    existing = open_correction(session, clip.id)
+    if existing is not None:
+        raise CorrectionOpen(
+            f"clip {clip.code} already has an open correction (#{existing.id}); approve or "
+            "reject it before proposing another",
+            extra={"correction": existing.id},
+        )
 
 
 def propose(
@@ -146,9 +168,9 @@ def propose(
     user: User,
     actor: str,
 ) -> Correction:
-    clip = _frozen_clip(session, code)
-    reason = _text(reason, "reason", MAX_REASON, "a reason (for the team)")
-    public_reason = _text(
+    clip = frozen_clip(session, code)
+    reason = text(reason, "reason", MAX_REASON, "a reason (for the team)")
+    public_reason = text(
         public_reason, "public_reason", MAX_PUBLIC_REASON, "a public reason (for the notice)"
     )
     requested = {k: v for k, v in changes.items() if k in CORRECTABLE}
@@ -159,13 +181,7 @@ def propose(
             + ", ".join(CORRECTABLE),
             field=unknown[0],
         )
-    existing = open_correction(session, clip.id)
-    if existing is not None:
-        raise CorrectionOpen(
-            f"clip {code} already has an open correction (#{existing.id}); approve or reject "
-            "it before proposing another",
-            extra={"correction": existing.id},
-        )
+    check_none_open(session, clip)
     diff = clips.preview(session, clip, requested)
     if not diff:
         raise InvalidInput(f"the correction would change nothing on clip {code}", field="changes")
@@ -300,6 +316,12 @@ def approve(
             f"you proposed correction #{correction.id}, so you cannot approve it: nobody "
             "approves their own correction"
         )
+    footage = repository.held_footage(session, correction.id)
+    if footage is not None and footage.uploaded_by_id == user.id:
+        raise NotAllowed(
+            f"you uploaded the footage of correction #{correction.id}, so you cannot approve "
+            "it: nobody approves footage they uploaded"
+        )
     approvals = approval_emails(session, correction.id)
     if user.email in approvals:
         raise AlreadyApproved(
@@ -340,33 +362,79 @@ def approve(
 def _apply(
     session: Session, code: str, correction: Correction, *, approvals: list[str], actor: str
 ) -> None:
-    clip = _frozen_clip(session, code)
+    clip = frozen_clip(session, code)
     current = clips.snapshot(session, clip)
-    drifted = [f for f, v in correction.changes.items() if current.get(f) != v["before"]]
+    drifted = [
+        f for f, v in correction.changes.items() if f != "footage" and current.get(f) != v["before"]
+    ]
     if drifted:
         raise Conflict(
             f"clip {code} changed since correction #{correction.id} was proposed "
             f"({', '.join(drifted)}); reject it and propose a new one",
             code="correction_stale",
         )
-    diff = clips.change_fields(
-        session,
-        clip,
-        dict(correction.requested),
-        actor=actor,
-        action="review.correction_applied",
-        payload={
-            "correction": correction.id,
-            "approvals": approvals,
-            "public_reason": correction.public_reason,
-        },
+    payload = {
+        "correction": correction.id,
+        "approvals": approvals,
+        "public_reason": correction.public_reason,
+    }
+    footage = repository.held_footage(session, correction.id)
+    diff = (
+        clips.change_fields(
+            session,
+            clip,
+            dict(correction.requested),
+            actor=actor,
+            action="review.correction_applied",
+            payload=payload,
+        )
+        if correction.requested
+        else {}
     )
+    if footage is not None:
+        _attach(session, clip, footage, correction, payload, diff, actor)
     if "date" in diff:  # the locked checklist shows the confirmed date: the new one now
         _recheck_date(session, clip, correction, actor)
     correction.state = "applied"
     correction.decided_at = utcnow()
-    correction.changes = diff or correction.changes
+    correction.changes = (
+        {**diff, **({"footage": correction.changes["footage"]} if footage else {})}
+        if diff
+        else correction.changes
+    )
     session.flush()
+
+
+def _attach(
+    session: Session,
+    clip: Clip,
+    footage: Media,
+    correction: Correction,
+    payload: dict[str, Any],
+    diff: dict[str, Any],
+    actor: str,
+) -> None:
+    """The held original becomes the clip's: public (playback copy queued) if published."""
+    footage.correction_id = None
+    session.flush()
+    change = correction.changes["footage"]
+    if not diff:  # footage only: the applied event carries the footage change itself
+        custody.record(
+            session,
+            actor=actor,
+            action="review.correction_applied",
+            clip_code=clip.code,
+            payload={**payload, "changes": {"footage": change}},
+        )
+    custody.record(
+        session,
+        actor=actor,
+        action="media.attached",
+        clip_code=clip.code,
+        payload={"sha256": footage.sha256, "correction": correction.id},
+    )
+    if public_changes.clip_changed(session, clip.id):
+        queue_playback(session, clip.id)
 
 
 def _recheck_date(session: Session, clip: Clip, correction: Correction, actor: str) -> None:
@@ -410,17 +478,24 @@ def reject(
     """Close the correction without touching the clip (a reviewer, with a reason)."""
     _reviewer(user, "rejecting a correction")
     correction = _open_for_write(session, code, correction_id, version)
-    note = _text(note, "note", MAX_REASON, "a reason for the rejection")
+    note = text(note, "note", MAX_REASON, "a reason for the rejection")
     correction.state = "rejected"
     correction.decision_note = note
     correction.decided_at = utcnow()
     session.flush()
+    footage = repository.held_footage(session, correction.id)
     custody.record(
         session,
         actor=actor,
         action="review.correction_rejected",
         clip_code=code,
-        payload={"correction": correction.id, "note": note, "changes": correction.changes},
+        payload={
+            "correction": correction.id,
+            "note": note,
+            "changes": correction.changes,
+            # the original stays in the write-once store, held back from the public
+            **({"footage_kept_unpublished": footage.sha256} if footage else {}),
+        },
     )
     return correction
 
@@ -428,7 +503,7 @@ def reject(
 def public_fields(changes: dict[str, Any]) -> list[str]:
     """The changed fields as the public notice names them (place for city or province)."""
     out: list[str] = []
-    for name in CORRECTABLE:
+    for name in PUBLIC_ORDER:
         if name in changes:
             shown = PUBLIC_FIELD.get(name, name)
             if shown not in out:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import Reviewer, TeamMember
 from app.accounts.models import User
-from app.review import corrections
+from app.ingest.router import receive
+from app.review import corrections, footage
 from app.review.schemas import (
     CorrectionCreate,
     CorrectionDecision,
@@ -51,6 +53,56 @@ def propose(
     )
     response.headers["Location"] = f"/api/v1/clips/{code}/corrections/{correction.id}"
     return corrections.read(session, code, correction)
+
+
+@router.post(
+    "/footage",
+    response_model=CorrectionRead,
+    status_code=201,
+    summary="Propose footage for a verified or published clip that has none (any team member)",
+    responses={
+        409: {"description": "the clip has an original, an open correction, or is not frozen"},
+        413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
+        415: {"description": "not a video container we accept"},
+    },
+)
+async def propose_footage(
+    code: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    who: TeamMember,
+    reason: Annotated[str | None, Query(max_length=5000)] = None,
+    public_reason: Annotated[str | None, Query(max_length=1000)] = None,
+    filename: Annotated[str | None, Query(max_length=500)] = None,
+) -> CorrectionRead:
+    """The video as the body (or the `file` field of a multipart form, with `reason` and
+    `public_reason` fields; for a raw body they are query parameters). The original is
+    stored and processed, but held back from the public until the correction is applied."""
+    user = _user(who)
+    _clip, got = await receive(
+        request, session, lambda: footage.check_can_propose(session, code), filename
+    )
+
+    def propose() -> CorrectionRead:
+        correction = footage.propose_footage(
+            session,
+            code,
+            written=got.written,
+            filename=got.filename,
+            content_type=got.content_type,
+            via=got.via,
+            reason=got.fields.get("reason", reason or ""),
+            public_reason=got.fields.get("public_reason", public_reason or ""),
+            user=user,
+            actor=who.actor,
+            store=got.store,
+        )
+        return corrections.read(session, code, correction)
+
+    out = await run_in_threadpool(propose)
+    response.headers["Location"] = f"/api/v1/clips/{code}/corrections/{out.id}"
+    return out
 
 
 @router.get("", response_model=CorrectionList, summary="The clip's corrections, oldest first")

@@ -98,3 +98,12 @@ def counts_by_status(session: Session, f: QueueFilter) -> dict[str, int]:
     )
     stmt = _filtered(stmt, without_state).group_by(Clip.status)
     return {status: n for status, n in session.execute(stmt).all()}
+
+
+def held_footage(session: Session, correction_id: int) -> Media | None:
+    """The original held back by this correction (footage for a frozen clip), if any."""
+    return session.scalar(select(Media).where(Media.correction_id == correction_id))
+
+
+def clip_media(session: Session, clip_id: int) -> Media | None:
+    return session.scalar(select(Media).where(Media.clip_id == clip_id))

@@ -198,3 +198,28 @@ def test_the_api_enrols_too(client: TestClient, contributor: Member) -> None:
     assert r.status_code == 200 and len(r.json()["recovery_codes"]) == 10
     r = client.post("/api/v1/me/two-factor", headers=contributor.headers)
     assert r.status_code == 409
+
+
+def test_the_totp_secret_is_encrypted_at_rest_and_log_in_still_works(
+    app: object, reviewer: Member
+) -> None:
+    from sqlalchemy import text
+
+    from app.accounts import secret_box
+
+    with TestClient(app) as first:  # type: ignore[arg-type]
+        web_login(first, reviewer.email, reviewer.password)
+        secret, _ = enrol(first, reviewer)
+    with session_scope() as s:
+        stored = s.execute(
+            text("SELECT totp_secret FROM user_account WHERE email = :e"), {"e": reviewer.email}
+        ).scalar_one()
+    assert secret not in stored and stored.startswith("fernet:")
+    assert secret_box.unseal(stored) == secret
+    with pytest.raises(secret_box.SecretUnreadable):  # another ARCHIVE_SECRET_KEY: unreadable
+        secret_box.unseal(stored, "x" * 40)
+    with TestClient(app) as client:  # type: ignore[arg-type]
+        r = api_login(
+            client, reviewer.email, reviewer.password, code=totp_now(secret, offset_steps=1)
+        )
+        assert r.status_code == 200, r.text

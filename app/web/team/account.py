@@ -135,7 +135,7 @@ def _enrol_page(request: Request, session: SessionDep, who: Principal, **ctx: An
     ctx["next"] = safe_next(ctx.get("next") or request.query_params.get("next"), default)
     if not two_factor.enabled(who.user):
         uri = two_factor.begin_enrolment(session, who.user)
-        ctx.update(secret=who.user.totp_secret, qr=two_factor.qr_svg(uri))
+        ctx.update(secret=two_factor.secret_of(who.user), qr=two_factor.qr_svg(uri))
     return render(
         request,
         "team/account_two_factor.html",

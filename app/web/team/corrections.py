@@ -1,5 +1,6 @@
 """The corrections panel of the team clip page: propose a correction to a frozen clip, and
-confirm, approve or reject the open one. Thin callers of app/review/corrections.py."""
+confirm, approve or reject the open one; propose footage for a frozen clip without any.
+Thin callers of app/review/corrections.py and app/review/footage.py."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from app.review import corrections
+from app.errors import AppError
+from app.ingest.router import receive
+from app.review import corrections, footage
 from app.web.session import SessionDep
-from app.web.team.clip import _act, _s
-from app.web.team.common import TeamPage, form_int, make_router, page
+from app.web.team.clip import _act, _render_clip, _s
+from app.web.team.common import TeamPage, form_int, make_router, page, see_other
 
 router = make_router()
 
@@ -52,6 +56,45 @@ async def post_correction(
         return "proposed"
 
     return await _act(request, session, code, who, act, "corrections")
+
+
+@page(router, "/team/clips/{code}/corrections/footage", methods=("POST",))
+async def post_footage(code: str, request: Request, session: SessionDep, who: TeamPage) -> Response:
+    """Footage for a frozen clip without any: a multipart form (file, reason, public
+    reason; the CSRF token in the query string, as the body is streamed)."""
+    assert who.user is not None
+    user = who.user
+    try:
+        _clip, got = await receive(
+            request, session, lambda: footage.check_can_propose(session, code), None
+        )
+    except AppError as exc:
+        session.rollback()
+        return await run_in_threadpool(_render_clip, request, session, code, who, error=exc)
+
+    def run() -> Response:
+        try:
+            footage.propose_footage(
+                session,
+                code,
+                written=got.written,
+                filename=got.filename,
+                content_type=got.content_type,
+                via=got.via,
+                reason=got.fields.get("reason", ""),
+                public_reason=got.fields.get("public_reason", ""),
+                user=user,
+                actor=who.actor,
+                store=got.store,
+            )
+        except AppError as exc:
+            session.rollback()
+            return _render_clip(request, session, code, who, error=exc)
+        response = see_other(request, f"/team/clips/{code}", done="footage_proposed")
+        response.headers["location"] += "#corrections"
+        return response
+
+    return await run_in_threadpool(run)
 
 
 @page(router, "/team/clips/{code}/corrections/{correction_id}", methods=("POST",))

@@ -27,6 +27,7 @@ class MediaView:
     keyframes: list[dict[str, Any]] = field(default_factory=list)
     has_derivatives: bool = False
     jobs: list[dict[str, Any]] = field(default_factory=list)  # every step, playback too
+    held_by: int | None = None  # the correction holding this footage back from the public
 
     @property
     def gps(self) -> tuple[float, float] | None:
@@ -60,6 +61,7 @@ def media_view(session: Session, code: str) -> MediaView | None:
         metadata=dict(read.get("metadata") or {}),
         processing=dict(read.get("processing") or {}),
         has_derivatives=media.derivative_generation is not None,
+        held_by=media.correction_id,
         jobs=[
             {
                 "step": j.step,
