@@ -8,7 +8,7 @@ the write-once store. Downgrading drops the column (held footage would then coun
 attached: the downgrade refuses while any is held).
 
 Revision ID: b41e0c7d9a10
-Revises: 772910cc536d
+Revises: 5e4c1a9b7d20 (full-text search)
 Create Date: 2026-12-02 10:10:00.000000+00:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'b41e0c7d9a10'
-down_revision: Union[str, Sequence[str], None] = '772910cc536d'
+down_revision: Union[str, Sequence[str], None] = '5e4c1a9b7d20'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
