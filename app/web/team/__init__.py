@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.web.team import account, admin, clip, corrections, pages, upload
+from app.web.team import account, admin, clip, corrections, image_search, pages, upload
 
 
 def routers() -> list[APIRouter]:
@@ -12,5 +12,6 @@ def routers() -> list[APIRouter]:
         corrections.router,
         admin.router,
         upload.router,
+        image_search.router,
         account.router,
     ]
