@@ -20,6 +20,7 @@ from app.custody import service as custody
 from app.custody.router import router as custody_router
 from app.db import ping
 from app.docs import install_docs
+from app.duplicates.router import router as duplicates_router
 from app.duplicates.search_router import router as image_search_router
 from app.error_handlers import install_error_handlers, overloaded
 from app.evidence.router import router as evidence_router
@@ -138,6 +139,7 @@ def create_app() -> FastAPI:
     # are /cities..., /clips..., /content-warning, /sitemap*, /robots.txt.
     app.include_router(partners_router)
     app.include_router(clips_router)
+    app.include_router(duplicates_router)
     app.include_router(public_views.router)
     app.include_router(public_views.router, prefix="/fa")
     app.include_router(public_media.router)

@@ -135,6 +135,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("GET", "/api/v1/review/queue"): team(200),
     ("GET", "/api/v1/clips/{code}/custody"): team(200),
+    # near-duplicates
+    ("GET", "/api/v1/clips/{code}/duplicates"): team(200),
+    ("POST", "/api/v1/clips/{code}/duplicates/{other}/decision"): reviewer(422),
     # custody log proofs (the matrix's world has no checkpoint yet)
     ("GET", "/api/v1/custody/checkpoint"): public(404),
     ("GET", "/api/v1/custody/consistency"): public(path="/api/v1/custody/consistency?from=0&to=0"),
@@ -222,6 +225,12 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/assign"): cells("team", *WEB_404, path=WEB_ASSIGN),
     ("POST", "/fa/team/clips/{code}/assign"): cells("team", *WEB_404, path="/fa" + WEB_ASSIGN),
     ("POST", "/team/clips/{code}/retry"): cells("team", *WEB_404, path=WEB_RETRY),
+    ("POST", "/team/clips/{code}/duplicates/{other}/decision"): cells(
+        "team", 303, 303, 401, 403, 422, 422
+    ),
+    ("POST", "/fa/team/clips/{code}/duplicates/{other}/decision"): cells(
+        "team", 303, 303, 401, 403, 422, 422
+    ),
     ("POST", "/fa/team/clips/{code}/retry"): cells("team", *WEB_404, path="/fa" + WEB_RETRY),
     ("POST", "/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
@@ -366,6 +375,7 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
         "key_id": "999999",
         "upload_id": "0" * 32,
         "part": "1",
+        "other": "IRN998",
     }
     return World(headers, values)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.accounts.deps import Admin, TeamMember
 from app.clips import service
 from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
+from app.duplicates import review as duplicates
 from app.kit.date_input import query_day
 from app.review import editing
 from app.web.session import SessionDep, UnitOfWorkRoute
@@ -66,7 +67,10 @@ def create_clip(
 
 @router.get("/{code}", response_model=ClipRead, summary="One clip (team view)")
 def get_clip(code: str, session: SessionDep, _: TeamMember) -> ClipRead:
-    return service.get(session, code)
+    """With `possible_duplicates` once the match step has run (a warning only)."""
+    read = service.get(session, code)
+    found = duplicates.possible_duplicates(session, code)
+    return read.model_copy(update={"possible_duplicates": found})
 
 
 @router.patch("/{code}", response_model=ClipRead, summary="Edit catalogue fields")

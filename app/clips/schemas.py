@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.clips.models import STATUSES
+from app.duplicates.schemas import DuplicateRef
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -84,6 +85,11 @@ class ClipRead(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     version: int
+    possible_duplicates: list[DuplicateRef] | None = Field(
+        default=None,
+        description="near-duplicates the match step found (open or confirmed, best first); "
+        "a warning, never a refusal. Only in the one-clip view; null elsewhere",
+    )
 
 
 class ClipPage(BaseModel):

@@ -11,17 +11,12 @@ from sqlalchemy.orm import Session
 
 from app.clips.models import Clip
 from app.config import get_settings
-from app.custody import service as custody
 from app.duplicates import index as frame_index
 from app.duplicates.exceptions import IndexWarming
 from app.duplicates.matching import ClipFrames, PairMatch, match_pair
-from app.duplicates.models import STATES, DuplicateCandidate
-from app.errors import InvalidInput, NotFound
+from app.duplicates.models import DuplicateCandidate
 from app.ingest.models import FrameHash
-from app.kit.clock import utcnow
 from app.video.pdq import PdqResult
-
-DECISIONS = STATES[1:]
 
 
 def query_frames(results: Sequence[tuple[float, PdqResult, int | None]]) -> ClipFrames:
@@ -150,33 +145,3 @@ def candidates_for(session: Session, clip_id: int) -> list[CandidateView]:
             )
         )
     return out
-
-
-def decide(
-    session: Session, candidate_id: int, decision: str, *, actor_id: int, actor: str
-) -> DuplicateCandidate:
-    """A reviewer's decision on a pair, in the custody log of both clips."""
-    if decision not in DECISIONS:
-        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)}", field="decision")
-    row = session.get(DuplicateCandidate, candidate_id)
-    if row is None:
-        raise NotFound("no such duplicate candidate", code="candidate_not_found")
-    previous = row.state
-    row.state = decision
-    row.decided_by_id = actor_id
-    row.decided_at = utcnow()
-    codes = dict(
-        session.execute(
-            select(Clip.id, Clip.code).where(Clip.id.in_([row.clip_a_id, row.clip_b_id]))
-        ).all()
-    )
-    for mine, other in ((row.clip_a_id, row.clip_b_id), (row.clip_b_id, row.clip_a_id)):
-        custody.record(
-            session,
-            actor=actor,
-            action="duplicate_decided",
-            clip_code=codes[mine],
-            payload={"other": codes[other], "decision": decision, "previous": previous},
-        )
-    session.flush()
-    return row

@@ -83,6 +83,17 @@ class CorrectionPublic(BaseModel):
     reason: str = Field(examples=["The footage was filmed in Shiraz, not Abadan."])
 
 
+class RelatedPublic(BaseModel):
+    """Another published clip that a reviewer confirmed as a copy of the same footage
+    (``same_footage``) or footage of the same event (``same_event``)."""
+
+    model_config = _FORBID
+
+    code: str = Field(examples=["IRN012"])
+    relation: Literal["same_footage", "same_event"]
+    url: str = Field(examples=["https://archive.example/clips/IRN012"])
+
+
 class ClipPublic(BaseModel):
     """One published clip, as the public and partners see it."""
 
@@ -121,6 +132,7 @@ class ClipPublic(BaseModel):
                     "keyframes": [],
                     "verification": None,
                     "corrections": [],
+                    "related": [],
                 }
             ]
         },
@@ -145,6 +157,10 @@ class ClipPublic(BaseModel):
     verification: VerificationPublic | None
     corrections: list[CorrectionPublic] = Field(
         description="applied corrections, oldest first (a published record changes only so)"
+    )
+    related: list[RelatedPublic] = Field(
+        default_factory=list,
+        description="confirmed near-duplicate links to other published clips, by code",
     )
 
 

@@ -57,6 +57,7 @@ class Enriched:
     keyframes: list[sources.KeyframeInfo]
     verification: sources.Verification | None
     corrections: list[sources.CorrectionInfo] = field(default_factory=list)
+    related: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_playback(self) -> bool:
@@ -73,8 +74,16 @@ def enrich(session: Session, rows: Sequence[Any], *, files: bool = True) -> list
     frames = sources.keyframes(session, ids) if media else {}
     checks = sources.verification(session, ids)
     fixes = sources.corrections(session, ids)
+    links = sources.related(session, ids)
     return [
-        Enriched(r, media.get(r.id), frames.get(r.id, []), checks.get(r.id), fixes.get(r.id, []))
+        Enriched(
+            r,
+            media.get(r.id),
+            frames.get(r.id, []),
+            checks.get(r.id),
+            fixes.get(r.id, []),
+            links.get(r.id, []),
+        )
         for r in rows
     ]
 
@@ -152,6 +161,10 @@ def public_dict(
         "corrections": [
             {"corrected_at": c.corrected_at, "fields": c.fields, "reason": c.reason}
             for c in item.corrections
+        ],
+        "related": [
+            {"code": other, "relation": relation, "url": permalink(other)}
+            for other, relation in item.related
         ],
     }
 

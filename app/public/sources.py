@@ -4,7 +4,9 @@ Each function takes clip ids that the caller has *already* checked to be visible
 returns only fields that may be published: the original's SHA-256 and its duration and
 picture size (never the probe's GPS, device or encoder tags), keyframe timestamps and
 perceptual hashes, checklist items that were confirmed (labels only: never notes, evidence
-links or names), the verification time, and the public retraction reason.
+links or names), the verification time, the public retraction reason, and the confirmed
+near-duplicate links to other visible clips (code and relation only: never who decided,
+never an open or dismissed candidate, never a link to a clip the public cannot see).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, Executable, bindparam, select
+from sqlalchemy import BindParameter, Executable, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.clips.models import Clip
 from app.custody.models import CustodyEvent
 from app.db import fetch_rows
+from app.duplicates.models import DuplicateCandidate
 from app.ingest.models import Keyframe, Media
 from app.review.models import ChecklistEntry, ChecklistTemplateItem, Correction
 from app.storage import derivatives
@@ -191,6 +194,27 @@ def verified_times(session: Session, clip_ids: list[int]) -> dict[int, datetime]
         if isinstance(payload, dict) and payload.get("to") == "verified":
             out[clip_id] = at
     return out
+
+
+CONFIRMED_LINKS = ("same_footage", "same_event")
+
+
+def related(session: Session, clip_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Confirmed links of visible clips to other visible clips: (code, relation), by code."""
+    if not clip_ids:
+        return {}
+    visible = and_(Clip.status == "published", Clip.deleted_at.is_(None))
+    out: dict[int, list[tuple[str, str]]] = {}
+    pair = DuplicateCandidate
+    for mine, theirs in ((pair.clip_a_id, pair.clip_b_id), (pair.clip_b_id, pair.clip_a_id)):
+        rows = session.execute(
+            select(mine, Clip.code, pair.state)
+            .join(Clip, Clip.id == theirs)
+            .where(mine.in_(clip_ids), pair.state.in_(CONFIRMED_LINKS), visible)
+        )
+        for clip_id, code, state in rows:
+            out.setdefault(clip_id, []).append((code, state))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 VERIFY_ACTIONS = ("review.transition",)  # payload {"from", "to", ...}; see app/review

@@ -81,6 +81,29 @@ def _plant(
     return {"secret": secret, "published": published}
 
 
+def _plant_links(codes: dict[str, str], media_code: str) -> None:
+    """Near-duplicate pairs: a confirmed link from a published clip to the unpublished one
+    (must never show), a confirmed link between two published clips (must show), and an
+    open candidate between published clips (must not show: nobody confirmed it)."""
+    from app.clips.models import Clip
+    from app.duplicates.models import DuplicateCandidate
+
+    with session_scope() as session:
+        ids = dict(session.execute(select(Clip.code, Clip.id)).all())
+        for x, y, state in (
+            (codes["published"], codes["secret"], "same_footage"),
+            (codes["published"], media_code, "same_event"),
+            (codes["unconfirmed"], media_code, "open"),
+        ):
+            a, b = sorted((ids[x], ids[y]))
+            session.add(
+                DuplicateCandidate(
+                    clip_a_id=a, clip_b_id=b, a_pct=97.0, b_pct=96.0, a_ranges=[[0.0, 4.0]],
+                    b_ranges=[[0.0, 4.0]], orientation="original", state=state,
+                )
+            )  # fmt: skip
+
+
 CANARY_CITIES = [f"{CANARY}abad", f"{CANARY}shahr"]
 
 
@@ -156,6 +179,8 @@ def test_no_canary_in_any_public_page_or_partner_response(
 
     media_root = str(get_settings().media_root)
     codes = _plant(make_user, add_clip, media_clip)
+    codes["unconfirmed"] = add_clip(title_en="Published, with an open duplicate candidate")
+    _plant_links(codes, media_clip.code)
     client.cookies.set("cw_ok", "1")
     seen = _crawl(
         client,
@@ -193,7 +218,21 @@ def test_no_canary_in_any_public_page_or_partner_response(
     ]
     for url in api:
         for headers in ({}, full_key.headers):
-            _check(url, client.get(url, headers=headers), media_root)
+            r = client.get(url, headers=headers)
+            _check(url, r, media_root)
+            if url != f"/api/v1/published/{secret}":  # (its 404 names the code asked for)
+                assert secret not in r.text, f"the unpublished clip's code leaked by {url}"
+    # near-duplicate links: only the confirmed one between two published clips is public
+    for code, want in (
+        (codes["published"], [(media_clip.code, "same_event")]),
+        (media_clip.code, [(codes["published"], "same_event")]),
+        (codes["unconfirmed"], []),
+    ):
+        body = client.get(f"/api/v1/published/{code}", headers=full_key.headers).json()
+        assert [(x["code"], x["relation"]) for x in body["related"]] == want, code
+    listed = client.get("/api/v1/published?limit=200").json()["items"]
+    assert {c["code"]: len(c["related"]) for c in listed}[codes["published"]] == 1
+    assert f"/clips/{media_clip.code}" in client.get(f"/clips/{codes['published']}").text
     # the pages and media of the unpublished clip are plain 404s
     for url in (
         f"/clips/{secret}",

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.web.team import account, admin, clip, corrections, image_search, pages, upload
+from app.web.team import (
+    account,
+    admin,
+    clip,
+    corrections,
+    duplicates,
+    image_search,
+    pages,
+    upload,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -10,6 +19,7 @@ def routers() -> list[APIRouter]:
         pages.router,
         clip.router,
         corrections.router,
+        duplicates.router,
         admin.router,
         upload.router,
         image_search.router,

@@ -17,6 +17,7 @@ from app.accounts.deps import Principal
 from app.clips import service as clips
 from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
+from app.duplicates import review as duplicates
 from app.errors import AppError, InvalidInput
 from app.review import checklist, comments, corrections, editing, service
 from app.web.session import SessionDep
@@ -54,6 +55,8 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
     return {
         "frozen": clip.status in clips.FROZEN,
         "corrections": fixes,
+        "duplicates": duplicates.candidates(session, code),
+        "links": duplicates.links(session, code),
         "open_correction": next((c for c in fixes if c.state == "open"), None),
         "clip": read,
         "code": code,
