@@ -1,8 +1,11 @@
 """The ``match`` job step (after ``hashes``): find the clips an original matches and record
 the candidate pairs. :func:`register` declares it; the composition root calls it.
 
-The slow half (re-decoding the keyframes and per-second frames to get each frame's DCT,
-whose sign flips give the eight dihedral variants) runs outside any transaction; the
+The video is decoded once, by the ``hashes`` step: it keeps each frame's DCT block
+(``pdq_dct.npz`` beside the keyframes), whose sign flips and transposes give the eight
+dihedral variants here. Only when that file is missing or disagrees with the stored rows
+(an original hashed before it existed) are the frames decoded again, outside any
+transaction. The
 search and the pair rule run in the finishing transaction, against the hashes committed
 by then (the index catches up with the database's high-water mark first).
 """
@@ -32,13 +35,18 @@ def run_match(media_id: int, sha256: str, progress: Progress) -> Outcome:
             raise StepFailed("there are no keyframes to match (run the keyframes step first)")
         clip_id, gen = media.clip_id, media.derivative_generation
         frames = frame_hashes.keyframes_of(session, media)
-    results = frame_hashes.compute_results(
-        store.generation_dir(sha256, gen),
-        frames,
-        store.original_path(sha256),
-        timeout=get_settings().ffmpeg_timeout_seconds,
-        progress=lambda f: progress(0.9 * f),
-    )
+        rows = frame_hashes.stored(session, media_id)
+    folder = store.generation_dir(sha256, gen)
+    results = frame_hashes.load_dcts(folder, rows)
+    if results is None:  # hashed before the DCT blocks were kept: decode once more
+        results = frame_hashes.compute_results(
+            folder,
+            frames,
+            store.original_path(sha256),
+            timeout=get_settings().ffmpeg_timeout_seconds,
+            progress=lambda f: progress(0.9 * f),
+        )
+    progress(0.9)
     query = service.query_frames(results)
 
     def apply(session: Session) -> None:
