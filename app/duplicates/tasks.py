@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import session_scope
 from app.duplicates import service
+from app.duplicates.matching import ClipFrames
 from app.ingest import frame_hashes
 from app.ingest.models import Media
 from app.jobs import registry
@@ -27,13 +28,14 @@ from app.video import VideoError
 MATCH = "match"
 
 
-def run_match(media_id: int, sha256: str, progress: Progress) -> Outcome:
+def query_of(media_id: int, progress: Progress = lambda f: None) -> tuple[int, ClipFrames]:
+    """The original's frames as a query (clip id, frames with their dihedral variants)."""
     store = get_store()
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation is None:
             raise StepFailed("there are no keyframes to match (run the keyframes step first)")
-        clip_id, gen = media.clip_id, media.derivative_generation
+        clip_id, gen, sha256 = media.clip_id, media.derivative_generation, media.sha256
         frames = frame_hashes.keyframes_of(session, media)
         rows = frame_hashes.stored(session, media_id)
     folder = store.generation_dir(sha256, gen)
@@ -47,13 +49,26 @@ def run_match(media_id: int, sha256: str, progress: Progress) -> Outcome:
             progress=lambda f: progress(0.9 * f),
         )
     progress(0.9)
-    query = service.query_frames(results)
+    return clip_id, service.query_frames(results)
+
+
+def run_match(media_id: int, sha256: str, progress: Progress) -> Outcome:
+    clip_id, query = query_of(media_id, progress)
 
     def apply(session: Session) -> None:
         matches = service.find_matches(session, clip_id, query, wait_for_index=True)
         service.record(session, clip_id, matches)
 
     return Outcome(apply)
+
+
+def scan_one(media_id: int) -> int:
+    """The match for one original in its own transaction (``archive duplicates scan``):
+    the number of new candidate pairs."""
+    clip_id, query = query_of(media_id)
+    with session_scope() as session:
+        matches = service.find_matches(session, clip_id, query, wait_for_index=True)
+        return service.record(session, clip_id, matches)
 
 
 def register() -> None:
