@@ -446,6 +446,9 @@ _register_custody_commands(app)
 from app.evidence.commands import register as _register_evidence_commands  # noqa: E402
 
 _register_evidence_commands(app)
+from app.duplicates.commands import register as _register_duplicate_commands  # noqa: E402
+
+_register_duplicate_commands(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     duplicates_mih_above: int = Field(default=2_000_000, ge=0)
     duplicates_refresh_seconds: float = Field(default=2.0, gt=0)
     duplicates_index: Literal["faiss", "database"] = "faiss"
+    # search by image (POST /api/v1/search/image, /team/search/image): the largest still
+    # accepted, in bytes (413 above), and in pixels (a decompression bomb: 413 before decoding)
+    image_search_max_bytes: int = Field(default=20 * 1024**2, ge=1)
+    image_search_max_pixels: int = Field(default=40_000_000, ge=1)
 
     # ingest (uploads, store, job runner)
     upload_tmp_stale_seconds: int = 3600

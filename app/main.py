@@ -21,6 +21,7 @@ from app.custody.router import router as custody_router
 from app.db import ping
 from app.docs import install_docs
 from app.duplicates.router import router as duplicates_router
+from app.duplicates.search_router import router as image_search_router
 from app.error_handlers import install_error_handlers, overloaded
 from app.evidence.router import router as evidence_router
 from app.ingest.router import router as ingest_router
@@ -150,6 +151,7 @@ def create_app() -> FastAPI:
     app.include_router(corrections_router)
     app.include_router(custody_router)
     app.include_router(evidence_router)
+    app.include_router(image_search_router)
     app.include_router(auth_views.router)
     for team_router in team_web.routers():
         app.include_router(team_router)

@@ -145,6 +145,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/custody/inclusion"): team(404, path="/api/v1/custody/inclusion?event=99999"),
     ("GET", "/.well-known/archive-log-key"): public(),
     ("GET", "/api/v1/clips/{code}/evidence.tar"): team(200),
+    # search by image (team): an empty body names what is missing
+    ("POST", "/api/v1/search/image"): team(422),
     # partner API
     ("GET", "/api/v1/published"): cells("partner_read", 200, 200, 401, 200, 200, 200),
     ("GET", "/api/v1/published/{code}"): cells("partner_read", 200, 200, 401, 200, 200, 200),
@@ -267,6 +269,10 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/fa/team/admin/checklist"): cells("admin", 303, 303, 401, 403, 403, 200),
     ("POST", "/team/admin/checklist"): cells("admin", 303, 303, 401, 403, 403, 422),
     ("POST", "/fa/team/admin/checklist"): cells("admin", 303, 303, 401, 403, 403, 422),
+    ("GET", "/team/search/image"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("GET", "/fa/team/search/image"): cells("team", 303, 303, 401, 200, 200, 200),
+    ("POST", "/team/search/image"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/fa/team/search/image"): cells("team", 303, 303, 401, 422, 422, 422),
     ("GET", "/team/upload"): cells("team", 303, 303, 401, 200, 200, 200),
     ("GET", "/fa/team/upload"): cells("team", 303, 303, 401, 200, 200, 200),
     ("POST", "/team/upload"): cells("team", 303, 303, 401, 422, 422, 422),

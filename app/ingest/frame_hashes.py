@@ -10,10 +10,13 @@ re-run keeps the rows (and their ids, which the indexes poll) as they are.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -67,7 +70,50 @@ def compute(
 ) -> list[FrameRow]:
     """:func:`compute_results` as the rows :func:`store` writes."""
     results = compute_results(folder, keyframes, original, timeout=timeout, progress=progress)
+    return rows_of(results)
+
+
+def rows_of(results: Sequence[tuple[float, PdqResult, int | None]]) -> list[FrameRow]:
     return sorted(FrameRow(ts, r.hash, r.quality, pos) for ts, r, pos in results)
+
+
+def save_dcts(folder: Path, results: Sequence[tuple[float, PdqResult, int | None]]) -> None:
+    """Keep each frame's DCT block beside the keyframes (``pdq_dct.npz``, 1 KiB a frame,
+    written atomically), so the match step gets the eight dihedral variants of every
+    frame without decoding the video a second time."""
+    dst = folder / derivatives.PDQ_DCT
+    tmp = folder / f".{derivatives.PDQ_DCT}.{uuid.uuid4().hex}.tmp"
+    dcts = np.stack([r.dct for _, r, _ in results]) if results else np.zeros((0, 16, 16))
+    with open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            timestamp=np.array([ts for ts, _, _ in results], dtype=np.float64),
+            dct=dcts.astype(np.float32),
+            quality=np.array([r.quality for _, r, _ in results], dtype=np.int16),
+            keyframe=np.array([-1 if p is None else p for _, _, p in results], dtype=np.int64),
+        )
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, dst)
+
+
+def load_dcts(
+    folder: Path, expected: Sequence[FrameRow]
+) -> list[tuple[float, PdqResult, int | None]] | None:
+    """What :func:`save_dcts` kept, if it is there and gives exactly the ``expected``
+    stored rows (else None: the caller decodes again)."""
+    try:
+        with np.load(folder / derivatives.PDQ_DCT, allow_pickle=False) as z:
+            ts, dct, quality, kf = z["timestamp"], z["dct"], z["quality"], z["keyframe"]
+    except (OSError, KeyError, ValueError):
+        return None
+    out: list[tuple[float, PdqResult, int | None]] = [
+        (float(ts[i]), PdqResult(dct[i], int(quality[i])), None if kf[i] < 0 else int(kf[i]))
+        for i in range(len(ts))
+    ]
+    if rows_of(out) != sorted(expected):
+        return None
+    return out
 
 
 def stored(session: Session, media_id: int) -> list[FrameRow]:
@@ -118,9 +164,10 @@ def backfill_one(media_id: int, *, timeout: float) -> int | None:
             return None
         sha, gen = media.sha256, media.derivative_generation
         frames = keyframes_of(session, media)
-    rows = compute(
-        store_.generation_dir(sha, gen), frames, store_.original_path(sha), timeout=timeout
-    )
+    folder = store_.generation_dir(sha, gen)
+    results = compute_results(folder, frames, store_.original_path(sha), timeout=timeout)
+    save_dcts(folder, results)
+    rows = rows_of(results)
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation != gen:

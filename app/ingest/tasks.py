@@ -176,13 +176,15 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             )
         phashes[row_id] = phash_hex(open_image(path))
         progress(0.5 + 0.2 * (n + 1) / max(1, len(rows)))
-    pdq_rows = frame_hashes.compute(
+    pdq_results = frame_hashes.compute_results(
         folder,
         [(position, ts) for _, position, _, ts in rows],
         store.original_path(sha256),
         timeout=get_settings().ffmpeg_timeout_seconds,
         progress=lambda f: progress(0.7 + 0.3 * f),
     )
+    frame_hashes.save_dcts(folder, pdq_results)  # the match step reads these: no 2nd decode
+    pdq_rows = frame_hashes.rows_of(pdq_results)
 
     def apply(session: Session) -> None:
         media = media_row(session, media_id)

@@ -3,7 +3,9 @@ alone: MediaStore.original_path).
 
 A keyframe run writes into a generation directory (MediaStore.generation_dir):
 ``kf_0000.jpg`` ... (the keyframes, app/video/keyframes), ``thumb_0000.jpg`` ... (320 px
-thumbnails), ``poster.jpg`` and ``contact.jpg`` (app/ingest/tasks.py). The public playback
+thumbnails), ``poster.jpg`` and ``contact.jpg`` (app/ingest/tasks.py), ``pdq_dct.npz`` (each hashed
+frame's 16x16 PDQ DCT block, written by the hashes step so that the match step gets the
+dihedral variants without decoding the video again: app/ingest/frame_hashes.py). The public playback
 copy lives outside the derivatives tree, whose generation directories are swept:
 ``MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4`` (app/public/tasks.py).
 """
@@ -14,6 +16,7 @@ import re
 from pathlib import Path
 
 POSTER = "poster.jpg"
+PDQ_DCT = "pdq_dct.npz"  # the frames' PDQ DCT blocks (hashes step), for the match step
 CONTACT_SHEET = "contact.jpg"
 PLAYBACK = "playback.mp4"
 PLAYBACK_DIR = "public"

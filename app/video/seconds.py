@@ -1,6 +1,8 @@
 """PDQ of one frame per second of a video, for the gaps between kept keyframes.
 
-One ffmpeg pass decodes the video at 1 frame per second (``fps=1``), area-averaged to
+One ffmpeg pass decodes the video at 1 frame per second (``fps=1:round=up``: the frame
+shown at 0 s, 1 s, 2 s, ...; ``round=down`` would emit the last frame *before* each tick,
+0.9 s late at 10 fps, and mislabel every timestamp), area-averaged to
 64x64 (the size PDQ reduces every image to; vPDQ lets ffmpeg do it too) and piped as raw
 RGB. An area average is mirror-symmetric, which PDQ's own decimation (every other pixel
 of a small frame) is not, so a mirrored copy gives the mirrored 64x64 and the dihedral
@@ -55,7 +57,7 @@ def hash_seconds(
     args = [
         "ffmpeg", "-loglevel", "error", "-protocol_whitelist", "file",
         "-i", f"file:{path}", "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"fps=1/{every:g}:round=down,scale={SIDE}:{SIDE}:flags=area",
+        "-vf", f"fps=1/{every:g}:round=up,scale={SIDE}:{SIDE}:flags=area",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]  # fmt: skip
     _run.stream(args, record_size=RECORD, timeout=timeout, on_record=on_record)

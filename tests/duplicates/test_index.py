@@ -16,6 +16,7 @@ from app.duplicates import service
 from app.duplicates.exceptions import IndexWarming
 from app.duplicates.matching import distances, to_words
 from app.duplicates.models import DuplicateCandidate
+from app.ingest import frame_hashes
 from app.ingest.models import FrameHash
 from app.jobs import runner
 from tests.ingest.conftest import upload
@@ -71,9 +72,17 @@ def _new_clip(client: Any, who: Any) -> str:
 
 def test_match_step_records_a_reencoded_copy_and_fallback_agrees(
     client: Any, contributor: Any, source_clip: Path, variants: dict[str, Path],
-    unrelated: dict[str, Path],
+    unrelated: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     frame_index.reset()
+    decodes: list[Path] = []
+    real = frame_hashes.hash_seconds
+
+    def counting(path: Path, **kw: Any) -> Any:
+        decodes.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(frame_hashes, "hash_seconds", counting)
     codes = {}
     for name, path in [
         ("source", source_clip),
@@ -83,6 +92,8 @@ def test_match_step_records_a_reencoded_copy_and_fallback_agrees(
         codes[name] = _new_clip(client, contributor)
         assert upload(client, contributor, codes[name], path.read_bytes()).status_code == 201
         _run_all()
+    # the video is decoded once per clip (hashes step); the match step reads the DCT blocks
+    assert len(decodes) == 3, decodes
     with session_scope() as s:
         rows = s.scalars(select(DuplicateCandidate)).all()
         assert len(rows) == 1 and rows[0].state == "open"

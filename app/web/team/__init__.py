@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.web.team import account, admin, clip, corrections, duplicates, pages, upload
+from app.web.team import (
+    account,
+    admin,
+    clip,
+    corrections,
+    duplicates,
+    image_search,
+    pages,
+    upload,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -13,5 +22,6 @@ def routers() -> list[APIRouter]:
         duplicates.router,
         admin.router,
         upload.router,
+        image_search.router,
         account.router,
     ]
