@@ -7,6 +7,10 @@ One manifest per clip (``/iiif/IRN091/manifest.json``), with one video canvas:
 - the poster, else the first keyframe, is the canvas thumbnail; every keyframe is a range
   (``structures``) from its time to the next keyframe's, with the keyframe as its thumbnail,
   so a viewer can show the keyframes at their times and jump to them.
+- every applied correction's public notice (when, which fields, the public reason; never
+  who or the internal reason) is a ``commenting`` annotation on the whole canvas (no time
+  fragment: a correction is about the record, not a moment of the video), in the canvas's
+  ``annotations``.
 Only a published clip with a playback copy has a manifest (else 404, like its media).
 """
 
@@ -40,6 +44,33 @@ def _image(url: str, width: int | None, height: int | None) -> dict[str, Any]:
     if width and height:
         image.update(width=width, height=height)
     return image
+
+
+def _notices(item: Enriched, canvas_id: str) -> list[dict[str, Any]]:
+    """The public correction notices as one AnnotationPage (empty list when none)."""
+    if not item.corrections:
+        return []
+    page_id = f"{canvas_id}/corrections"
+    notes = []
+    for i, c in enumerate(item.corrections, start=1):
+        day = c.corrected_at.date().isoformat() if c.corrected_at else ""
+        text = f"Corrected {day}: {', '.join(c.fields) or 'record'}. {c.reason}".strip()
+        notes.append(
+            {
+                "id": f"{page_id}/{i}",
+                "type": "Annotation",
+                "motivation": "commenting",
+                "label": {"en": [f"Correction {i}"]},
+                "body": {
+                    "type": "TextualBody",
+                    "value": text,
+                    "format": "text/plain",
+                    "language": "en",
+                },
+                "target": canvas_id,
+            }
+        )
+    return [{"id": page_id, "type": "AnnotationPage", "items": notes}]
 
 
 def build(item: Enriched) -> dict[str, Any]:
@@ -80,6 +111,8 @@ def build(item: Enriched) -> dict[str, Any]:
     }
     if w and h:
         canvas.update(width=w, height=h)
+    if notices := _notices(item, canvas_id):
+        canvas["annotations"] = notices
     frames = sorted(item.keyframes, key=lambda k: k.timestamp)
     if item.has_poster:
         canvas["thumbnail"] = [_image(f"{clip_url}/poster.jpg", w, h)]

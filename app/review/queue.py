@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from app.clips import search
 from app.clips.models import STATUSES
 from app.errors import InvalidInput
 from app.places import service as places
@@ -23,6 +24,7 @@ def build_filter(
     city: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    q: str | None = None,
 ) -> QueueFilter:
     for s in statuses or []:
         if s not in STATUSES:
@@ -30,6 +32,10 @@ def build_filter(
     if date_from and date_to and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
     place_ids = places.city_ids_for(session, city=city) if city else None
+    dialect = search.dialect_of(session)
+    parsed = search.parse(q, dialect)
+    if parsed is None and (q or "").strip():
+        place_ids = []  # typed text without a single word matches nothing
     return QueueFilter(
         statuses=statuses or None,
         assignee_id=assignee_id,
@@ -37,6 +43,8 @@ def build_filter(
         place_ids=place_ids,
         date_from=date_from,
         date_to=date_to,
+        fts=parsed.engine if parsed else None,
+        dialect=dialect,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
+from app.clips import search
 from app.clips.models import Clip
 from app.ingest.models import Media
 from app.places.models import Place
@@ -46,6 +47,12 @@ class QueueFilter:
     place_ids: list[int] | None = None
     date_from: date | None = None
     date_to: date | None = None
+    fts: str | None = None  # a full-text query (app/clips/search.py parse().engine)
+    dialect: str = "sqlite"
+
+
+def _params(f: QueueFilter) -> dict[str, Any]:
+    return {"fts": f.fts} if f.fts else {}
 
 
 def _filtered(stmt: Any, f: QueueFilter) -> Any:
@@ -62,6 +69,8 @@ def _filtered(stmt: Any, f: QueueFilter) -> Any:
         stmt = stmt.where(Clip.date_earliest <= f.date_to)
     if f.date_from is not None:
         stmt = stmt.where(Clip.date_latest >= f.date_from)
+    if f.fts:
+        stmt = stmt.where(Clip.id.in_(select(search.hits(f.dialect).c.clip_id)))
     return stmt
 
 
@@ -87,7 +96,7 @@ def queue_rows(session: Session, f: QueueFilter, limit: int, offset: int) -> lis
         .outerjoin(Assignee, Assignee.id == ClipAssignment.assignee_id)
     )
     stmt = _filtered(stmt, f).order_by(Clip.updated_at.desc(), Clip.id.desc())
-    return list(session.execute(stmt.limit(limit).offset(offset)).all())
+    return list(session.execute(stmt.limit(limit).offset(offset), _params(f)).all())
 
 
 def counts_by_status(session: Session, f: QueueFilter) -> dict[str, int]:
@@ -97,7 +106,7 @@ def counts_by_status(session: Session, f: QueueFilter) -> dict[str, int]:
         ClipAssignment, ClipAssignment.clip_id == Clip.id
     )
     stmt = _filtered(stmt, without_state).group_by(Clip.status)
-    return {status: n for status, n in session.execute(stmt).all()}
+    return {status: n for status, n in session.execute(stmt, _params(f)).all()}
 
 
 def held_footage(session: Session, correction_id: int) -> Media | None:

@@ -64,3 +64,46 @@ def test_no_manifest_without_media_or_when_not_published(
     assert client.get(f"/iiif/{media_clip.code}/manifest.json").status_code == 404
     set_status(media_clip.code, "retracted")
     assert client.get(f"/iiif/{media_clip.code}/manifest.json").status_code == 404
+
+
+def test_public_correction_notices_are_timeless_annotations(
+    client: TestClient, media_clip: MediaClip
+) -> None:
+    """An applied correction's public notice (never the internal reason) is a commenting
+    annotation on the whole canvas; open or rejected corrections are not shown."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app.clips.models import Clip
+    from app.db import session_scope
+    from app.review.models import Correction
+
+    assert (
+        "annotations" not in client.get(f"/iiif/{media_clip.code}/manifest.json").json()["items"][0]
+    )
+    with session_scope() as session:
+        clip_id = session.scalar(select(Clip.id).where(Clip.code == media_clip.code))
+        assert clip_id is not None
+        for state, public in (("applied", "The date was a day off."), ("open", "Pending fix")):
+            session.add(
+                Correction(
+                    clip_id=clip_id,
+                    state=state,
+                    changes={"date": ["2019-11-16", "2019-11-17"], "city": ["a", "b"]},
+                    requested={},
+                    reason="internal reviewer reasoning",
+                    public_reason=public,
+                    decided_at=datetime(2026, 11, 30, 12, tzinfo=UTC),
+                )
+            )
+    r = client.get(f"/iiif/{media_clip.code}/manifest.json")
+    data = r.json()
+    Manifest.model_validate({k: v for k, v in data.items() if k != "@context"})
+    (canvas,) = data["items"]
+    (page,) = canvas["annotations"]
+    (note,) = page["items"]
+    assert note["motivation"] == "commenting" and note["target"] == canvas["id"]  # no #t=
+    assert note["body"]["type"] == "TextualBody"
+    assert note["body"]["value"] == "Corrected 2026-11-30: place, date. The date was a day off."
+    assert "internal reviewer reasoning" not in r.text and "Pending fix" not in r.text

@@ -276,3 +276,24 @@ def test_upload_page_creates_a_draft_record(client: TestClient, team: Team) -> N
         },
     )
     assert r.status_code == 422 and 'role="alert"' in r.text
+
+
+def test_queue_search_box_finds_clips_in_every_state(client: TestClient, team: Team) -> None:
+    """The team's search uses the public engine (words, aliases, Persian variants) but over
+    every state, drafts included."""
+    api = Api(client)
+    draft = api.new_clip(team.uploader, title_en="Tanker fire at the port")
+    review = api.in_review(team.uploader, team.r1)  # Abadan too
+    farsi = api.new_clip(team.uploader, title_fa="آتش\u200cسوزی نفتكش", title_en="x")
+    esfahan = api.new_clip(team.uploader, city="Esfahan", province="Esfahan", title_en="Fire")
+    login(client, team.r1)
+    page = client.get("/team/queue", params={"q": "tanker abad"}, headers=HTML)
+    assert page.status_code == 200 and 'data-testid="queue-search"' in page.text
+    assert draft in page.text and review not in page.text and esfahan not in page.text
+    both = client.get("/team/queue", params={"q": "abadan"}, headers=HTML).text
+    assert draft in both and review in both and esfahan not in both  # draft and in review
+    fa = client.get("/team/queue", params={"q": "آتشسوزی نفتکش"}, headers=HTML).text
+    assert farsi in fa and draft not in fa
+    alias = client.get("/team/queue", params={"q": "isfahan fire", "state": "draft"}, headers=HTML)
+    assert esfahan in alias.text and draft not in alias.text
+    assert 'value="isfahan fire"' in alias.text  # the box keeps what was typed

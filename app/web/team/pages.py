@@ -58,6 +58,7 @@ def review_queue(
     city: Annotated[str | None, Query(max_length=200)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     assert who.user is not None
@@ -75,14 +76,15 @@ def review_queue(
         date_to=query_day(to, "to"),
         assignee_id=assignee_id,
         unassigned=assignee == "none",
+        q=q,
     )
-    q = queue.review_queue(session, f, limit=50, offset=offset)
+    page = queue.review_queue(session, f, limit=50, offset=offset)
     reviewers = accounts.reviewer_emails(session)
     return render(
         request,
         "team/queue.html",
         {
-            "q": q,
+            "q": page,
             "statuses": STATUSES,
             "reviewers": reviewers,
             "filters": {
@@ -91,6 +93,7 @@ def review_queue(
                 "city": city or "",
                 "from": from_ or "",
                 "to": to or "",
+                "q": q or "",
             },
         },
     )
