@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import (
     HashAlgorithm,
     PKIStatus,
-    TimeStampResponse,
     TimestampRequestBuilder,
+    TimeStampResponse,
     VerificationError,
     VerifierBuilder,
     decode_timestamp_response,
@@ -113,7 +113,7 @@ def accept_response(data: bytes, request: Request, note: str | bytes) -> Stamp:
 
 
 def _library_check(resp: TimeStampResponse, note: bytes, roots: list[x509.Certificate]) -> str:
-    """"" if rfc3161-client accepts the token (signature, chain, EKU, imprint), else why not."""
+    """ "" if rfc3161-client accepts the token (signature, chain, EKU, imprint), else why not."""
     builder = VerifierBuilder()
     for root in roots:
         builder = builder.add_root_certificate(root)

@@ -16,4 +16,14 @@ from sqlalchemy.orm import Session
 
 def custody_files(session: Session, events: Sequence[Any]) -> dict[str, bytes]:
     """Extra files for custody/ (name -> bytes)."""
-    return {}
+    files: dict[str, bytes] = {}
+    files.update(timestamp_files(session))
+    return files
+
+
+def timestamp_files(session: Session) -> dict[str, bytes]:
+    """checkpoint.tsr (RFC 3161 TimeStampResp, DER) and tsa-chain.pem for the latest
+    checkpoint, when a TSA stamped it (app/custody/stamping.py)."""
+    from app.custody import checkpoints, stamping
+
+    return stamping.bag_files(session, checkpoints.latest(session))
