@@ -29,12 +29,24 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+# Full-text search objects that only one dialect has, made by the 1060 migration: the FTS5
+# table (and its shadow tables) on SQLite, the generated tsvector and its index on PostgreSQL.
+SEARCH_ONLY = ("clip_fts", "search_tsv", "ix_clip_search_tsv")
+
+
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (name or "").startswith(SEARCH_ONLY)
+
+
 def _configure(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
     )
 

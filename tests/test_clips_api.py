@@ -186,6 +186,21 @@ def test_filters_by_place_status_and_text(client, contributor) -> None:
     assert client.get("/api/v1/clips?status=published", headers=h).json()["items"] == []
 
 
+def test_country_filter_takes_names_and_codes_and_rejects_unknown(client, contributor) -> None:
+    """country=Iran used to return 0 clips silently; now names (English and Farsi) and codes
+    in any case find the clips, and a value that is no country is a 422 naming the field."""
+    made = {new_clip(client, contributor)["code"] for _ in range(2)}
+    h = contributor.headers
+    for value in ("IRN", "irn", "IR", "Iran", "iran", "ایران", "Islamic Republic of Iran"):
+        r = client.get("/api/v1/clips", params={"country": value}, headers=h)
+        assert r.status_code == 200, (value, r.text)
+        assert {i["code"] for i in r.json()["items"]} == made, value
+    assert client.get("/api/v1/clips?country=Iraq", headers=h).json()["items"] == []
+    for bad in ("Narnia", "XXX", "ایرن"):
+        r = client.get("/api/v1/clips", params={"country": bad}, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == "country", bad
+
+
 def test_keyset_pagination_walks_every_clip_once_in_stable_order(client, contributor) -> None:
     made = [new_clip(client, contributor)["code"] for _ in range(7)]
     seen: list[str] = []

@@ -64,6 +64,9 @@ class Clip(Base):
     title_fa: Mapped[str | None] = mapped_column(String(300))
     description_en: Mapped[str | None] = mapped_column(Text)
     description_fa: Mapped[str | None] = mapped_column(Text)
+    # What full-text search matches: written by database triggers only (migration 1060;
+    # app/clips/search.py), never by the application, and never shown.
+    search_doc: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     graphic_violence: Mapped[bool] = mapped_column(default=False)
     identifiable_people: Mapped[bool] = mapped_column(default=False)

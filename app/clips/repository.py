@@ -7,10 +7,11 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, or_, select
+from sqlalchemy import Date, Integer, Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
+from app.clips import search
 from app.clips.models import Clip
 from app.db import fetch_rows
 from app.places.models import Place
@@ -58,21 +59,6 @@ def base_select() -> Select:
     )
 
 
-TEXT_COLUMNS = (Clip.code, Clip.title_en, Clip.title_fa, Clip.description_en, Clip.description_fa)
-
-
-def like_pattern(q: str) -> str:
-    """A LIKE pattern for a substring search in which the user's % and _ are literal."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def text_match(pattern: Any, *extra: Any) -> ColumnElement[bool]:
-    """Case-insensitive match of a ``like_pattern`` (a value or a bound parameter) on the
-    clip's text, plus extra columns."""
-    return or_(*(col.ilike(pattern, escape="\\") for col in (*TEXT_COLUMNS, *extra)))
-
-
 @dataclass(frozen=True)
 class ClipFilter:
     """A team listing's filters (``place_ids`` from ``places.city_ids_for``)."""
@@ -82,12 +68,16 @@ class ClipFilter:
     date_from: date | None = None
     date_to: date | None = None
     statuses: tuple[str, ...] | None = None
-    q: str | None = None
+    q: str | None = None  # the engine's query string (app/clips/search.py): ranked by match
     after_id: int | None = None
+    after_rank: float | None = None
+    dialect: str = "sqlite"
 
 
 @lru_cache(maxsize=512)
-def _listing(places: bool, hi: bool, lo: bool, statuses: bool, q: bool, after: bool) -> Select[Any]:
+def _listing(
+    places: bool, hi: bool, lo: bool, statuses: bool, q: bool, after: bool, dialect: str
+) -> Select[Any]:
     """The listing statement for one combination of filters, built once with bound
     parameters: building a statement costs more than running it, and SQLAlchemy's
     compiled-statement cache then finds it by identity."""
@@ -102,7 +92,11 @@ def _listing(places: bool, hi: bool, lo: bool, statuses: bool, q: bool, after: b
     if statuses:
         stmt = stmt.where(Clip.status.in_(bindparam("statuses", expanding=True)))
     if q:
-        stmt = stmt.where(text_match(bindparam("q")))
+        h = search.hits(dialect)
+        stmt = stmt.add_columns(h.c.rank.label("search_rank")).join(h, h.c.clip_id == Clip.id)
+        if after:
+            stmt = stmt.where(search.after(h))
+        return stmt.order_by(h.c.rank, Clip.id).limit(bindparam("limit", type_=Integer))
     if after:
         stmt = stmt.where(Clip.id > bindparam("after_id"))
     return stmt.order_by(Clip.id).limit(bindparam("limit", type_=Integer))
@@ -122,16 +116,19 @@ def listing(f: ClipFilter, limit: int) -> tuple[Select[Any], dict[str, Any]]:
     if f.statuses:
         params["statuses"] = list(f.statuses)
     if f.q:
-        params["q"] = like_pattern(f.q)
+        params["fts"] = f.q
     if f.after_id is not None:
         params["after_id"] = f.after_id
+        if f.q:
+            params["after_rank"] = f.after_rank if f.after_rank is not None else float("-inf")
     stmt = _listing(
         "place_ids" in params,
         hi is not None,
         lo is not None,
         "statuses" in params,
-        "q" in params,
+        "fts" in params,
         "after_id" in params,
+        f.dialect,
     )
     return stmt, params
 

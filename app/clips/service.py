@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.clips import repository
+from app.clips import repository, search
 from app.clips.exceptions import (
     ClipDeleted,
     ClipNotFound,
@@ -31,7 +31,7 @@ from app.clips.schemas import ClipCreate, ClipPage, ClipRead, ClipUpdate
 from app.custody import service as custody
 from app.errors import InvalidInput, StaleVersion
 from app.kit.clock import utcnow
-from app.kit.cursor import decode_id_cursor, encode_cursor
+from app.kit.cursor import decode_id_cursor, decode_rank_cursor, encode_cursor
 from app.kit.date_input import field_date
 from app.kit.dates import EventDate
 from app.kit.digits import to_latin_digits
@@ -137,6 +137,7 @@ def read_dict(row: Any, fields: Sequence[str] | None = None) -> dict[str, Any]:
     ``_fields`` when converting a page)."""
     d = dict(zip(fields or row._fields, row, strict=True))
     d.pop("id")
+    d.pop("search_rank", None)
     d["country"] = d.pop("country_code")
     d["date"] = {name: d.pop(column) for column, name in _DATE_FIELDS}
     d["tags"] = list(d["tags"] or [])
@@ -372,6 +373,12 @@ def delete(session: Session, code: str, *, actor: str, reason: str = "") -> None
         queue_playback(session, clip.id)
 
 
+def _next_cursor(last: Any, ranked: bool) -> str:
+    if ranked:
+        return encode_cursor({"id": last.id, "r": last.search_rank})
+    return encode_cursor({"id": last.id})
+
+
 def list_clips(
     session: Session,
     *,
@@ -393,16 +400,25 @@ def list_clips(
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
-    after_id = decode_id_cursor(cursor)
+    dialect = search.dialect_of(session)
+    parsed = search.parse(q, dialect)
+    if parsed is None:
+        after_id, after_rank = decode_id_cursor(cursor), None
+    else:
+        after_id, after_rank = decode_rank_cursor(cursor)
     place_ids = places.city_ids_for(session, city=city, province=province, country=country)
+    if parsed is None and (q or "").strip():
+        place_ids = []  # typed text without a single word ("!!!") matches nothing
     f = repository.ClipFilter(
         place_ids=tuple(place_ids) if place_ids is not None else None,
         on=on,
         date_from=date_from,
         date_to=date_to,
         statuses=tuple(status) if status else None,
-        q=q or None,
+        q=parsed.engine if parsed else None,
         after_id=after_id,
+        after_rank=after_rank,
+        dialect=dialect,
     )
     rows = repository.list_rows(session, f, limit + 1)
     more = len(rows) > limit
@@ -413,6 +429,6 @@ def list_clips(
     return ClipPage.model_validate(
         {
             "items": [read_dict(r, fields) for r in rows],
-            "next_cursor": encode_cursor({"id": rows[-1].id}) if more and rows else None,
+            "next_cursor": _next_cursor(rows[-1], parsed is not None) if more and rows else None,
         }
     )

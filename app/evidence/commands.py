@@ -75,6 +75,14 @@ def export_bag(
 
 def verify_bag(
     path: Annotated[Path, typer.Argument(help="an evidence FILE.tar or a bag DIR", exists=True)],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="the archive's published verifier key (from /.well-known/archive-log-key "
+            "or its README), as text or a FILE; the checkpoint must be signed by it",
+        ),
+    ] = None,
 ) -> None:
     """Check evidence bags offline (no database, no network): the BagIt manifests, the
     custody events, the inclusion proofs against the checkpoint, the checkpoint's
@@ -83,8 +91,10 @@ def verify_bag(
 
     from app.evidence.verify import verify
 
+    if key is not None and Path(key).is_file():
+        key = Path(key).read_text(encoding="utf-8").strip()
     try:
-        bags = verify(path)
+        bags = verify(path, key)
     except (tarfile.TarError, OSError, UnicodeDecodeError) as exc:
         _fail(f"{path} cannot be read as a bag: {exc}")
     if not bags:

@@ -12,7 +12,8 @@ The bag (see README, "Evidence and proof")::
     data/original/<CODE>.<ext>        the original, byte for byte
     data/derivatives/<file>           keyframes, thumbnails, poster, contact sheet
     metadata/record.json  probe.json  checklist.json  review.json  videoobject.jsonld
-    custody/events.jsonl              the clip's custody events (+ proofs: app/evidence/proofs.py)
+    custody/events.jsonl              the clip's custody events, the export last
+    custody/checkpoint.txt  inclusion-proofs.json  log-key.pub   (app/evidence/proofs.py)
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def plan_bag(session: Session, code: str, *, actor: str) -> BagPlan:
     except AppError:
         media = None  # a record without an original yet (an imported listing): still evidence
     payload = _payload(clip.code, media) if media is not None else []
+    earlier = len(custody.events_for_clip(session, clip.code))
     custody.record(
         session,
         actor=actor,
@@ -122,6 +124,9 @@ def plan_bag(session: Session, code: str, *, actor: str) -> BagPlan:
             "original_sha256": media.sha256 if media is not None else None,
             "payload_files": len(payload),
             "payload_bytes": sum(p.size for p in payload),
+            # how many of the clip's events came before: a bag missing one is caught
+            # (app/evidence/proofs_check.py), since this event is itself proven
+            "custody_events": earlier,
         },
     )
     session.flush()

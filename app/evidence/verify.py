@@ -183,12 +183,14 @@ def _original_tie(bag: Bag, events: list[dict[str, object]]) -> Check:
     return Check("custody.original", True, f"the original's SHA-256 {sha} is the one ingested")
 
 
-def verify(path: Path) -> list[Bag]:
+def verify(path: Path, key: str | None = None) -> list[Bag]:
+    """Check every bag under ``path``; ``key``: the archive's published verifier key, to
+    check the checkpoint against (else the key in the bag is used, and printed)."""
     bags = read_dir(path) if path.is_dir() else read_tar(path)
     for bag in bags:
         bag.checks += _bagit_checks(bag)
         events, check = _events(bag)
         bag.checks.append(check)
         bag.checks.append(_original_tie(bag, events))
-        bag.checks += proofs_check.checks(bag.tags, events)
+        bag.checks += proofs_check.checks(bag.tags, events, key)
     return bags

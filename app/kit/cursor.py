@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from app.errors import InvalidInput
@@ -64,3 +65,24 @@ def decode_id_cursor(cursor: str | None, *, field: str = "cursor") -> int | None
     ):
         raise InvalidCursor(field, "this is not a cursor this API issued")
     return after
+
+
+def decode_rank_cursor(
+    cursor: str | None, *, field: str = "cursor"
+) -> tuple[int | None, float | None]:
+    """(id, rank) a ranked (search) page resumes after; (None, None) without a cursor."""
+    if cursor is None or cursor == "":
+        return None, None
+    value = decode_cursor(cursor, field=field)
+    after, rank = value.get("id"), value.get("r")
+    if (
+        set(value) != {"id", "r"}
+        or not isinstance(after, int)
+        or isinstance(after, bool)
+        or not 0 <= after <= MAX_ID
+        or not isinstance(rank, int | float)
+        or isinstance(rank, bool)
+        or not math.isfinite(rank)
+    ):
+        raise InvalidCursor(field, "this is not a cursor this API issued")
+    return after, float(rank)

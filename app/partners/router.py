@@ -114,6 +114,7 @@ class FilterParams:
     updated_since: datetime | None
     q: str | None
     after_id: int | None
+    after_rank: float | None
 
     def build(self, session: Any) -> PublicFilter:
         return service.make_filter(
@@ -126,6 +127,7 @@ class FilterParams:
             updated_since=self.updated_since,
             q=self.q,
             after_id=self.after_id,
+            after_rank=self.after_rank,
         )
 
 
@@ -142,6 +144,7 @@ async def _params(
     ] = None,
 ) -> FilterParams:
     # async and database-free: parsed on the event loop, no extra thread-pool hop
+    after_id, after_rank = service.parse_page_cursor(cursor, q)
     return FilterParams(
         city=city,
         province=province,
@@ -150,7 +153,8 @@ async def _params(
         date_to=query_day(to, "to"),
         updated_since=_instant(updated_since, "updated_since"),
         q=q,
-        after_id=service.parse_cursor(cursor),
+        after_id=after_id,
+        after_rank=after_rank,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import pycountry
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
@@ -25,6 +26,42 @@ def normalise(name: str) -> str:
     name = unicodedata.normalize("NFKC", name).casefold().strip()
     name = name.replace("ي", "ی").replace("ك", "ک").replace("\u200c", " ")
     return _PUNCT.sub(" ", name).strip()
+
+
+# Farsi names of the countries people filter by (the gazetteer's own country first).
+_COUNTRIES_FA = {
+    seed_data.COUNTRY["name_fa"]: seed_data.COUNTRY["code"],
+    "جمهوری اسلامی ایران": "IRN",
+    "افغانستان": "AFG",
+    "عراق": "IRQ",
+    "ترکیه": "TUR",
+    "پاکستان": "PAK",
+    "آذربایجان": "AZE",
+    "ارمنستان": "ARM",
+    "ترکمنستان": "TKM",
+    "تاجیکستان": "TJK",
+    "سوریه": "SYR",
+    "لبنان": "LBN",
+}
+
+
+def resolve_country(value: str, *, field: str = "country") -> str:
+    """The ISO alpha-3 code of a country given by code (IRN, irn, IR) or by name in English
+    or Farsi (Iran, iran, ایران), case-insensitive; InvalidInput (422) for anything else,
+    so a typo is never a silently empty list."""
+    text = value.strip()
+    key = normalise(text)
+    fa = {normalise(k): v for k, v in _COUNTRIES_FA.items()}
+    if key in fa:
+        return fa[key]
+    try:
+        country = pycountry.countries.lookup(text)
+    except LookupError:
+        raise InvalidInput(
+            f"unknown country {value!r}: use a name (Iran, ایران) or an ISO code (IRN)",
+            field=field,
+        ) from None
+    return str(country.alpha_3)
 
 
 @dataclass
@@ -231,7 +268,7 @@ def city_ids_for(
     if province:
         params["province"] = normalise(province)
     if country:
-        params["country"] = country.strip().upper()
+        params["country"] = resolve_country(country)
     stmt = _city_ids_statement(bool(city), bool(province), bool(country))
     return list(session.scalars(stmt, params))
 

@@ -65,6 +65,7 @@ def _batch(session: Session, f: PublicFilter, after: int | None) -> tuple[list[A
 def iter_clips(f: PublicFilter, first: Session | None = None) -> Iterator[ClipPublic]:
     """Every clip of the filter, in keyset batches. The first batch is read with ``first``
     (the request's session) when given, the others each with a session of their own."""
+    f = replace(f, ranked=False)  # a search's export walks by id (a stable, resumable order)
     after = f.after_id
     while True:
         if first is not None:

@@ -8,6 +8,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup, escape
+
+from app.clips import search
 from app.kit.dates import to_persian_digits
 from app.public import service
 from app.public.service import Enriched
@@ -71,6 +74,8 @@ class Card:
     has_media: bool
     graphic: bool
     people: bool = False  # identifiable people
+    title_html: Markup | None = None  # the title with the search's words in <mark>
+    city_html: Markup | None = None
 
     @property
     def flagged(self) -> bool:
@@ -81,6 +86,35 @@ class Card:
     @property
     def gated(self) -> bool:
         return self.poster_url is not None and self.flagged
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def highlight(text: str, words: list[str] | tuple[str, ...]) -> Markup:
+    """``text`` escaped, with every word that a search matched in <mark> (the last search
+    word as a prefix, like the engine; letter variants and case compared normalised)."""
+    if not words:
+        return Markup(escape(text))
+    *whole, last = words
+    out: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        token = search.normalise(m.group())
+        out.append(str(escape(text[pos : m.start()])))
+        if token in whole or token.startswith(last):
+            out.append(f"<mark>{escape(m.group())}</mark>")
+        else:
+            out.append(str(escape(m.group())))
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def marked(cards: list[Card], words: list[str]) -> list[Card]:
+    for c in cards:
+        c.title_html, c.city_html = highlight(c.title, words), highlight(c.city, words)
+    return cards
 
 
 def pick(lang: str, en: str | None, fa: str | None) -> str:

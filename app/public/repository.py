@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.clips import search
 from app.clips.models import Clip
-from app.clips.repository import like_pattern, text_match
 from app.db import UTCDateTime, fetch_rows
 from app.places.models import Place
 from app.public.models import PublicChange
@@ -76,13 +76,14 @@ class PublicFilter:
     date_from: date | None = None
     date_to: date | None = None
     updated_since: datetime | None = None
-    q: str | None = None
+    q: str | None = None  # the engine's query string (search.parse), not the typed text
     after_id: int | None = None
+    after_rank: float | None = None  # with q: the keyset is (rank, id)
+    ranked: bool = True  # with q: best match first (else by id, as exports walk)
+    dialect: str = "sqlite"
 
 
-def _conditions(
-    places: bool, hi: bool, lo: bool, updated: bool, q: bool, after: bool
-) -> list[ColumnElement[bool]]:
+def _conditions(places: bool, hi: bool, lo: bool, updated: bool) -> list[ColumnElement[bool]]:
     """The WHERE clauses of one combination of filters, with bound parameters."""
     out: list[ColumnElement[bool]] = []
     if places:
@@ -93,14 +94,13 @@ def _conditions(
         out.append(Clip.date_latest >= bindparam("lo", type_=Date))
     if updated:
         out.append(Clip.updated_at >= bindparam("updated_since", type_=UTCDateTime()))
-    if q:
-        out.append(text_match(bindparam("q"), City.name_en, City.name_fa))
-    if after:
-        out.append(Clip.id > bindparam("after_id"))
     return out
 
 
-def _shape(f: PublicFilter) -> tuple[tuple[bool, ...], dict[str, Any]]:
+Shape = tuple[tuple[bool, bool, bool, bool], bool, bool, bool, str]
+
+
+def _shape(f: PublicFilter) -> tuple[Shape, dict[str, Any]]:
     lo = f.on or f.date_from
     hi = f.on or f.date_to
     params: dict[str, Any] = {}
@@ -112,27 +112,40 @@ def _shape(f: PublicFilter) -> tuple[tuple[bool, ...], dict[str, Any]]:
         params["lo"] = lo
     if f.updated_since is not None:
         params["updated_since"] = f.updated_since
+    keys = ("place_ids", "hi", "lo", "updated_since")
+    filters = tuple(k in params for k in keys)
+    ranked = bool(f.q) and f.ranked
     if f.q:
-        params["q"] = like_pattern(f.q)
+        params["fts"] = f.q
     if f.after_id is not None:
         params["after_id"] = f.after_id
-    keys = ("place_ids", "hi", "lo", "updated_since", "q", "after_id")
-    return tuple(k in params for k in keys), params
+        if ranked:
+            params["after_rank"] = f.after_rank if f.after_rank is not None else float("-inf")
+    return (filters, bool(f.q), ranked, f.after_id is not None, f.dialect), params  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=256)
-def _listing(shape: tuple[bool, ...]) -> Select[Any]:
+def _listing(shape: Shape) -> Select[Any]:
     """Built once per combination of filters (building costs more than running)."""
-    return (
-        visible_select()
-        .where(*_conditions(*shape))
-        .order_by(Clip.id)
-        .limit(bindparam("limit", type_=Integer))
-    )
+    filters, q, ranked, after, dialect = shape
+    stmt = visible_select().where(*_conditions(*filters))
+    if not q:
+        if after:
+            stmt = stmt.where(Clip.id > bindparam("after_id"))
+        return stmt.order_by(Clip.id).limit(bindparam("limit", type_=Integer))
+    h = search.hits(dialect)
+    stmt = stmt.add_columns(h.c.rank.label("search_rank")).join(h, h.c.clip_id == Clip.id)
+    if ranked:
+        stmt = stmt.where(search.after(h)) if after else stmt
+        stmt = stmt.order_by(h.c.rank, Clip.id)
+    else:
+        stmt = stmt.where(Clip.id > bindparam("after_id")) if after else stmt
+        stmt = stmt.order_by(Clip.id)
+    return stmt.limit(bindparam("limit", type_=Integer))
 
 
 def listing(f: PublicFilter, limit: int) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement and parameters of one page (``limit`` rows after ``f.after_id``)."""
+    """The statement and parameters of one page (``limit`` rows after the cursor)."""
     shape, params = _shape(f)
     return _listing(shape), {**params, "limit": limit}
 
@@ -142,18 +155,25 @@ def list_rows(session: Session, f: PublicFilter, limit: int) -> list[Any]:
 
 
 @lru_cache(maxsize=256)
-def _counting(shape: tuple[bool, ...]) -> Select[Any]:
-    return (
+def _counting(shape: Shape) -> Select[Any]:
+    filters, q, _, _, dialect = shape
+    stmt = (
         select(func.count(Clip.id))
         .select_from(Clip)
         .join(City, City.id == Clip.place_id)
-        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None), *_conditions(*shape))
+        .where(Clip.status == PUBLISHED, Clip.deleted_at.is_(None), *_conditions(*filters))
     )
+    if q:
+        h = search.hits(dialect)
+        stmt = stmt.join(h, h.c.clip_id == Clip.id)
+    return stmt
 
 
 def count(session: Session, f: PublicFilter) -> int:
     shape, params = _shape(f)
-    return int(session.scalar(_counting(shape), params) or 0)
+    filters, q, _, _, dialect = shape
+    params = {k: v for k, v in params.items() if k not in ("after_id", "after_rank")}
+    return int(session.scalar(_counting((filters, q, False, False, dialect)), params) or 0)
 
 
 def get_row(session: Session, code: str) -> Any | None:

@@ -6,6 +6,7 @@ not published is reported exactly like a code that never existed: ``ClipNotPubli
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.clips import search
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, NotFound
-from app.kit.cursor import decode_id_cursor, encode_cursor
+from app.kit.cursor import decode_id_cursor, decode_rank_cursor, encode_cursor
 from app.partners.schemas import (
     ChangeEvent,
     ChangePage,
@@ -188,6 +190,16 @@ def parse_cursor(cursor: str | None, field: str = "cursor") -> int | None:
     return decode_id_cursor(cursor, field=field)
 
 
+def parse_page_cursor(
+    cursor: str | None, q: str | None, field: str = "cursor"
+) -> tuple[int | None, float | None]:
+    """(after_id, after_rank) of a listing's cursor: a search (``q`` with words) pages by
+    (rank, id), any other listing by id. Database-free, like parse_cursor."""
+    if not search.terms(q):
+        return decode_id_cursor(cursor, field=field), None
+    return decode_rank_cursor(cursor, field=field)
+
+
 def place_ids(session: Session, city: str | None, province: str | None) -> list[int] | None:
     """places.city_ids_for, cached until the change log moves (app/public/cache.py): a
     name that matched nothing may match a place created since, but that place has no
@@ -214,6 +226,7 @@ def make_filter(
     updated_since: datetime | None = None,
     q: str | None = None,
     after_id: int | None = None,
+    after_rank: float | None = None,
 ) -> PublicFilter:
     """The filter of a list or export; the dates and the cursor (``parse_cursor``) are
     parsed by the caller, before any SQL."""
@@ -221,14 +234,21 @@ def make_filter(
         raise InvalidInput("use either on= or from=/to=, not both", field="on")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"from ({date_from}) is after to ({date_to})", field="from")
+    dialect = search.dialect_of(session)
+    parsed = search.parse(q, dialect)
+    ids = place_ids(session, city or None, province or None)
+    if parsed is None and (q or "").strip():
+        ids = []  # typed text without a single word ("!!!") matches nothing
     return PublicFilter(
-        place_ids=place_ids(session, city or None, province or None),
+        place_ids=ids,
         on=on,
         date_from=date_from,
         date_to=date_to,
         updated_since=updated_since,
-        q=(q or "").strip() or None,
+        q=parsed.engine if parsed else None,
         after_id=after_id,
+        after_rank=after_rank,
+        dialect=dialect,
     )
 
 
@@ -236,7 +256,11 @@ def page(session: Session, f: PublicFilter, limit: int) -> tuple[list[Any], str 
     rows = repository.list_rows(session, f, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor({"id": rows[-1].id}) if more and rows else None
+    if not (more and rows):
+        return rows, None
+    if f.q and f.ranked:
+        return rows, encode_cursor({"id": rows[-1].id, "r": rows[-1].search_rank})
+    return rows, encode_cursor({"id": rows[-1].id})
 
 
 def list_public(session: Session, f: PublicFilter, limit: int) -> ClipPublicPage:
@@ -251,8 +275,19 @@ def list_public(session: Session, f: PublicFilter, limit: int) -> ClipPublicPage
     )
 
 
+_CODE = re.compile(r"[A-Za-z]{3}[0-9]{3,9}")
+
+
+def canonical_code(code: str) -> str:
+    """A public code as stored (upper case) when ``code`` has the shape of one, else as is:
+    people type ``irn091`` for ``IRN091``."""
+    return code.upper() if _CODE.fullmatch(code) else code
+
+
 def get_visible(session: Session, code: str) -> Any:
-    """The row of a published clip; 410 for a retracted one; 404 for anything else."""
+    """The row of a published clip; 410 for a retracted one; 404 for anything else.
+    ``code`` is case-insensitive."""
+    code = canonical_code(code)
     row = repository.get_row(session, code)
     if row is None:
         raise not_found(code)
@@ -283,6 +318,7 @@ def get_public(session: Session, code: str) -> ClipPublic:
 
 def visible_media(session: Session, code: str) -> sources.MediaInfo:
     """The media of a *published* clip (retracted clips serve no media), else 404."""
+    code = canonical_code(code)
     row = repository.get_row(session, code)
     if row is None or row.status != repository.PUBLISHED:
         raise not_found(code)

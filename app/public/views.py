@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.deps import Anyone
+from app.clips import search as fulltext
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.i18n import translate
@@ -191,7 +192,7 @@ def _search(
     ctx: dict[str, Any] = {"form": form, "cards": [], "error": None}
     try:  # the dates and the cursor first, before any SQL
         date_from, date_to = query_day(from_, "from"), query_day(to, "to")
-        after_id = service.parse_cursor(cursor)
+        after_id, after_rank = service.parse_page_cursor(cursor, q)
     except InvalidInput as exc:
         ctx["error"] = exc.message
     entries = pages.city_entries(_city_counts(session), lang)  # the form's provinces
@@ -205,6 +206,7 @@ def _search(
                 date_to=date_to,
                 q=q,
                 after_id=after_id,
+                after_rank=after_rank,
             )
         except InvalidInput as exc:
             ctx["error"] = exc.message
@@ -215,10 +217,10 @@ def _search(
     total = 0
     if f.place_ids != []:
         rows, next_cursor = service.page(session, f, get_settings().public_page_size)
-        total = repository.count(session, PublicFilter(**{**f.__dict__, "after_id": None}))
+        total = repository.count(session, f)
     query = {k: v for k, v in form.items() if v}
     ctx.update(
-        cards=_cards(session, rows, request),
+        cards=pages.marked(_cards(session, rows, request), fulltext.terms(q)),
         total=total,
         next_url=f"?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
         first_url=f"?{urlencode(query)}" if cursor else None,
@@ -228,6 +230,10 @@ def _search(
 
 @router.get("/clips/{code}")
 def clip(code: str, request: Request, session: SessionDep, _: Anyone) -> Response:
+    canonical = service.canonical_code(code)
+    if canonical != code:  # /clips/irn091 -> /clips/IRN091 (codes are always upper case)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{_prefix(request)}/clips/{canonical}{query}", status_code=301)
     return _shared(request, session, lambda: _clip(code, request, session))
 
 

@@ -118,7 +118,7 @@ def test_audit_checkpoint_stamps_and_the_bag_carries_a_token_openssl_accepts(
         cp = s.get(CustodyCheckpoint, row.checkpoint_id)
         assert cp is not None
         note = cp.note
-        files = proofs.custody_files(s, [])
+        files = proofs.timestamp_files(s, cp)
     assert set(files) == {"custody/checkpoint.tsr", "custody/tsa-chain.pem"}
     tags = {**files, "custody/checkpoint.txt": note.encode()}
     check = proofs_check.timestamp_check(tags)

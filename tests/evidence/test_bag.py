@@ -118,6 +118,8 @@ def test_verify_bag_passes_a_good_bag_as_a_tar_and_as_a_directory(
             "bagit.tagmanifest-sha512.txt",
             "custody.events",
             "custody.original",
+            "custody.inclusion-proofs",  # tests/evidence/test_proofs.py: the proofs themselves
+            "custody.checkpoint-signature",
         ):
             assert f"PASS  {name}:" in result.stdout
         assert "ok: 1 bag(s) verified" in result.stdout

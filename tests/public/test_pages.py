@@ -192,6 +192,21 @@ def test_clip_page_citation_permalink_and_json_ld(client: TestClient, demo: int)
     assert "Footage held by the source" in r.text
 
 
+def test_clip_codes_are_case_insensitive(
+    client: TestClient, demo: int, add_clip: Callable[..., str]
+) -> None:
+    """People type irn091: the page redirects to the canonical upper-case address."""
+    for prefix in ("", "/fa"):
+        r = client.get(f"{prefix}/clips/irn091?x=1", headers=HTML, follow_redirects=False)
+        assert r.status_code == 301 and r.headers["location"] == f"{prefix}/clips/IRN091?x=1"
+        assert client.get(f"{prefix}/clips/Irn091", headers=HTML).status_code == 200
+    assert client.get("/api/v1/published/irn091").json()["code"] == "IRN091"
+    draft = add_clip(status="draft")
+    # the redirect reveals nothing: an unpublished code ends at the same 404 as a made-up one
+    assert client.get(f"/clips/{draft.lower()}", headers=HTML).status_code == 404
+    assert client.get("/clips/irn99999", headers=HTML).status_code == 404
+
+
 def test_sitemap_lists_published_clips_in_both_languages(client: TestClient, demo: int) -> None:
     r = client.get("/sitemap.xml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
