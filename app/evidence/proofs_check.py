@@ -150,7 +150,7 @@ def timestamp_check(tags: Mapping[str, bytes]) -> Check:
     token = tags.get("custody/checkpoint.tsr")
     note = tags.get("custody/checkpoint.txt")
     if note is None or token is None:
-        return Check(name, None, "the checkpoint in this bag has no RFC 3161 timestamp")
+        return Check(name, None, "no timestamp token in this bag")
     trusted = stamping.trusted_pem()
     verdict = timestamps.verify(token, note, tags.get("custody/tsa-chain.pem", b""), trusted)
     if not verdict.ok:
