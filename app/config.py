@@ -6,10 +6,10 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_PLACEHOLDER = "change-me"
@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     log_key_path: Path | None = None
     log_origin: str = ""
     checkpoint_interval_seconds: int = Field(default=3600, ge=60)
-    tsa_urls: list[str] = []
+    # comma-separated (``ARCHIVE_TSA_URLS=https://freetsa.org/tsr,http://timestamp.digicert.com``)
+    tsa_urls: Annotated[list[str], NoDecode] = []
     # PEM file of the CA certificates a TSA's chain must lead to (tokens are checked offline)
     tsa_ca_file: Path | None = None
     tsa_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -138,6 +139,13 @@ class Settings(BaseSettings):
     threads: int = Field(default=40, ge=1)
     db_pool_size: int = Field(default=0, ge=0)
     overload_wait_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("tsa_urls", mode="before")
+    @classmethod
+    def _split_tsa_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
 
     @model_validator(mode="after")
     def _defaults_and_guards(self) -> Settings:

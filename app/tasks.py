@@ -32,6 +32,7 @@ def bootstrap() -> None:
         if _done:
             return
         import app.models  # noqa: F401  (every mapper)
+        from app.custody import tasks as custody_tasks
         from app.duplicates import tasks as duplicate_tasks
         from app.ingest import tasks as ingest_tasks
         from app.jobs import registry
@@ -40,6 +41,7 @@ def bootstrap() -> None:
         ingest_tasks.register()  # probe -> keyframes -> hashes; temp files, expired uploads
         public_tasks.register()  # playback
         duplicate_tasks.register()  # match (after hashes)
+        custody_tasks.register()  # checkpoints when the log grew; their TSA stamps
         registry.check()
         _done = True
 

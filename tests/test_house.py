@@ -57,7 +57,13 @@ def test_a_fresh_worker_has_every_step_the_database_allows(db_url: str) -> None:
         "playback": None,
         "match": None,
     }
-    assert seen["sweepers"] == ["expired-uploads", "fixity", "reconcile", "temp-files"]
+    assert seen["sweepers"] == [
+        "checkpoint",
+        "expired-uploads",
+        "fixity",
+        "reconcile",
+        "temp-files",
+    ]
 
 
 @pytest.mark.nodb

@@ -73,15 +73,17 @@ def audit_verify(
 def audit_checkpoint(
     force: Annotated[bool, typer.Option(help="Sign one even if the log has not grown")] = False,
 ) -> None:
-    """Sign a checkpoint of the log now and print it (as partners save it)."""
-    from app.custody import checkpoints
+    """Sign a checkpoint of the log now, stamp it at every ARCHIVE_TSA_URLS and print it (as
+    partners save it). Exit 1 if a TSA failed: the checkpoint is stored all the same, and
+    the failed stamps are retried with back-off by the checkpoint sweeper."""
+    from app.custody import checkpoints, stamping
     from app.errors import AppError
     from app.tasks import session_scope
 
     try:
         with session_scope() as session:
             cp, new = checkpoints.make(session, force=force)
-            note = cp.note
+            note, cp_id = cp.note, cp.id
     except AppError as exc:
         _fail(exc.message)
     if not new:
@@ -89,6 +91,12 @@ def audit_checkpoint(
             "(the log has not grown since the last checkpoint; it is repeated here)", err=True
         )
     typer.echo(note, nl=False)
+    outcomes = stamping.stamp_due(checkpoint_id=cp_id)
+    for o in outcomes:
+        typer.echo(f"timestamp {o.tsa_url}: {o.status} ({o.detail})", err=True)
+    if any(o.status != "stamped" for o in outcomes):
+        typer.secho("a TSA failed; it is retried with back-off", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 @audit_app.command("export")

@@ -79,4 +79,13 @@ def custody_files(session: Session, events: Sequence[Any]) -> dict[str, bytes]:
             json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         ).encode(),
         "custody/log-key.pub": (keys.verifier_key() + "\n").encode(),
+        **timestamp_files(session, cp),
     }
+
+
+def timestamp_files(session: Session, cp: Any) -> dict[str, bytes]:
+    """custody/checkpoint.tsr (RFC 3161 TimeStampResp, DER) and custody/tsa-chain.pem, when
+    a TSA has stamped this checkpoint already (app/custody/stamping.py)."""
+    from app.custody import stamping
+
+    return stamping.bag_files(session, cp)

@@ -140,11 +140,24 @@ def _inclusion(tags: Mapping[str, bytes], events: Sequence[Mapping[str, Any]]) -
     )
 
 
-def _timestamp(tags: Mapping[str, bytes]) -> Check:
+def timestamp_check(tags: Mapping[str, bytes]) -> Check:
+    """custody/checkpoint.tsr against custody/checkpoint.txt, the chain in
+    custody/tsa-chain.pem and the roots of ARCHIVE_TSA_CA_FILE (if set; else the chain's
+    own root, and the detail says so)."""
+    from app.custody import stamping, timestamps
+
     name = "custody.timestamp-token"
-    if TOKEN not in tags:
+    token = tags.get("custody/checkpoint.tsr")
+    note = tags.get("custody/checkpoint.txt")
+    if note is None or token is None:
         return Check(name, None, "no timestamp token in this bag")
-    return Check(name, None, f"{TOKEN} is present but this version cannot check it")
+    trusted = stamping.trusted_pem()
+    verdict = timestamps.verify(token, note, tags.get("custody/tsa-chain.pem", b""), trusted)
+    if not verdict.ok:
+        return Check(name, False, verdict.reason)
+    when = verdict.gen_time.isoformat() if verdict.gen_time else "?"
+    whose = "a CA of ARCHIVE_TSA_CA_FILE" if trusted is not None else "the bag's own TSA chain"
+    return Check(name, True, f"timestamped {when}, trusted via {whose}")
 
 
 def checks(
@@ -152,4 +165,4 @@ def checks(
 ) -> Iterator[Check]:
     yield _inclusion(tags, events)
     yield _signature(tags, key)
-    yield _timestamp(tags)
+    yield timestamp_check(tags)

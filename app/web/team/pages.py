@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service as accounts
 from app.clips.models import STATUSES
+from app.custody import stamping
 from app.kit.date_input import query_day
 from app.review import queue
 from app.web.session import SessionDep
@@ -43,6 +44,7 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
             "mine": mine.items,
             "stuck": stuck_processing(session),
             "fixity": fixity_summary(session),
+            "checkpoint": stamping.status(session),
             "statuses": STATUSES,
         },
     )
