@@ -104,29 +104,54 @@ def stamp_row(row_id: int) -> Outcome:
         cp = session.get(CustodyCheckpoint, row.checkpoint_id)
         assert cp is not None
         url, note = row.tsa_url, cp.note
-    error = ""
-    stamp: timestamps.Stamp | None = None
-    try:
-        stamp = ask(url, note)
-    except timestamps.TsaAnswerError as exc:
-        error = str(exc)
-    except (OSError, urllib.error.URLError, ValueError) as exc:  # down, slow, refused, HTTP error
-        error = f"the TSA did not answer: {exc}"[:500]
-    now = utcnow()
+    stamp, error = _try(url, note)  # the network call, outside any transaction
     with session_scope() as session:
         row = session.get(CustodyTimestamp, row_id)
         assert row is not None
-        row.attempts += 1
-        row.updated_at = now
+        return _record(row, stamp, error)
+
+
+def stamp_now(session: Session, cp: CustodyCheckpoint) -> list[Outcome]:
+    """Stamp ``cp`` at every TSA inside the caller's transaction (an evidence export, whose
+    bag must carry the token of the checkpoint made for it). Bounded by the TSA timeout; a
+    TSA that fails is left to the sweeper's retries, the bag then says it has no token."""
+    rows = session.scalars(
+        select(CustodyTimestamp)
+        .where(CustodyTimestamp.checkpoint_id == cp.id, CustodyTimestamp.status != "stamped")
+        .order_by(CustodyTimestamp.id)
+    ).all()
+    outcomes = []
+    for row in rows:
+        stamp, error = _try(row.tsa_url, cp.note)
+        outcomes.append(_record(row, stamp, error))
         if stamp is not None:
-            row.status, row.token, row.chain_pem = "stamped", stamp.token, stamp.chain_pem
-            row.gen_time, row.last_error, row.next_attempt_at = stamp.gen_time, "", None
-            return Outcome(url, "stamped", stamp.gen_time.isoformat())
-        row.status, row.last_error = "failed", error
-        more = row.attempts < get_settings().tsa_max_attempts
-        row.next_attempt_at = now + backoff(row.attempts) if more else None
-        log.warning("TSA %s failed (attempt %d): %s", url, row.attempts, error)
-        return Outcome(url, "failed", error)
+            break  # one good token is what a bag carries; the sweeper stamps the rest
+    session.flush()
+    return outcomes
+
+
+def _try(url: str, note: str) -> tuple[timestamps.Stamp | None, str]:
+    try:
+        return ask(url, note), ""
+    except timestamps.TsaAnswerError as exc:
+        return None, str(exc)
+    except (OSError, urllib.error.URLError, ValueError) as exc:  # down, slow, refused, HTTP error
+        return None, f"the TSA did not answer: {exc}"[:500]
+
+
+def _record(row: CustodyTimestamp, stamp: timestamps.Stamp | None, error: str) -> Outcome:
+    now = utcnow()
+    row.attempts += 1
+    row.updated_at = now
+    if stamp is not None:
+        row.status, row.token, row.chain_pem = "stamped", stamp.token, stamp.chain_pem
+        row.gen_time, row.last_error, row.next_attempt_at = stamp.gen_time, "", None
+        return Outcome(row.tsa_url, "stamped", stamp.gen_time.isoformat())
+    row.status, row.last_error = "failed", error
+    more = row.attempts < get_settings().tsa_max_attempts
+    row.next_attempt_at = now + backoff(row.attempts) if more else None
+    log.warning("TSA %s failed (attempt %d): %s", row.tsa_url, row.attempts, error)
+    return Outcome(row.tsa_url, "failed", error)
 
 
 def due_checkpoint(session: Session, now: datetime) -> bool:

@@ -84,8 +84,11 @@ def custody_files(session: Session, events: Sequence[Any]) -> dict[str, bytes]:
 
 
 def timestamp_files(session: Session, cp: Any) -> dict[str, bytes]:
-    """custody/checkpoint.tsr (RFC 3161 TimeStampResp, DER) and custody/tsa-chain.pem, when
-    a TSA has stamped this checkpoint already (app/custody/stamping.py)."""
+    """custody/checkpoint.tsr (RFC 3161 TimeStampResp, DER) and custody/tsa-chain.pem. The
+    checkpoint is usually the one made for this export, so when TSAs are configured it is
+    stamped now (app/custody/stamping.py); with no TSA, or none answering, there is none."""
     from app.custody import stamping
 
+    if not stamping.bag_files(session, cp):
+        stamping.stamp_now(session, cp)
     return stamping.bag_files(session, cp)
