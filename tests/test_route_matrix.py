@@ -14,6 +14,7 @@ does not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,10 +122,10 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/clips/{code}/checklist"): team(200),
     ("POST", "/api/v1/clips/{code}/corrections"): team(422),
     ("GET", "/api/v1/clips/{code}/corrections"): team(200),
-    ("GET", "/api/v1/clips/{code}/corrections/{correction_id}"): team(404),
-    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/checklist/{key}"): reviewer(404),
-    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/approvals"): reviewer(404),
-    ("POST", "/api/v1/clips/{code}/corrections/{correction_id}/rejection"): reviewer(404),
+    ("GET", "/api/v1/clips/{code}/corrections/{correction_id:int}"): team(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id:int}/checklist/{key}"): reviewer(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id:int}/approvals"): reviewer(404),
+    ("POST", "/api/v1/clips/{code}/corrections/{correction_id:int}/rejection"): reviewer(404),
     ("PUT", "/api/v1/clips/{code}/checklist/{key}"): reviewer(422),
     ("GET", "/api/v1/review/checklist-items"): team(200),
     ("POST", "/api/v1/review/checklist-items"): admin(422),
@@ -389,7 +390,7 @@ def world(db_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> World
 
 def _concrete(path: str, values: dict[str, str]) -> str:
     for name, value in values.items():
-        path = path.replace("{" + name + "}", value)
+        path = re.sub(r"\{" + name + r"(:\w+)?\}", value, path)
     assert "{" not in path, f"no value for a parameter in {path}"
     return path
 

@@ -112,7 +112,7 @@ def list_corrections(code: str, session: SessionDep, _: TeamMember) -> Correctio
     )
 
 
-@router.get("/{correction_id}", response_model=CorrectionRead, summary="One correction")
+@router.get("/{correction_id:int}", response_model=CorrectionRead, summary="One correction")
 def get_correction(
     code: str, correction_id: RowId, session: SessionDep, _: TeamMember
 ) -> CorrectionRead:
@@ -120,7 +120,7 @@ def get_correction(
 
 
 @router.post(
-    "/{correction_id}/checklist/{key}",
+    "/{correction_id:int}/checklist/{key}",
     response_model=CorrectionRead,
     summary="Confirm a checklist item again for the correction's new values (reviewers)",
 )
@@ -146,7 +146,7 @@ def confirm_item(
 
 
 @router.post(
-    "/{correction_id}/approvals",
+    "/{correction_id:int}/approvals",
     response_model=CorrectionRead,
     status_code=201,
     summary="Approve a correction (the last approval needed applies it)",
@@ -169,7 +169,7 @@ def approve(
 
 
 @router.post(
-    "/{correction_id}/rejection",
+    "/{correction_id:int}/rejection",
     response_model=CorrectionRead,
     summary="Reject a correction (the clip stays as it is; a note is required)",
 )
