@@ -197,11 +197,22 @@ def propose(
         public_reason=public_reason,
         confirmed={},
     )
+    insert(session, correction, code)
+    record_proposed(session, correction, code, actor)
+    return correction
+
+
+def insert(session: Session, correction: Correction, code: str) -> None:
+    """Add ``correction``; a clip holds one open correction (a unique index), so a
+    concurrent proposal loses here with 409."""
     try:
         with session.begin_nested():
             session.add(correction)
     except IntegrityError:
         raise CorrectionOpen(f"clip {code} received another correction just now; reload") from None
+
+
+def record_proposed(session: Session, correction: Correction, code: str, actor: str) -> None:
     custody.record(
         session,
         actor=actor,
@@ -209,12 +220,11 @@ def propose(
         clip_code=code,
         payload={
             "correction": correction.id,
-            "changes": diff,
-            "reason": reason,
-            "public_reason": public_reason,
+            "changes": correction.changes,
+            "reason": correction.reason,
+            "public_reason": correction.public_reason,
         },
     )
-    return correction
 
 
 def get(session: Session, code: str, correction_id: int, *, lock: bool = False) -> Correction:

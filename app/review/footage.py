@@ -12,13 +12,11 @@ without footage; the original stays in the store, held back, and the custody log
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.clips import service as clips
 from app.clips.models import Clip
-from app.custody import service as custody
 from app.ingest import service as ingest
 from app.ingest.exceptions import ClipHasMedia
 from app.review import corrections, repository
@@ -68,9 +66,7 @@ def propose_footage(
             public_reason, "public_reason", corrections.MAX_PUBLIC_REASON, "a public reason"
         )
     except BaseException:
-        written.path.unlink(missing_ok=True)
-        if written.release is not None:
-            written.release()
+        written.discard()
         raise
     change = {"footage": {"before": None, "after": f"SHA-256:{written.sha256}"}}
     correction = Correction(
@@ -84,13 +80,10 @@ def propose_footage(
         confirmed={},
     )
     try:
-        with session.begin_nested():
-            session.add(correction)
-    except IntegrityError:
-        written.path.unlink(missing_ok=True)
-        raise corrections.CorrectionOpen(
-            f"clip {code} received another correction just now; reload"
-        ) from None
+        corrections.insert(session, correction, code)
+    except corrections.CorrectionOpen:
+        written.discard()
+        raise
     ingest.ingest(
         session,
         clip=clip,
@@ -103,16 +96,5 @@ def propose_footage(
         store=store,
         correction_id=correction.id,
     )
-    custody.record(
-        session,
-        actor=actor,
-        action="review.correction_proposed",
-        clip_code=code,
-        payload={
-            "correction": correction.id,
-            "changes": change,
-            "reason": reason,
-            "public_reason": public_reason,
-        },
-    )
+    corrections.record_proposed(session, correction, code, actor)
     return correction

@@ -91,6 +91,12 @@ class Written:
     release: Callable[[], None] | None = None
     """Closes the writer's descriptor (after the promotion, or after removing the file)."""
 
+    def discard(self) -> None:
+        """Remove the written file and close the writer's descriptor (a refused upload)."""
+        self.path.unlink(missing_ok=True)
+        if self.release is not None:
+            self.release()
+
 
 class TempWrite(HashingFile):
     """A file in ``tmp/`` being streamed: hashed while written, with a size limit, and
