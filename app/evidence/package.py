@@ -2,11 +2,14 @@
 
 No database here: :class:`BagPlan` holds everything (the payload files by path, the tag
 files as bytes), and :func:`members` yields the bag's files in order, each as a name, a
-size and its chunks. The payload comes first; each payload file is read once, in 1 MiB
-blocks, and the SHA-512 (and, unless the store already knows it, the SHA-256) is taken
-from the same blocks that go out, so memory stays constant whatever the size of the
-original. The manifests come after the payload (a tar's order is free, and a directory
-has none), then the tag manifests, which cover every other tag file.
+size and its chunks. The payload comes first. A payload file whose SHA-256 and SHA-512 are
+both stored (an original after its first fixity read) is not hashed again: the manifests
+take the stored checksums, and :func:`write_tar` copies it into the tar inside the kernel
+(``copy_file_range``, else ``sendfile``), so its bytes never pass through Python. Any
+other payload file is read once, in 1 MiB blocks, and hashed from the same blocks that go
+out. Memory stays constant whatever the size of the original. The manifests come after
+the payload (a tar's order is free, and a directory has none), then the tag manifests,
+which cover every other tag file.
 
 Never build a bag inside the media store: the bag is written to a stream or to a fresh
 directory, and the store is only read (``bagit.make_bag`` would move the originals).
@@ -14,6 +17,7 @@ directory, and the store is only read (``bagit.make_bag`` would move the origina
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tarfile
@@ -37,6 +41,12 @@ class PayloadFile:
     path: Path
     size: int
     sha256: str | None = None  # known already (the original's stored checksum)
+    sha512: str | None = None  # known already (taken by the original's first fixity read)
+
+    @property
+    def known(self) -> bool:
+        """Both checksums are stored: the file is copied, never hashed again."""
+        return bool(self.sha256 and self.sha512)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Member:
     name: str  # relative to the bag's root
     size: int
     chunks: Iterable[bytes]
+    source: Path | None = None  # a payload file copied as it is (its checksums are stored)
 
 
 HASH_AHEAD = 4  # blocks handed to the hashing thread and not yet hashed (4 MiB at most)
@@ -93,6 +104,18 @@ def _read(p: PayloadFile, digests: dict[str, dict[str, str]]) -> Iterator[bytes]
     digests[p.name] = found
 
 
+def _plain(p: PayloadFile) -> Iterator[bytes]:
+    """The file's blocks, unhashed (its checksums are stored), checked for length."""
+    done = 0
+    with open(p.path, "rb", buffering=0) as fh:
+        while done < p.size:
+            block = fh.read(min(BLOCK, p.size - done))
+            if not block:
+                raise OSError(f"{p.path} ended after {done} of {p.size} bytes")
+            done += len(block)
+            yield block
+
+
 def _manifest(entries: dict[str, dict[str, str]], algorithm: str) -> bytes:
     return "".join(f"{d[algorithm]}  {name}\n" for name, d in sorted(entries.items())).encode()
 
@@ -110,7 +133,12 @@ def members(plan: BagPlan) -> Iterator[Member]:
     tags: dict[str, dict[str, str]] = {}
     yield _tag("bagit.txt", BAGIT_TXT, tags)
     for p in plan.payload:
-        yield Member(p.name, p.size, _read(p, payload))
+        if p.known:
+            assert p.sha256 and p.sha512
+            payload[p.name] = {"sha256": p.sha256, "sha512": p.sha512}
+            yield Member(p.name, p.size, _plain(p), source=p.path)
+        else:
+            yield Member(p.name, p.size, _read(p, payload))
     missing = [p.name for p in plan.payload if p.name not in payload]
     if missing:
         raise RuntimeError(f"payload files not consumed before the manifests: {missing}")
@@ -147,8 +175,16 @@ def _header(name: str, size: int, mtime: float, *, directory: bool = False) -> b
     return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
 
 
-def tar_stream(plans: Iterable[BagPlan]) -> Iterator[bytes]:
-    """One tar holding each bag under its root directory, as a stream of chunks."""
+@dataclass(frozen=True)
+class _Span:
+    """A whole payload file, to be copied into the tar as it is."""
+
+    path: Path
+    size: int
+
+
+def _tar_pieces(plans: Iterable[BagPlan]) -> Iterator[bytes | _Span]:
+    """The tar of each bag under its root directory: bytes, and spans of payload files."""
     for plan in plans:
         mtime = plan.created.timestamp() if plan.created else time.time()
         seen: set[str] = set()
@@ -160,28 +196,95 @@ def tar_stream(plans: Iterable[BagPlan]) -> Iterator[bytes]:
             for d in _dirs(m.name, seen):
                 yield _header(f"{plan.root}/{d}", 0, mtime, directory=True)
             yield _header(f"{plan.root}/{m.name}", m.size, mtime)
-            written = 0
-            for chunk in m.chunks:
-                written += len(chunk)
-                yield chunk
-            if written != m.size:
-                raise OSError(f"{m.name}: {written} bytes written, {m.size} announced")
+            if m.source is not None:
+                yield _Span(m.source, m.size)
+            else:
+                written = 0
+                for chunk in m.chunks:
+                    written += len(chunk)
+                    yield chunk
+                if written != m.size:
+                    raise OSError(f"{m.name}: {written} bytes written, {m.size} announced")
             if m.size % tarfile.BLOCKSIZE:
                 yield b"\0" * (tarfile.BLOCKSIZE - m.size % tarfile.BLOCKSIZE)
     yield b"\0" * (tarfile.BLOCKSIZE * 2)
 
 
+def tar_stream(plans: Iterable[BagPlan]) -> Iterator[bytes]:
+    """One tar holding each bag under its root directory, as a stream of chunks."""
+    for piece in _tar_pieces(plans):
+        if isinstance(piece, _Span):
+            yield from _plain(PayloadFile("", piece.path, piece.size))
+        else:
+            yield piece
+
+
+# errors that mean "this kernel or filesystem pair cannot do it": fall back to the next way
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def copy_into(src: Path, size: int, out_fd: int) -> int:
+    """Append the ``size`` bytes of ``src`` to ``out_fd`` (at its offset) inside the kernel:
+    ``copy_file_range``, else ``sendfile``, else a read/write loop. The file must still be
+    exactly ``size`` bytes (an original that grew or shrank is refused)."""
+    with open(src, "rb", buffering=0) as fh:
+        fd = fh.fileno()
+        found = os.fstat(fd).st_size
+        if found != size:
+            raise OSError(errno.EIO, f"{src} is {found} bytes, its record says {size}")
+        done = 0
+        ways = [
+            lambda n: os.copy_file_range(fd, out_fd, n),
+            lambda n: os.sendfile(out_fd, fd, None, n),
+            lambda n: os.write(out_fd, os.read(fd, min(n, BLOCK))),
+        ]
+        for way in ways:
+            try:
+                while done < size:
+                    n = way(min(size - done, 1 << 30))
+                    if n <= 0:
+                        raise OSError(errno.EIO, f"{src} ended after {done} of {size} bytes")
+                    done += n
+                return done
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY or done:
+                    raise
+        raise OSError(errno.EIO, f"{src}: no way to copy it")  # pragma: no cover
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
 def write_tar(plans: Iterable[BagPlan], out: Path) -> int:
-    """Write the tar to ``out`` (through a temp name, fsynced); returns its size."""
+    """Write the tar to ``out`` (through a temp name, fsynced once); returns its size.
+
+    Small pieces (headers, tag files, padding) are gathered into one buffer; payload files
+    with stored checksums are copied in the kernel (:func:`copy_into`)."""
     tmp = out.with_name(f".{out.name}.part")
     size = 0
+    pending = bytearray()
     try:
-        with open(tmp, "wb") as fh:
-            for chunk in tar_stream(plans):
-                fh.write(chunk)
-                size += len(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            for piece in _tar_pieces(plans):
+                if isinstance(piece, _Span):
+                    _write_all(fd, pending)
+                    pending.clear()
+                    size += copy_into(piece.path, piece.size, fd)
+                    continue
+                pending += piece
+                size += len(piece)
+                if len(pending) >= BLOCK:
+                    _write_all(fd, pending)
+                    pending.clear()
+            _write_all(fd, pending)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -197,6 +300,13 @@ def write_dir(plan: BagPlan, parent: Path) -> Path:
     for m in members(plan):
         path = root / m.name
         path.parent.mkdir(parents=True, exist_ok=True)
+        if m.source is not None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                copy_into(m.source, m.size, fd)
+            finally:
+                os.close(fd)
+            continue
         with open(path, "wb") as fh:
             for chunk in m.chunks:
                 fh.write(chunk)

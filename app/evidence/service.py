@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.clips import service as clips
 from app.config import get_settings
 from app.custody import service as custody
-from app.errors import AppError, InvalidInput
+from app.errors import AppError, Conflict, InvalidInput
 from app.evidence import proofs
 from app.evidence.package import BagPlan, PayloadFile
 from app.evidence.readme import readme_text
@@ -94,7 +94,9 @@ def _payload(code: str, media: Any) -> list[PayloadFile]:
     store = get_store()
     ext = EXTENSIONS.get(media.container.split(",")[0], "bin")
     original = store.original_path(media.sha256)
-    files = [PayloadFile(f"data/original/{code}.{ext}", original, media.size, media.sha256)]
+    files = [
+        PayloadFile(f"data/original/{code}.{ext}", original, media.size, media.sha256, media.sha512)
+    ]
     if media.derivative_generation:
         folder = store.generation_dir(media.sha256, media.derivative_generation)
         if folder.is_dir():
@@ -112,6 +114,16 @@ def plan_bag(session: Session, code: str, *, actor: str) -> BagPlan:
         _clip, media = ingest.media_for(session, code)
     except AppError:
         media = None  # a record without an original yet (an imported listing): still evidence
+    if media is not None and media.fixity_status not in (None, "ok"):
+        # the bag would carry the stored checksums of bytes that are no longer there
+        raise Conflict(
+            f"the original of {clip.code} failed its last fixity check "
+            f"({media.fixity_status}: {media.fixity_detail or 'no detail'}); a package of it "
+            "would not verify. Restore the original from a copy and run `archive fixity "
+            f"{clip.code}` before exporting.",
+            code="original_not_intact",
+            extra={"fixity_status": media.fixity_status},
+        )
     payload = _payload(clip.code, media) if media is not None else []
     earlier = len(custody.events_for_clip(session, clip.code))
     custody.record(

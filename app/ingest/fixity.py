@@ -48,6 +48,7 @@ class Target:
     sha256: str
     size: int
     code: str
+    has_sha512: bool = True  # False: this read also takes the original's SHA-512
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def _targets(
     session: Session, *, code: str | None = None, limit: int | None = None
 ) -> list[Target]:
     stmt = (
-        select(Media.id, Media.sha256, Media.size, Clip.code)
+        select(Media.id, Media.sha256, Media.size, Clip.code, Media.sha512.is_not(None))
         .join(Clip, Clip.id == Media.clip_id)
         .order_by(_last_checked(), Media.id)
     )
@@ -146,7 +147,11 @@ def run(
         if budget_seconds is not None and time.monotonic() - start >= budget_seconds:
             break
         result = check_file(
-            store.original_path(target.sha256), target.sha256, target.size, throttle
+            store.original_path(target.sha256),
+            target.sha256,
+            target.size,
+            throttle,
+            sha512=not target.has_sha512,
         )
         checked = Checked(target, result)
         _record(checked)
@@ -170,6 +175,8 @@ def _record(checked: Checked) -> None:
         media.fixity_detail = r.detail[:300] or None
         if checked.ok:
             media.fixity_checked_at = now
+            if r.sha512 is not None and media.sha512 is None:
+                media.sha512 = r.sha512  # an original stored before the SHA-512 was taken
             return
         custody.record(
             session,

@@ -37,6 +37,9 @@ class Media(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="RESTRICT"))
     sha256: Mapped[str] = mapped_column(String(64))
+    # taken by the first fixity read (the ``hashes`` step, or ``archive fixity``); a bag's
+    # manifest-sha512.txt uses it, so an export never hashes the original again
+    sha512: Mapped[str | None] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(BigInteger)
     filename: Mapped[str | None] = mapped_column(String(500))  # metadata only, never a path
     content_type: Mapped[str | None] = mapped_column(String(200))  # as claimed by the client

@@ -45,6 +45,10 @@ class MediaRead(BaseModel):
     via: str
     created_at: datetime
     fixity_checked_at: datetime | None
+    sha512: str | None = Field(
+        default=None,
+        description="the original's SHA-512, taken by its first fixity read (evidence bags)",
+    )
     metadata: dict[str, Any] = Field(
         description="ffprobe summary (duration, codecs, size, "
         "rotation, frame rate, GPS, device ...)"

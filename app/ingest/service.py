@@ -216,6 +216,7 @@ def media_read(session: Session, code: str) -> dict[str, Any]:
         "via": media.via,
         "created_at": media.created_at,
         "fixity_checked_at": media.fixity_checked_at,
+        "sha512": media.sha512,
         "metadata": media.probe,
         "sensitive_fields": list(media.probe.get("sensitive_fields") or SENSITIVE_FIELDS),
         "processing": processing(session, clip.id),

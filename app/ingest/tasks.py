@@ -34,6 +34,7 @@ from app.jobs.registry import Outcome, Progress, StepFailed
 from app.kit.clock import utcnow
 from app.public.changes import clip_changed
 from app.storage import derivatives, get_store
+from app.storage.fixity import OK, check_file
 from app.video import (
     VideoError,
     extract_keyframes,
@@ -149,15 +150,17 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     """Fixity of the original, then each keyframe JPEG's SHA-256 and pHash, then the PDQ
     frame hashes (every keyframe, and one frame per second between sparse keyframes)."""
     store = get_store()
-    fix = store.fixity(sha256)
-    if not fix.ok:
-        raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.reason}")
-    progress(0.5)
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation is None:
             raise StepFailed("there are no keyframes to hash (run the keyframes step first)")
-        gen = media.derivative_generation
+        gen, size, want_sha512 = media.derivative_generation, media.size, media.sha512 is None
+    # the same read takes the SHA-512 the evidence bags list (once per original)
+    fix = check_file(store.original_path(sha256), sha256, size, sha512=want_sha512)
+    if fix.status != OK:
+        raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.detail}")
+    progress(0.5)
+    with session_scope() as session:
         rows = [
             (k.id, k.position, k.sha256, k.timestamp)
             for k in session.scalars(
@@ -196,6 +199,8 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
             changed = changed or new != row.phash
             row.phash = new
         media.fixity_checked_at = utcnow()
+        if fix.sha512 is not None and media.sha512 is None:
+            media.sha512 = fix.sha512
         frame_hashes.store(session, media, pdq_rows)
         if changed:
             _public_changed(session, media)

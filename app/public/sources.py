@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, Executable, and_, bindparam, select
+from sqlalchemy import BindParameter, Executable, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.clips.models import Clip
@@ -206,20 +206,36 @@ CONFIRMED_LINKS = ("same_footage", "same_event")
 
 
 def related(session: Session, clip_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """Confirmed links of visible clips to other visible clips: (code, relation), by code."""
+    """Confirmed links of visible clips to other visible clips: (code, relation), by code.
+
+    Two small queries, the links first: a join that starts from the clips would let the
+    planner (SQLite's, with no statistics) walk every published clip by its status index
+    for each page (150 ms a page at 100,000 clips)."""
     if not clip_ids:
         return {}
-    visible = and_(Clip.status == "published", Clip.deleted_at.is_(None))
-    out: dict[int, list[tuple[str, str]]] = {}
     pair = DuplicateCandidate
-    for mine, theirs in ((pair.clip_a_id, pair.clip_b_id), (pair.clip_b_id, pair.clip_a_id)):
-        rows = session.execute(
-            select(mine, Clip.code, pair.state)
-            .join(Clip, Clip.id == theirs)
-            .where(mine.in_(clip_ids), pair.state.in_(CONFIRMED_LINKS), visible)
+    links = session.execute(
+        select(pair.clip_a_id, pair.clip_b_id, pair.state).where(
+            or_(pair.clip_a_id.in_(clip_ids), pair.clip_b_id.in_(clip_ids)),
+            pair.state.in_(CONFIRMED_LINKS),
         )
-        for clip_id, code, state in rows:
-            out.setdefault(clip_id, []).append((code, state))
+    ).all()
+    if not links:
+        return {}
+    others = {x for a, b, _ in links for x in (a, b)}
+    codes = dict(
+        session.execute(
+            select(Clip.id, Clip.code).where(
+                Clip.id.in_(others), Clip.status == "published", Clip.deleted_at.is_(None)
+            )
+        ).all()
+    )
+    wanted = set(clip_ids)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for a, b, state in links:
+        for mine, theirs in ((a, b), (b, a)):
+            if mine in wanted and theirs in codes:
+                out.setdefault(mine, []).append((codes[theirs], state))
     return {k: sorted(v) for k, v in out.items()}
 
 

@@ -47,10 +47,20 @@ class FileCheck:
     detail: str
     read: int  # bytes read
     actual: str | None = None  # the SHA-256 found, when the whole file was read
+    sha512: str | None = None  # the SHA-512 found, when asked for and the file was read
 
 
-def check_file(path: Path, sha256: str, size: int, throttle: Throttle | None = None) -> FileCheck:
-    """Read all of ``path`` once and compare it with ``sha256`` and ``size``."""
+def check_file(
+    path: Path,
+    sha256: str,
+    size: int,
+    throttle: Throttle | None = None,
+    *,
+    sha512: bool = False,
+) -> FileCheck:
+    """Read all of ``path`` once and compare it with ``sha256`` and ``size``; with
+    ``sha512``, also take the SHA-512 of the same bytes (once per original: the bags'
+    second manifest)."""
     try:
         fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -58,6 +68,7 @@ def check_file(path: Path, sha256: str, size: int, throttle: Throttle | None = N
     except OSError as exc:
         return FileCheck(UNREADABLE, f"cannot open it: {exc.strerror or exc}", 0)
     h = hashlib.sha256()
+    h512 = hashlib.sha512() if sha512 else None
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     read = 0
@@ -67,6 +78,8 @@ def check_file(path: Path, sha256: str, size: int, throttle: Throttle | None = N
                 return FileCheck(UNREADABLE, "not a regular file", 0)
             while n := fh.readinto(buf):
                 h.update(view[:n])
+                if h512 is not None:
+                    h512.update(view[:n])
                 read += n
                 if throttle is not None:
                     throttle.consumed(n)
@@ -77,4 +90,4 @@ def check_file(path: Path, sha256: str, size: int, throttle: Throttle | None = N
         return FileCheck(CHANGED, f"{read} bytes, the record says {size}", read, actual)
     if actual != sha256:
         return FileCheck(CHANGED, f"the bytes hash to {actual}, not to their SHA-256", read, actual)
-    return FileCheck(OK, "", read, actual)
+    return FileCheck(OK, "", read, actual, h512.hexdigest() if h512 is not None else None)
