@@ -4,8 +4,9 @@
   FastAPI app, so a new page cannot be forgotten), public and team, in English and Farsi,
   with seeded clips (published, in review, retracted, no media yet) that have keyframes,
   a checklist, comments, custody events and a correction.
-- The team clip page of the seeded published clip stays short at 1366 px.
-- The team clip page shows the file's metadata with human labels (a 90° rotated clip).
+- The team clip page of the seeded published clip stays short at 1366 px (it was 10,659 px
+  with this seed before the keyframe grid and the folds), and shows the file's facts with
+  human labels (a clip stored with a 90° display rotation).
 
 Screenshots for the docs: ``PHONE_SCREENSHOTS=1`` writes docs/screenshots/*.png
 (tests/browser/screenshots.py).
@@ -179,3 +180,35 @@ def test_no_page_scrolls_sideways_at_390_px(
         if width > inner:
             wide.append(f"{url}: {width} px")
     assert wide == [], "pages wider than the 390 px screen:\n" + "\n".join(wide)
+
+
+def test_the_team_clip_page_is_short_at_1366_px_and_labels_the_file_facts(
+    browser: Any, live: str, seeded: Seeded, team: Team
+) -> None:
+    page = log_in(browser, live, team.admin, DESKTOP)
+    page.goto(f"/team/clips/{seeded.published}")
+    assert page.locator("[data-testid=keyframes] li").count() >= 10
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    print(f"team clip page at 1366 px: {height} px tall")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "team-clip-1366.png"), full_page=True)
+    assert height < TEAM_CLIP_MAX_HEIGHT, f"the team clip page is {height} px tall"
+    # done checklist items, the custody timeline and the corrections are folded
+    assert page.locator("#checklist details:not([open])").count() == 6
+    assert not page.get_by_test_id("timeline").is_visible()
+    page.locator("#custody summary").click()
+    assert page.get_by_test_id("timeline").is_visible()
+    # the file's facts with human labels (this clip is stored with a 90° display rotation)
+    text = page.get_by_test_id("file-metadata").inner_text()
+    for pattern in (
+        r"Rotation\s+90° (anti)?clockwise",
+        r"Picture size\s+240 × 320",
+        r"Frame rate\s+25 frames/s \(constant\)",
+        r"Video codec\s+H\.264",
+        r"Audio codec\s+AAC",
+        r"Bitrate\s+\d+ kbit/s",
+    ):
+        assert re.search(pattern, text), (pattern, text)
+    page.goto(f"/fa/team/clips/{seeded.published}")
+    fa = page.get_by_test_id("file-metadata").inner_text()
+    assert "چرخش" in fa and "۹۰ درجه" in fa and "نرخ فریم" in fa and "۲۵" in fa, fa
