@@ -14,6 +14,7 @@ Screenshots for the docs: ``PHONE_SCREENSHOTS=1`` writes docs/screenshots/*.png
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,8 @@ def test_the_team_clip_page_is_short_at_1366_px_and_labels_the_file_facts(
     page.goto(f"/fa/team/clips/{seeded.published}")
     fa = page.get_by_test_id("file-metadata").inner_text()
     assert "چرخش" in fa and "۹۰ درجه" in fa and "نرخ فریم" in fa and "۲۵" in fa, fa
+    if os.environ.get("PHONE_SCREENSHOTS"):  # the README's pictures (tests/browser/screenshots.py)
+        from tests.browser.screenshots import take
+
+        for shot in take(browser, live, seeded, team.admin):
+            print(f"wrote {shot}")
