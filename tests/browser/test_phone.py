@@ -105,7 +105,9 @@ def team(make_user: Any) -> Team:
 @pytest.fixture()
 def seeded(client: Any, team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Seeded:
     from app.config import get_settings
+    from tests.review.conftest import restore_default_checklist
 
+    restore_default_checklist()  # (the PostgreSQL reset empties the template)
     for name in ("PHASH_THRESHOLD", "DIFF_THRESHOLD"):  # keep every keyframe (12 of them)
         monkeypatch.setenv(f"ARCHIVE_KEYFRAME_{name}", "-1")
     monkeypatch.setenv("ARCHIVE_KEYFRAME_MIN_INTERVAL_SECONDS", "1")
