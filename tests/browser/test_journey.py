@@ -128,6 +128,7 @@ def test_the_verification_journey(
         adm.goto(f"/team/clips/{code}")
         adm.get_by_test_id("move-published").click()
         assert "Published" in adm.locator("h1").inner_text()
+        adm.locator("#custody summary").click()  # the timeline is folded by default
         timeline = adm.get_by_test_id("timeline").inner_text()
         for event in ("media.", "review.approved", "review.checklist", "review.transition"):
             assert event in timeline, event

@@ -32,6 +32,7 @@ from app.web.team.common import (
     timecode,
 )
 from app.web.team.media import media_view, retry_jobs
+from app.web.team.metadata import file_facts
 from app.web.templating import render
 
 router = make_router()
@@ -76,6 +77,7 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
         "checklist_editable": is_reviewer and clip.status in checklist.EDITABLE_STATES,
         "me": user.email,
         "timecode": timecode,
+        "file_facts": file_facts,
     }
 
 
