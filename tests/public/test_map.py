@@ -111,3 +111,21 @@ def test_team_dashboard_map_counts_every_state(
     public = _marks(client.get("/map", headers=HTML).text)
     assert {u: m[0] for u, m in public.items()} == {"/cities/shiraz": 1}
     assert client.get("/team/", headers=HTML, follow_redirects=False).status_code in (303, 401)
+
+
+def test_seed_fills_coordinates_added_to_the_seed_later(db_url: str) -> None:
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.places.models import Place
+    from app.places.service import seed
+
+    with session_scope() as session:
+        place = session.scalar(select(Place).where(Place.name_en == "Sadra"))
+        assert place is not None and place.lat is not None
+        place.lat = place.lon = None
+    with session_scope() as session:
+        assert seed(session) == 0
+    with session_scope() as session:
+        place = session.scalar(select(Place).where(Place.name_en == "Sadra"))
+        assert place is not None and (place.lat, place.lon) == (29.7956, 52.4936)

@@ -1,0 +1,65 @@
+"""The map in Chromium with the network cut and JavaScript off: the SVG draws, and a click
+on a city's circle opens the city page (English and Farsi). Screenshots of both pages are
+saved under test-artifacts/ (docs/screenshots/map*.png are copies)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.db import session_scope
+from tests.browser.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def demo_db(db_url: str) -> None:
+    """The demo archive (103 published clips), loaded before the server starts."""
+    from app.clips.demo import load_demo
+
+    with session_scope() as session:
+        assert load_demo(session) is not None
+
+
+def test_map_works_offline_without_script_and_links_to_cities(  # type: ignore[no-untyped-def]
+    demo_db: None, server: str, browser
+) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1100, "height": 900}
+    )
+    page = context.new_page()
+    outside: list[str] = []
+
+    def cut(route) -> None:  # type: ignore[no-untyped-def]
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", cut)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for prefix, city, shot in (("", "Shiraz", "map.png"), ("/fa", "شیراز", "map-fa.png")):
+        page.goto(f"{server}{prefix}/map")
+        svg = page.locator('svg[data-testid="map"]')
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 400 and box["height"] > 300
+        assert page.locator("a.map-link").count() >= 20
+        assert page.locator("path.map-land").count() == 1
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        mark = page.locator(f'a[href="{prefix}/cities/shiraz"]')
+        assert city in (mark.locator("title").text_content() or "")
+        circle = mark.locator("circle")  # Sadra's smaller circle sits on Shiraz's centre:
+        size = circle.bounding_box()  # click the lower right of Shiraz's, as a person would
+        assert size is not None
+        circle.click(position={"x": size["width"] * 0.8, "y": size["height"] * 0.8})
+        page.wait_for_url(f"{server}{prefix}/cities/shiraz")
+        assert city in page.locator("h1").inner_text()
+    # the home page's small map opens the big one
+    page.goto(f"{server}/")
+    page.locator('a[data-testid="home-map"]').click()
+    page.wait_for_url(f"{server}/map")
+    context.close()
+    assert outside == [], f"the map reached outside the machine: {outside}"
