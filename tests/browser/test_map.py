@@ -59,6 +59,7 @@ def test_map_works_offline_without_script_and_links_to_cities(  # type: ignore[n
         assert city in page.locator("h1").inner_text()
     # the home page's small map opens the big one
     page.goto(f"{server}/")
+    page.screenshot(path=str(ARTIFACTS / "map-home.png"))
     page.locator('a[data-testid="home-map"]').click()
     page.wait_for_url(f"{server}/map")
     context.close()
