@@ -4,6 +4,7 @@ saved under test-artifacts/ (docs/screenshots/map*.png are copies)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,6 +50,8 @@ def test_map_works_offline_without_script_and_links_to_cities(  # type: ignore[n
         assert page.locator("a.map-link").count() >= 20
         assert page.locator("path.map-land").count() == 1
         page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        # the circles are links a screen reader can reach, named by their <title>
+        assert page.get_by_role("link", name=re.compile(f"^{city}: ")).count() == 1
         mark = page.locator(f'a[href="{prefix}/cities/shiraz"]')
         assert city in (mark.locator("title").text_content() or "")
         circle = mark.locator("circle")  # Sadra's smaller circle sits on Shiraz's centre:
