@@ -67,3 +67,38 @@ def test_map_works_offline_without_script_and_links_to_cities(  # type: ignore[n
     page.wait_for_url(f"{server}/map")
     context.close()
     assert outside == [], f"the map reached outside the machine: {outside}"
+
+
+def test_team_dashboard_map_per_state(  # type: ignore[no-untyped-def]
+    demo_db: None, server: str, browser, make_user
+) -> None:
+    from app.clips import service as clips
+    from app.clips.schemas import ClipCreate
+
+    with session_scope() as session:
+        code = clips.create(
+            session,
+            ClipCreate(city="Tabriz", province="East Azerbaijan", date="16 Nov 2019"),
+            actor="test",
+            status="in_review",
+        ).code
+    who = make_user("reviewer")
+    context = browser.new_context(base_url=server, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email").fill(who.email)
+    page.get_by_label("Password").fill(who.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/team/$"))
+    section = page.get_by_test_id("team-map")
+    tabriz = section.locator('a[href="/team/queue?city=Tabriz"]')
+    assert (tabriz.locator("title").text_content() or "") == "Tabriz: 1 (In review 1)"
+    section.get_by_role("link", name="In review", exact=True).click()
+    page.wait_for_url(re.compile(r"/team/\?state=in_review$"))
+    section.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    section.screenshot(path=str(ARTIFACTS / "map-team.png"))
+    page.locator('a[href="/team/queue?city=Tabriz&state=in_review"] circle').click()
+    page.wait_for_url(re.compile(r"/team/queue\?city=Tabriz&state=in_review$"))
+    assert code in page.content()
+    context.close()
