@@ -158,6 +158,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/"): public(),
     ("GET", "/fa/"): public(),
     ("GET", "/cities"): public(),
+    ("GET", "/map"): public(),
+    ("GET", "/fa/map"): public(),
     ("GET", "/fa/cities"): public(),
     ("GET", "/cities/{slug}"): public(),
     ("GET", "/fa/cities/{slug}"): public(),

@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, select
+from sqlalchemy import Date, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
@@ -149,3 +149,13 @@ def get_clip(session: Session, code: str, *, for_update: bool = False) -> Clip |
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)
+
+
+def city_status_counts(session: Session) -> list[Any]:
+    """(place_id, status, clips) for every live clip: the team map's counts."""
+    stmt = (
+        select(Clip.place_id, Clip.status, func.count(Clip.id))
+        .where(Clip.deleted_at.is_(None))
+        .group_by(Clip.place_id, Clip.status)
+    )
+    return list(session.execute(stmt).all())

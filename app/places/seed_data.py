@@ -10,8 +10,8 @@ Rules the tests enforce:
 - ``name_fa`` is written in Persian script only (letters, spaces, ZWNJ).
 - Within one level (provinces, cities) no name or alias is used twice,
   case-insensitively. A city may share its name with a province.
-- ``lat``/``lon`` are approximate city-centre coordinates, or ``None`` where the
-  position of a small town is not known well enough.
+- ``lat``/``lon`` are approximate city-centre coordinates; every city has them (the
+  map draws one mark per city).
 """
 
 from typing import TypedDict
@@ -122,8 +122,8 @@ CITIES: list[CitySeed] = [
         "name_fa": "آدران",
         "province": "Tehran",
         "aliases": [],
-        "lat": None,
-        "lon": None,
+        "lat": 35.4441,
+        "lon": 51.1367,
     },
     {
         "name_en": "Ahvaz",
@@ -259,8 +259,8 @@ CITIES: list[CitySeed] = [
         "name_fa": "مشکین\u200cدشت",
         "province": "Alborz",
         "aliases": ["Meshkindasht", "Meshkin-Dasht"],
-        "lat": None,
-        "lon": None,
+        "lat": 35.7497,
+        "lon": 50.9386,
     },
     {
         "name_en": "Najaf Abad",
@@ -284,8 +284,8 @@ CITIES: list[CitySeed] = [
         "name_fa": "صدرا",
         "province": "Fars",
         "aliases": [],
-        "lat": None,
-        "lon": None,
+        "lat": 29.7956,
+        "lon": 52.4936,
     },
     {
         "name_en": "Sanandaj",

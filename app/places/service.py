@@ -140,6 +140,8 @@ def seed(session: Session) -> int:
             session.add(place)
             session.flush()
             added += 1
+        elif place.lat is None and c["lat"] is not None:  # coordinates added to the seed later
+            place.lat, place.lon = c["lat"], c["lon"]
         _add_aliases(session, place, [c["name_en"], c["name_fa"], *c["aliases"]])
     return added
 

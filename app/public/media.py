@@ -102,6 +102,7 @@ def _page_urls(session: SessionDep) -> list[str]:
     base = service.base_url()
     # canonical URLs only: /fa redirects to /fa/
     urls = _both(f"{base}/", f"{base}/fa/") + _both(f"{base}/cities", f"{base}/fa/cities")
+    urls += _both(f"{base}/map", f"{base}/fa/map")
     counts = cache.cached(session, "city_counts", lambda: repository.city_counts(session))
     for slug in sorted({pages.slugify(r.name_en) for r in counts}):
         urls += _both(f"{base}/cities/{slug}", f"{base}/fa/cities/{slug}")

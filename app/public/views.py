@@ -20,7 +20,7 @@ from app.config import get_settings
 from app.errors import InvalidInput
 from app.i18n import translate
 from app.kit.date_input import query_day
-from app.public import cache, frozen, pages, repository, service
+from app.public import atlas, cache, frozen, pages, repository, service
 from app.public.repository import PublicFilter
 from app.web.session import SessionDep, UnitOfWorkRoute
 from app.web.templating import lang_of, render
@@ -100,8 +100,20 @@ def _home(request: Request, session: Session) -> Response:
             "cities": cities,
             "provinces": provinces,
             "latest": _cards(session, latest, request),
+            "geo": atlas.public_map(session, lang_of(request), _prefix(request)),
         },
     )
+
+
+@router.get("/map")
+def map_page(request: Request, session: SessionDep, _: Anyone) -> Response:
+    """Iran with one circle per city, its area by the count of published clips."""
+    return _shared(request, session, lambda: _map(request, session))
+
+
+def _map(request: Request, session: Session) -> Response:
+    geo = atlas.public_map(session, lang_of(request), _prefix(request))
+    return _page(request, "map.html", {"geo": geo})
 
 
 @router.get("/cities")

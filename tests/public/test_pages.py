@@ -211,7 +211,7 @@ def test_sitemap_lists_published_clips_in_both_languages(client: TestClient, dem
     r = client.get("/sitemap.xml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     assert r.text.count("<url>") == 2 * (
-        103 + 2 + len(set(re.findall(r"/cities/([a-z0-9-]+)<", r.text)))
+        103 + 3 + len(set(re.findall(r"/cities/([a-z0-9-]+)<", r.text)))  # /, /cities, /map
     )
     assert "/fa/clips/IRN091" in r.text
 

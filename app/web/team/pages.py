@@ -8,14 +8,16 @@ from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service as accounts
+from app.clips import atlas
 from app.clips.models import STATUSES
 from app.custody import stamping
+from app.errors import InvalidInput
 from app.kit.date_input import query_day
 from app.review import queue
 from app.web.session import SessionDep
 from app.web.team.common import TeamPage, make_router, page, prefix_of
 from app.web.team.media import fixity_summary, stuck_processing
-from app.web.templating import render
+from app.web.templating import lang_of, render
 
 router = make_router()
 OPEN_STATES = ["submitted", "in_review", "needs_info", "verified"]
@@ -27,8 +29,15 @@ def team_root(request: Request, _: TeamPage) -> Response:
 
 
 @page(router, "/team/")
-def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    who: TeamPage,
+    state: Annotated[str | None, Query(max_length=20, description="the map's state")] = None,
+) -> Response:
     assert who.user is not None
+    if state and state not in STATUSES:
+        raise InvalidInput(f"state {state!r} is not one of {', '.join(STATUSES)}", field="state")
     everything = queue.review_queue(session, queue.build_filter(session), limit=10)
     mine = queue.review_queue(
         session,
@@ -46,6 +55,8 @@ def dashboard(request: Request, session: SessionDep, who: TeamPage) -> Response:
             "fixity": fixity_summary(session),
             "checkpoint": stamping.status(session),
             "statuses": STATUSES,
+            "geo": atlas.team_map(session, lang_of(request), prefix_of(request), state or None),
+            "map_state": state or None,
         },
     )
 
