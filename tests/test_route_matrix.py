@@ -133,6 +133,15 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/clips/{code}/comments"): team(200),
     ("POST", "/api/v1/clips/{code}/comments"): team(422),
     ("PATCH", "/api/v1/clips/{code}/comments/{comment_id}"): team(422),
+    ("GET", "/api/v1/clips/{code}/blur-regions"): team(200),
+    ("POST", "/api/v1/clips/{code}/blur-regions"): reviewer(422),
+    ("DELETE", "/api/v1/clips/{code}/blur-regions/{region_id}"): reviewer(
+        404, path=f"/api/v1/clips/{NO_CLIP}/blur-regions/1"
+    ),
+    ("POST", "/api/v1/clips/{code}/public-preview"): team(202),
+    ("GET", "/api/v1/clips/{code}/public-preview/playback.mp4"): team(404),
+    ("GET", "/api/v1/clips/{code}/public-preview/poster.jpg"): team(404),
+    ("GET", "/api/v1/clips/{code}/public-preview/keyframes/{position}.jpg"): team(404),
     ("POST", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("DELETE", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("GET", "/api/v1/review/queue"): team(200),

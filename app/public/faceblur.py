@@ -77,6 +77,53 @@ def make_blurred_images(
     return count
 
 
+def preview_paths(media_root: Path, sha256: str, generation: str | None) -> tuple[Path, Path]:
+    """(playback copy, images directory) of the team-only preview of a clip not public."""
+    folder = derivatives.preview_dir(media_root, sha256)
+    return folder / derivatives.PLAYBACK, folder / "images" / (generation or "none")
+
+
+def preview_file(
+    media_root: Path, sha256: str, generation: str | None, name: str | int
+) -> Path | None:
+    """What the public sees (or would see once published) of a face-blurred clip: the
+    public blurred file when there is one, else the preview's; ``name`` is "playback",
+    "poster" or a keyframe position."""
+    playback, images = preview_paths(media_root, sha256, generation)
+    if name == "playback":
+        found = [derivatives.blurred_playback_path(media_root, sha256), playback]
+    else:
+        filename = derivatives.keyframe(name) if isinstance(name, int) else derivatives.POSTER
+        found = [images / filename]
+        if generation is not None:
+            public = derivatives.blurred_images_dir(media_root, sha256, generation)
+            found.insert(0, public / filename)
+    return next((p for p in found if p.is_file()), None)
+
+
+def make_preview(
+    original: Path,
+    media_root: Path,
+    sha256: str,
+    generation: str | None,
+    frames_dir: Path | None,
+    times: Mapping[int, float],
+    regions: Sequence[Region],
+    *,
+    timeout: float,
+) -> None:
+    playback, images = preview_paths(media_root, sha256, generation)
+    make_blurred_video(original, playback, regions, timeout=timeout)
+    if frames_dir is not None:
+        make_blurred_images(frames_dir, images, times, regions)
+
+
+def remove_preview(media_root: Path, sha256: str) -> None:
+    folder = derivatives.preview_dir(media_root, sha256)
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
 def remove_blurred(media_root: Path, sha256: str) -> None:
     derivatives.blurred_playback_path(media_root, sha256).unlink(missing_ok=True)
     images = derivatives.blurred_images_dir(media_root, sha256, "x").parent

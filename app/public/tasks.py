@@ -9,7 +9,9 @@ clip). The job then does one of two things, outside any transaction:
   public (app/public/faceblur.py; the plain copy is then deleted), and, in the finishing
   transaction, add an ``updated`` event to the public change log so partners re-fetch
   the clip and see its ``playback_url``;
-- the clip is not public (retracted, deleted): delete the copy.
+- the clip is not public (retracted, deleted): delete the copy; a clip not deleted whose
+  public copy would be face-blurred gets a team-only preview of it instead (the reviewers
+  look at it before publishing: app/review/blur_router.py).
 
 The finishing transaction locks the clip row, so a retraction that commits while the copy
 is being made is seen there and the fresh copy is deleted after the commit; a retraction
@@ -54,9 +56,12 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
             raise StepFailed("the media row is gone")
         clip = session.get(Clip, media.clip_id)
         public = is_visible(clip)
-        blurred = public and clip is not None and faceblur.applies(clip.identifiable_people)
+        flagged = clip is not None and faceblur.applies(clip.identifiable_people)
+        blurred = public and flagged
+        # a clip not public yet, not deleted: its blurred preview for the reviewers
+        preview = not public and flagged and clip is not None and clip.deleted_at is None
         generation = media.derivative_generation
-        regions = sources.blur_regions(session, media.clip_id) if blurred else []
+        regions = sources.blur_regions(session, media.clip_id) if flagged else []
         times = dict(
             session.execute(
                 select(Keyframe.position, Keyframe.timestamp).where(
@@ -64,13 +69,22 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
                 )
             ).all()
         )
+    store = get_store()
+    timeout = get_settings().ffmpeg_timeout_seconds
     if not public:
         remove_playback(sha256)
+        if preview:  # what the public would see, for the reviewers (app/review/blur_router.py)
+            faceblur.make_preview(
+                store.original_path(sha256), Path(store.root), sha256, generation,
+                Path(store.generation_dir(sha256, generation)) if generation else None,
+                times, regions, timeout=timeout,
+            )  # fmt: skip
+        else:
+            faceblur.remove_preview(Path(store.root), sha256)
         progress(1.0)
         return Outcome(lambda session: None)
 
-    store = get_store()
-    timeout = get_settings().ffmpeg_timeout_seconds
+    faceblur.remove_preview(Path(store.root), sha256)  # the public copy is the preview now
     if blurred:
         faceblur.make_blurred_video(
             store.original_path(sha256), sources.playback_path(_info(sha256, True)),

@@ -5,6 +5,7 @@ event, and re-makes the public copy of a published clip (the playback job)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.clips import service as clips
 from app.custody import service as custody
 from app.errors import InvalidInput, NotFound
+from app.ingest.models import Media
 from app.public.jobs import queue_playback
 from app.review.models import BlurRegion
 
@@ -98,8 +100,7 @@ def add_region(
         clip_code=clip.code,
         payload=view.model_dump(),
     )
-    if clip.status == "published":
-        queue_playback(session, clip.id)
+    queue_playback(session, clip.id)  # re-makes the public copy, or the team's preview
     return view
 
 
@@ -118,5 +119,30 @@ def remove_region(session: Session, code: str, region_id: int, *, actor: str) ->
         clip_code=clip.code,
         payload=view.model_dump(),
     )
-    if clip.status == "published":
-        queue_playback(session, clip.id)
+    queue_playback(session, clip.id)  # re-makes the public copy, or the team's preview
+
+
+def preview_file(session: Session, code: str, name: str | int) -> Path:
+    """The face-blurred public derivative ("playback", "poster" or a keyframe position) of
+    a clip, as the public sees or will see it, for the team; 404 until the playback job has
+    made it (:func:`request_preview`)."""
+    from app.public.faceblur import preview_file as find
+    from app.storage.store import get_store
+
+    clip = clips.live_clip(session, code)
+    media = session.scalar(
+        select(Media).where(Media.clip_id == clip.id, Media.correction_id.is_(None))
+    )
+    path = None
+    if media is not None:
+        path = find(Path(get_store().root), media.sha256, media.derivative_generation, name)
+    if path is None:
+        raise NotFound(f"clip {code} has no blurred public preview of {name} (yet)", field="code")
+    return path
+
+
+def request_preview(session: Session, code: str) -> int | None:
+    """Queue the playback job, which makes the blurred preview of a clip not public yet
+    (and re-makes the public copy of a published one). None without an original."""
+    clip = clips.live_clip(session, code)
+    return queue_playback(session, clip.id)

@@ -53,3 +53,9 @@ def blurred_playback_path(media_root: Path, sha256: str) -> Path:
 def blurred_images_dir(media_root: Path, sha256: str, generation: str) -> Path:
     """Where the face-blurred public keyframes and poster of a generation live."""
     return playback_path(media_root, sha256).parent / BLURRED_DIR / generation
+
+
+def preview_dir(media_root: Path, sha256: str) -> Path:
+    """The team-only preview of the face-blurred public derivatives of a clip that is not
+    public (yet): MEDIA_ROOT/preview/<aa>/<bb>/<sha256>/ (playback.mp4, images/<gen>/)."""
+    return media_root / "preview" / sha256[:2] / sha256[2:4] / sha256
