@@ -246,6 +246,16 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/blur-regions"): cells("team", 303, 303, 401, 403, 422, 422),
+    ("POST", "/team/clips/{code}/blur-regions/{region_id}/delete"): cells(
+        "team", *WEB_404, path=f"/team/clips/{NO_CLIP}/blur-regions/1/delete"
+    ),
+    ("POST", "/team/clips/{code}/public-preview"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("POST", "/fa/team/clips/{code}/blur-regions"): cells("team", 303, 303, 401, 403, 422, 422),
+    ("POST", "/fa/team/clips/{code}/blur-regions/{region_id}/delete"): cells(
+        "team", *WEB_404, path=f"/fa/team/clips/{NO_CLIP}/blur-regions/1/delete"
+    ),
+    ("POST", "/fa/team/clips/{code}/public-preview"): cells("team", 303, 303, 401, 303, 303, 303),
     ("POST", "/fa/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),

@@ -16,6 +16,7 @@ from app.custody import service as custody
 from app.errors import InvalidInput, NotFound
 from app.ingest.models import Media
 from app.public.jobs import queue_playback
+from app.review.exceptions import NotAllowed
 from app.review.models import BlurRegion
 
 MAX_REGIONS = 200
@@ -73,9 +74,24 @@ def _check(data: RegionCreate) -> None:
         raise InvalidInput("the range must end at or after its start", field="end_seconds")
 
 
+REVIEWERS = ("reviewer", "admin")
+
+
+def require_reviewer(role: str | None) -> None:
+    if role not in REVIEWERS:
+        raise NotAllowed("only reviewers and admins mark regions to blur")
+
+
 def add_region(
-    session: Session, code: str, data: RegionCreate, *, user_id: int | None, actor: str
+    session: Session,
+    code: str,
+    data: RegionCreate,
+    *,
+    user_id: int | None,
+    role: str | None,
+    actor: str,
 ) -> RegionRead:
+    require_reviewer(role)
     clip = clips.live_clip(session, code, lock=True)
     _check(data)
     if len(regions_of(session, clip.id)) >= MAX_REGIONS:
@@ -104,7 +120,10 @@ def add_region(
     return view
 
 
-def remove_region(session: Session, code: str, region_id: int, *, actor: str) -> None:
+def remove_region(
+    session: Session, code: str, region_id: int, *, role: str | None, actor: str
+) -> None:
+    require_reviewer(role)
     clip = clips.live_clip(session, code, lock=True)
     region = session.get(BlurRegion, region_id)
     if region is None or region.clip_id != clip.id:

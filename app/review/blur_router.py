@@ -36,7 +36,12 @@ def get_regions(code: str, session: SessionDep, _: TeamMember) -> list[RegionRea
 def post_region(code: str, data: RegionCreate, session: SessionDep, who: Reviewer) -> RegionRead:
     user = getattr(who, "user", None)
     return blur_regions.add_region(
-        session, code, data, user_id=user.id if user else None, actor=who.actor
+        session,
+        code,
+        data,
+        user_id=user.id if user else None,
+        role=user.role if user else None,
+        actor=who.actor,
     )
 
 
@@ -46,7 +51,9 @@ def post_region(code: str, data: RegionCreate, session: SessionDep, who: Reviewe
     summary="Remove a manual blur region",
 )
 def delete_region(code: str, region_id: RowId, session: SessionDep, who: Reviewer) -> Response:
-    blur_regions.remove_region(session, code, region_id, actor=who.actor)
+    user = getattr(who, "user", None)
+    role = user.role if user else None
+    blur_regions.remove_region(session, code, region_id, role=role, actor=who.actor)
     return Response(status_code=204)
 
 
