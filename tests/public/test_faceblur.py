@@ -146,3 +146,32 @@ def test_blur_off_serves_the_plain_copy(
     _run(media_id, sha)
     assert len(_faces_in(client.get(f"/clips/{code}/keyframes/0.jpg").content)) == 1
     assert client.get(f"/clips/{code}/playback.mp4").status_code == 200
+
+
+def test_reviewers_preview_the_blurred_copy_before_publishing(
+    client: TestClient,
+    add_clip: Callable[..., str],
+    tmp_path: Path,
+    make_user: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reviewer = make_user("reviewer")
+    headers = reviewer.headers  # type: ignore[attr-defined]
+    code, media_id, sha = _with_face(add_clip, tmp_path, flagged=True)
+    from tests.public.conftest import set_status
+
+    set_status(code, "in_review")
+    preview = f"/api/v1/clips/{code}/public-preview"
+    assert client.get(f"{preview}/playback.mp4", headers=headers).status_code == 404
+    # a manual region over the top-left corner, then the job (queued by the region)
+    box = {"x": 0, "y": 0, "w": 0.25, "h": 0.25, "start_seconds": 0, "end_seconds": 10}
+    r = client.post(f"/api/v1/clips/{code}/blur-regions", json=box, headers=headers)
+    assert r.status_code == 201
+    assert client.post(preview, headers=headers).status_code == 202
+    _run(media_id, sha)
+    video = client.get(f"{preview}/playback.mp4", headers=headers)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    kf = client.get(f"{preview}/keyframes/0.jpg", headers=headers)
+    assert kf.status_code == 200 and _faces_in(kf.content) == []
+    assert client.get(f"{preview}/poster.jpg").status_code == 401  # team only
+    assert client.get(f"/clips/{code}/playback.mp4").status_code == 404  # not public
