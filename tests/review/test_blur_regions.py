@@ -59,3 +59,16 @@ def test_region_form_on_the_team_page(api: Api, team: Team) -> None:
     )  # fmt: skip
     contributor = api.c.get(f"/team/clips/{code}", headers=team.uploader.headers)
     assert 'data-testid="blur-form"' not in contributor.text
+
+
+def test_the_panel_links_the_blurred_preview_only_for_a_flagged_clip(api: Api, team: Team) -> None:
+    flagged = api.new_clip(team.uploader, identifiable_people=True)
+    plain = api.new_clip(team.uploader)
+    page = api.c.get(f"/team/clips/{flagged}", headers=team.r1.headers).text
+    assert f'href="/api/v1/clips/{flagged}/public-preview/playback.mp4"' in page
+    assert (
+        "public-preview/playback.mp4"
+        not in api.c.get(f"/team/clips/{plain}", headers=team.r1.headers).text
+    )
+    fa = api.c.get(f"/fa/team/clips/{flagged}", headers=team.r1.headers).text
+    assert "محو کردن چهره‌ها در نسخهٔ عمومی" in fa
