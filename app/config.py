@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     keyframe_min_interval_seconds: float = Field(default=30.0, ge=0)
     keyframe_max_count: int = Field(default=60, ge=1)
 
+    # face blurring of public derivatives (app/video/faces.py, app/video/blur.py; README
+    # "Faces blurred"): auto blurs clips flagged identifiable_people, always every clip,
+    # off none (dangerous: see the README)
+    face_blur: Literal["auto", "always", "off"] = "auto"
+    # a CenterFace detection counts as a face at or above this score (0-1)
+    face_threshold: float = Field(default=0.5, gt=0, le=1)
+    # the detector runs on every Nth frame (and on scene cuts); boxes are held in between
+    face_every_n_frames: int = Field(default=5, ge=1)
+    # each box grows by this fraction of its width and height on every side
+    face_margin: float = Field(default=0.25, ge=0, le=2)
+
     # near-duplicate search (app/duplicates/; README "Near-duplicate search")
     match_query_pct: float = Field(default=80.0, ge=0, le=100)
     match_compared_pct: float = Field(default=80.0, ge=0, le=100)

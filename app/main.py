@@ -33,6 +33,7 @@ from app.partners.router import router as partners_router
 from app.places.router import router as places_router
 from app.public import media as public_media
 from app.public import views as public_views
+from app.review.blur_router import router as blur_router
 from app.review.corrections_router import router as corrections_router
 from app.review.router import router as review_router
 from app.tasks import bootstrap
@@ -149,6 +150,7 @@ def create_app() -> FastAPI:
     app.include_router(places_router)
     app.include_router(review_router)
     app.include_router(corrections_router)
+    app.include_router(blur_router)
     app.include_router(custody_router)
     app.include_router(evidence_router)
     app.include_router(image_search_router)

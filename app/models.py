@@ -12,6 +12,7 @@ from app.places.models import Place, PlaceAlias
 from app.public.models import PublicChange
 from app.review.models import (
     Approval,
+    BlurRegion,
     ChecklistEntry,
     ChecklistTemplateItem,
     ClipAssignment,
@@ -25,6 +26,7 @@ __all__ = [
     "ApiKey",
     "ApiToken",
     "Approval",
+    "BlurRegion",
     "ChecklistEntry",
     "ChecklistTemplateItem",
     "ClipAssignment",

@@ -133,6 +133,15 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/clips/{code}/comments"): team(200),
     ("POST", "/api/v1/clips/{code}/comments"): team(422),
     ("PATCH", "/api/v1/clips/{code}/comments/{comment_id}"): team(422),
+    ("GET", "/api/v1/clips/{code}/blur-regions"): team(200),
+    ("POST", "/api/v1/clips/{code}/blur-regions"): reviewer(422),
+    ("DELETE", "/api/v1/clips/{code}/blur-regions/{region_id}"): reviewer(
+        404, path=f"/api/v1/clips/{NO_CLIP}/blur-regions/1"
+    ),
+    ("POST", "/api/v1/clips/{code}/public-preview"): team(202),
+    ("GET", "/api/v1/clips/{code}/public-preview/playback.mp4"): team(404),
+    ("GET", "/api/v1/clips/{code}/public-preview/poster.jpg"): team(404),
+    ("GET", "/api/v1/clips/{code}/public-preview/keyframes/{position}.jpg"): team(404),
     ("POST", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("DELETE", "/api/v1/clips/{code}/assignment"): reviewer(404, path=NO_ASSIGN),
     ("GET", "/api/v1/review/queue"): team(200),
@@ -239,6 +248,16 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/fa/team/clips/{code}/checklist/{key}"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
+    ("POST", "/team/clips/{code}/blur-regions"): cells("team", 303, 303, 401, 403, 422, 422),
+    ("POST", "/team/clips/{code}/blur-regions/{region_id}/delete"): cells(
+        "team", *WEB_404, path=f"/team/clips/{NO_CLIP}/blur-regions/1/delete"
+    ),
+    ("POST", "/team/clips/{code}/public-preview"): cells("team", 303, 303, 401, 303, 303, 303),
+    ("POST", "/fa/team/clips/{code}/blur-regions"): cells("team", 303, 303, 401, 403, 422, 422),
+    ("POST", "/fa/team/clips/{code}/blur-regions/{region_id}/delete"): cells(
+        "team", *WEB_404, path=f"/fa/team/clips/{NO_CLIP}/blur-regions/1/delete"
+    ),
+    ("POST", "/fa/team/clips/{code}/public-preview"): cells("team", 303, 303, 401, 303, 303, 303),
     ("POST", "/fa/team/clips/{code}/comments"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/edit"): cells("team", 303, 303, 401, 422, 422, 422),
     ("POST", "/team/clips/{code}/corrections"): cells("team", 303, 303, 401, 422, 422, 422),

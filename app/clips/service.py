@@ -323,6 +323,9 @@ def change_fields(
             clip_code=clip.code,
             payload={**(payload or {}), "changes": diff},
         )
+        if "identifiable_people" in diff and clip.status == "published":
+            # the public copy changes between plain and face-blurred (app/public/faceblur.py)
+            queue_playback(session, clip.id)
     return diff
 
 

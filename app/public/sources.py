@@ -27,6 +27,7 @@ from app.duplicates.models import DuplicateCandidate
 from app.ingest.models import Keyframe, Media
 from app.review.models import ChecklistEntry, ChecklistTemplateItem, Correction
 from app.storage import derivatives
+from app.video.blur import Region
 
 IMAGE_NAMES = {"poster": derivatives.POSTER}
 
@@ -38,6 +39,7 @@ class MediaInfo:
     width: int | None
     height: int | None
     generation: str | None
+    blur: bool = False  # the public sees the face-blurred derivatives (app/public/faceblur.py)
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,15 @@ def _statements() -> _Statements:
     ids: BindParameter[Any] = bindparam("ids", expanding=True)
     return _Statements(
         # footage held by a correction (Media.correction_id) is not the public's yet
-        media=select(Media.clip_id, Media.sha256, Media.probe, Media.derivative_generation).where(
-            Media.clip_id.in_(ids), Media.correction_id.is_(None)
-        ),
+        media=select(
+            Media.clip_id,
+            Media.sha256,
+            Media.probe,
+            Media.derivative_generation,
+            Clip.identifiable_people,
+        )
+        .join(Clip, Clip.id == Media.clip_id)
+        .where(Media.clip_id.in_(ids), Media.correction_id.is_(None)),
         keyframes=select(Media.clip_id, Keyframe.position, Keyframe.timestamp, Keyframe.phash)
         .join(Keyframe, Keyframe.media_id == Media.id)
         .where(
@@ -154,7 +162,9 @@ def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
         return {}
     rows = fetch_rows(session, _statements().media, {"ids": clip_ids})
     out: dict[int, MediaInfo] = {}
-    for clip_id, sha, probe, generation in rows:
+    from app.public.faceblur import applies
+
+    for clip_id, sha, probe, generation, people in rows:
         probe = probe or {}
         out[clip_id] = MediaInfo(
             sha256=sha,
@@ -162,6 +172,7 @@ def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
             width=_num(probe.get("width"), int),
             height=_num(probe.get("height"), int),
             generation=generation,
+            blur=applies(bool(people)),
         )
     return out
 
@@ -264,10 +275,14 @@ def playback_path(info: MediaInfo) -> Path:
     """Where the public playback copy of this original lives (whether or not it exists).
 
     Kept outside the derivatives tree (whose generation directories are swept) under
-    MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4."""
+    MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4, or its face-blurred sibling
+    playback.blurred.mp4 when the public sees this clip blurred."""
     from app.storage.store import get_store
 
-    return derivatives.playback_path(Path(get_store().root), info.sha256)
+    root = Path(get_store().root)
+    if info.blur:
+        return derivatives.blurred_playback_path(root, info.sha256)
+    return derivatives.playback_path(root, info.sha256)
 
 
 def playback_file(info: MediaInfo) -> Path | None:
@@ -278,8 +293,22 @@ def playback_file(info: MediaInfo) -> Path | None:
 def image_file(info: MediaInfo, name: str | int) -> Path | None:
     """A derivative image ("poster", "thumb", or a keyframe position) if it exists."""
     gen = _generation_dir(info)
-    if gen is None:
+    if gen is None or info.generation is None:
         return None
+    if info.blur:  # only the face-blurred copies, never the team's frames
+        from app.storage.store import get_store
+
+        gen = derivatives.blurred_images_dir(Path(get_store().root), info.sha256, info.generation)
     filename = derivatives.keyframe(name) if isinstance(name, int) else IMAGE_NAMES[name]
     path = gen / filename
     return path if path.is_file() else None
+
+
+def blur_regions(session: Session, clip_id: int) -> list[Region]:
+    """The manual blur regions a reviewer drew on the clip (app/review/blur_regions.py)."""
+    from app.review.blur_regions import regions_of
+
+    return [
+        Region(r.x, r.y, r.w, r.h, r.start_seconds, r.end_seconds)
+        for r in regions_of(session, clip_id)
+    ]

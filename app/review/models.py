@@ -201,3 +201,31 @@ class CorrectionApproval(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlurRegion(Base):
+    """A region a reviewer marked to blur by hand in the public derivatives: a box in
+    relative units (0-1 of the frame) over start..end seconds (app/review/blur_regions.py)."""
+
+    __tablename__ = "blur_region"
+    __table_args__ = (
+        Index("ix_blur_region_clip_id", "clip_id"),
+        CheckConstraint(
+            "x >= 0 AND y >= 0 AND w > 0 AND h > 0 AND x + w <= 1 AND y + h <= 1",
+            name="box",
+        ),
+        CheckConstraint("start_seconds >= 0 AND end_seconds >= start_seconds", name="range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    x: Mapped[float]
+    y: Mapped[float]
+    w: Mapped[float]
+    h: Mapped[float]
+    start_seconds: Mapped[float]
+    end_seconds: Mapped[float]
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

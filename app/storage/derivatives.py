@@ -19,6 +19,8 @@ POSTER = "poster.jpg"
 PDQ_DCT = "pdq_dct.npz"  # the frames' PDQ DCT blocks (hashes step), for the match step
 CONTACT_SHEET = "contact.jpg"
 PLAYBACK = "playback.mp4"
+BLURRED_PLAYBACK = "playback.blurred.mp4"  # the face-blurred public copy (app/public/faceblur.py)
+BLURRED_DIR = "blurred"  # its face-blurred keyframes and poster, per generation
 PLAYBACK_DIR = "public"
 KEYFRAME_GLOB = "kf_*.jpg"
 _KEYFRAME = re.compile(r"^kf_([0-9]+)\.jpg$")
@@ -41,3 +43,19 @@ def keyframe_position(name: str) -> int | None:
 def playback_path(media_root: Path, sha256: str) -> Path:
     """Where the public playback copy of an original lives (whether or not it exists)."""
     return media_root / PLAYBACK_DIR / sha256[:2] / sha256[2:4] / sha256 / PLAYBACK
+
+
+def blurred_playback_path(media_root: Path, sha256: str) -> Path:
+    """Where the face-blurred public playback copy of an original lives."""
+    return playback_path(media_root, sha256).with_name(BLURRED_PLAYBACK)
+
+
+def blurred_images_dir(media_root: Path, sha256: str, generation: str) -> Path:
+    """Where the face-blurred public keyframes and poster of a generation live."""
+    return playback_path(media_root, sha256).parent / BLURRED_DIR / generation
+
+
+def preview_dir(media_root: Path, sha256: str) -> Path:
+    """The team-only preview of the face-blurred public derivatives of a clip that is not
+    public (yet): MEDIA_ROOT/preview/<aa>/<bb>/<sha256>/ (playback.mp4, images/<gen>/)."""
+    return media_root / "preview" / sha256[:2] / sha256[2:4] / sha256

@@ -126,7 +126,35 @@ def set_flags(code: str, graphic: bool, people: bool) -> None:
         clip = session.scalar(select(Clip).where(Clip.code == code))
         assert clip is not None
         clip.graphic_violence, clip.identifiable_people = graphic, people
+        if people:  # the public sees only face-blurred images: make them as the job would
+            _blur_images(session, clip.id)
     cache.clear()
+
+
+def _blur_images(session: object, clip_id: int) -> None:
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app.ingest.models import Keyframe, Media
+    from app.public import faceblur
+    from app.storage import derivatives
+    from app.storage.store import get_store
+
+    media = session.scalar(select(Media).where(Media.clip_id == clip_id))  # type: ignore[attr-defined]
+    store = get_store()
+    gen = media.derivative_generation
+    times = dict(
+        session.execute(  # type: ignore[attr-defined]
+            select(Keyframe.position, Keyframe.timestamp).where(Keyframe.media_id == media.id)
+        ).all()
+    )
+    faceblur.make_blurred_images(
+        Path(store.generation_dir(media.sha256, gen)),
+        derivatives.blurred_images_dir(Path(store.root), media.sha256, gen),
+        times,
+        [],
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.web.team import (
     account,
     admin,
+    blur,
     clip,
     corrections,
     duplicates,
@@ -18,6 +19,7 @@ def routers() -> list[APIRouter]:
     return [
         pages.router,
         clip.router,
+        blur.router,
         corrections.router,
         duplicates.router,
         admin.router,

@@ -19,7 +19,8 @@ from app.clips.schemas import ClipUpdate
 from app.custody import service as custody
 from app.duplicates import review as duplicates
 from app.errors import AppError, InvalidInput
-from app.review import checklist, comments, corrections, editing, service
+from app.public import faceblur
+from app.review import blur_regions, checklist, comments, corrections, editing, service
 from app.web.session import SessionDep
 from app.web.team.common import (
     TeamPage,
@@ -78,6 +79,8 @@ def clip_context(session: SessionDep, code: str, who: Principal) -> dict[str, An
         "me": user.email,
         "timecode": timecode,
         "file_facts": file_facts,
+        "blur_regions": blur_regions.list_regions(session, code),
+        "blur_applies": faceblur.applies(clip.identifiable_people),
     }
 
 
