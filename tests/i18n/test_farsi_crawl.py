@@ -1,6 +1,7 @@
 """Every Farsi page, public and team, is in Farsi: a crawl from the Farsi home and the Farsi
 dashboard (logged in as an admin, on clips in every state) finds no English word outside
-the allowlist of names (tests/i18n/crawl.py), and no raw translation key."""
+the allowlist of names (tests/i18n/crawl.py), no raw translation key, and no Gregorian
+year outside text marked lang="en" (every date is Solar Hijri)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.i18n.crawl import english_words, links, visible_text
 
 MAX_PAGES = 150
 NOT_PAGES = re.compile(r"\.(jpg|png|mp4|json|xml|csv|tar|txt|css|js|ico)$|/download|/original")
+GREGORIAN_YEAR = re.compile(r"(?<![0-9۰-۹])(?:19|20|۱۹|۲۰)[0-9۰-۹]{2}(?![0-9۰-۹])")
 RAW_KEY = re.compile(r"\b(?:team|public|account|dup|err|custody|page|error|nav)\.[a-z_]+\.[a-z_.]+")
 
 
@@ -63,6 +65,7 @@ def test_every_farsi_page_is_farsi(client: TestClient, seeded: Seeded, admin: Me
     for url, text in html.items():
         found = english_words(text)
         keys = RAW_KEY.findall(visible_text(text))
+        keys += [f"gregorian:{y}" for y in GREGORIAN_YEAR.findall(visible_text(text))]
         if found or keys:
             problems[url] = found + keys
     assert not problems, "\n".join(f"{u}: {' '.join(w)}" for u, w in sorted(problems.items()))
