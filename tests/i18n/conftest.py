@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.public import conftest as public
 from tests.review import conftest as review
 from tests.review.conftest import Api, Team
 
@@ -16,6 +17,9 @@ from tests.review.conftest import Api, Team
 api = review.api
 team = review.team
 _default_checklist = review._default_checklist
+# the public tests' clip factory and their published clip with an original and derivatives
+add_clip = public.add_clip
+media_clip = public.media_clip
 
 HTML = {"Accept": "text/html"}
 FA_CHECKLIST = {
