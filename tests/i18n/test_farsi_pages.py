@@ -16,7 +16,7 @@ from app.i18n import format_date, format_datetime, translate_plural
 from app.kit.dates import DateParseError, parse_event_date
 from tests.conftest import Member
 from tests.i18n.conftest import HTML, Seeded, login_fa
-from tests.i18n.crawl import visible_text
+from tests.i18n.crawl import english_words, visible_text
 from tests.review.test_team_web import csrf_of
 
 GREGORIAN_YEAR = re.compile(r"(?<![0-9۰-۹])(?:19|20|۱۹|۲۰)[0-9۰-۹]{2}(?![0-9۰-۹])")
@@ -154,6 +154,22 @@ def test_the_team_date_field_reads_and_shows_solar_hijri(
     r = client.post(f"{url}/edit", data=bad, headers=HTML)
     assert 400 <= r.status_code < 500, r.status_code
     assert "تاریخ" in visible_text(r.text) and "cannot read" not in r.text
+    assert english_words(r.text) == [], english_words(r.text)
     with session_scope() as session:
         clip = session.scalar(select(Clip).where(Clip.code == seeded.in_review))
         assert clip is not None and clip.date_edtf == "2019-11-15"
+
+
+def test_a_refused_farsi_login_is_explained_in_farsi(client: TestClient, admin: Member) -> None:
+    page = client.get("/fa/login", headers=HTML)
+    data = {"email": admin.email, "password": "wrong", "csrf_token": csrf_of(page.text)}
+    r = client.post("/fa/login", data=data, headers=HTML)
+    assert 400 <= r.status_code < 500 and 'role="alert"' in r.text
+    assert english_words(r.text) == [], english_words(r.text)
+
+
+def test_a_farsi_error_page_shows_the_translated_refusal(client: TestClient) -> None:
+    r = client.get("/fa/clips/ZZZ999", headers=HTML)
+    assert r.status_code == 404 and "وجود ندارد" in r.text
+    en = client.get("/clips/ZZZ999", headers=HTML)
+    assert en.status_code == 404 and "وجود ندارد" not in en.text
