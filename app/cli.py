@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from app.config import get_settings
+from app.i18n import translate_plural
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -194,7 +195,7 @@ def _run_import(
 
 def _print_report(report: ImportReport) -> None:
     typer.echo(
-        f"{report.rows} row{'s' if report.rows != 1 else ''}: {len(report.created)} created, "
+        f"{translate_plural('en', 'err.count.rows', report.rows)}: {len(report.created)} created, "
         f"{report.unchanged} already present"
     )
     for place in report.places_created:

@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from app import dbfaults
 from app.errors import AppError
+from app.i18n import translate_plural
 
 log = logging.getLogger("archive.errors")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -87,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
         msg = first.get("msg", "invalid input")
         detail = f"{field}: {msg}" if field else str(msg)
         if len(errors) > 1:
-            detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+            detail += f" ({translate_plural('en', 'err.count.more_problems', len(errors) - 1)})"
         problems = [
             {"field": _field_name(tuple(e.get("loc", ()))), "detail": e.get("msg")} for e in errors
         ]

@@ -58,9 +58,10 @@ def otpauth_uri(user: User) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
-def qr_svg(uri: str) -> str:
-    """The QR code of ``uri`` as an inline SVG element (no script, no external reference)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=5, title="QR code"))
+def qr_svg(uri: str, title: str = "QR code") -> str:
+    """The QR code of ``uri`` as an inline SVG element (no script, no external reference);
+    ``title`` is its accessible name, in the page's language."""
+    return str(segno.make(uri, error="m").svg_inline(scale=5, title=title))
 
 
 def begin_enrolment(session: Session, user: User) -> str:

@@ -25,6 +25,7 @@ from app.clips.models import Clip
 from app.clips.schemas import ClipCreate
 from app.custody import service as custody
 from app.errors import AppError, InvalidInput
+from app.i18n import translate_plural
 from app.places import service as places
 
 REQUIRED = ("city", "province", "date")
@@ -85,7 +86,7 @@ def _read(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     if unknown:
         raise ImportFailed(
-            f"{len(unknown)} unknown column{'s' if len(unknown) > 1 else ''} "
+            f"{translate_plural('en', 'err.count.unknown_columns', len(unknown))} "
             f"{_names(unknown)}; the accepted columns are {', '.join(REQUIRED + OPTIONAL)}",
             field="columns",
         )
@@ -275,7 +276,7 @@ def import_csv(
     if errors:
         errors.sort(key=lambda e: e.line)
         raise ImportFailed(
-            f"nothing was imported: {len(errors)} bad row{'s' if len(errors) > 1 else ''}",
+            "nothing was imported: " + translate_plural("en", "err.count.bad_rows", len(errors)),
             extra={"rows": [str(e) for e in errors]},
         )
     status = "published" if published else "draft"

@@ -8,7 +8,8 @@ An event date is one of four shapes, each with a canonical EDTF form:
 - one of a set of days (it happened on exactly one of them): ``[2019-11-15,2019-11-16]``
 
 ``parse_event_date`` reads the archive's English style ("15 – 23 Nov 2019"), EDTF, ISO and
-Solar Hijri dates in Persian or Latin digits ("۲۵ آبان ۱۳۹۸", "25 Aban 1398").
+Solar Hijri dates in Persian or Latin digits ("۲۵ آبان ۱۳۹۸", "25 Aban 1398", "۱۳۹۸/۰۸/۲۵",
+"1398-08-25").
 ``display_en`` always parses back to the same value; ``display_fa`` parses back to the same
 earliest and latest days.
 """
@@ -371,6 +372,11 @@ def _parse_human(s: str) -> EventDate:
     return _one_of(days)
 
 
+# a Solar Hijri day in numbers ("1398-08-24", "۱۳۹۸/۰۸/۲۴"): years 1200-1499 are Solar Hijri
+# (Gregorian years are read from 1900 on, so the two never overlap)
+_NUMERIC_SOLAR = re.compile(r"(1[234][0-9]{2})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+
+
 def parse_event_date(text: str) -> EventDate:
     """Read any accepted human, ISO, EDTF or Solar Hijri form; raise DateParseError otherwise."""
     if not isinstance(text, str):
@@ -386,6 +392,8 @@ def parse_event_date(text: str) -> EventDate:
         )
     compact = s.replace(" ", "")
     try:
+        if solar := _NUMERIC_SOLAR.fullmatch(compact):
+            return _single(_solar_day(int(solar[1]), int(solar[2]), int(solar[3])))
         if compact.startswith("[") or re.match(r"[0-9]{4}-[0-9]", compact):
             return _parse_edtf(compact)
         return _parse_human(s)

@@ -18,7 +18,7 @@ from app.accounts.deps import Anyone
 from app.clips import search as fulltext
 from app.config import get_settings
 from app.errors import InvalidInput
-from app.i18n import translate
+from app.i18n import error_text, translate
 from app.kit.date_input import query_day
 from app.public import atlas, cache, frozen, pages, repository, service
 from app.public.repository import PublicFilter
@@ -206,7 +206,7 @@ def _search(
         date_from, date_to = query_day(from_, "from"), query_day(to, "to")
         after_id, after_rank = service.parse_page_cursor(cursor, q)
     except InvalidInput as exc:
-        ctx["error"] = exc.message
+        ctx["error"] = error_text(lang, exc.code, exc.message)
     entries = pages.city_entries(_city_counts(session), lang)  # the form's provinces
     ctx["provinces"] = sorted({(e.province_slug, e.province) for e in entries}, key=lambda p: p[1])
     if ctx["error"] is None:
@@ -221,7 +221,7 @@ def _search(
                 after_rank=after_rank,
             )
         except InvalidInput as exc:
-            ctx["error"] = exc.message
+            ctx["error"] = error_text(lang, exc.code, exc.message)
     if ctx["error"] is not None:
         return _page(request, "search.html", ctx, status_code=422)
     rows: list[Any] = []

@@ -12,6 +12,7 @@ from app.accounts import service as accounts
 from app.accounts import sessions, two_factor
 from app.accounts.deps import SESSION_COOKIE, Principal
 from app.errors import AppError
+from app.i18n import translate
 from app.web.session import SessionDep, writes
 from app.web.team.common import (
     EnrolmentPage,
@@ -23,7 +24,7 @@ from app.web.team.common import (
     safe_next,
     see_other,
 )
-from app.web.templating import render
+from app.web.templating import lang_of, render
 
 router = make_router()
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -135,7 +136,10 @@ def _enrol_page(request: Request, session: SessionDep, who: Principal, **ctx: An
     ctx["next"] = safe_next(ctx.get("next") or request.query_params.get("next"), default)
     if not two_factor.enabled(who.user):
         uri = two_factor.begin_enrolment(session, who.user)
-        ctx.update(secret=two_factor.secret_of(who.user), qr=two_factor.qr_svg(uri))
+        ctx.update(
+            secret=two_factor.secret_of(who.user),
+            qr=two_factor.qr_svg(uri, translate(lang_of(request), "page.qr_title")),
+        )
     return render(
         request,
         "team/account_two_factor.html",
