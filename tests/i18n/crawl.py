@@ -17,6 +17,8 @@ ALLOWED = {
     "API", "ffprobe", "ffmpeg", "MP4", "H.264", "TOTP", "RFC", "ID", "CSRF", "UTC", "Telegram",
     "IRN", "OK", "px", "GPS", "CC", "BY", "SA", "MB", "GB", "KB", "ms", "fps", "QR", "JPEG",
     "PNG", "WebP", "Aegis", "FreeOTP", "Google", "Authenticator",
+    "Natural", "Earth",  # the map data's source, a proper name
+    "H", "AVC", "HEVC", "AAC", "Opus", "VP9", "AV1",  # codec names (H.264 splits at the dot)
     "testclient",  # the test client's User-Agent, listed among the account's sessions
 }  # fmt: skip
 

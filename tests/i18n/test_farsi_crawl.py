@@ -24,7 +24,7 @@ RAW_KEY = re.compile(r"\b(?:team|public|account|dup|err|custody|page|error|nav)\
 
 
 # what the fixtures typed, shown as typed: the custody actor "test" and the device model
-DATA = {"test", "CANARY-DEVICE-SERIAL"}
+DATA = {"test", "CANARY-DEVICE-SERIAL", "CANARY-ENC"}
 
 
 def _crawl(client: TestClient, starts: list[str]) -> dict[str, str]:
