@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.i18n import translate
+from app.i18n import translate, translate_plural
 from app.places import map as geo
 from app.places import service as places
 from app.public import cache, pages, repository, service
 
 
 def mark_title(lang: str, name: str, n: int) -> str:
-    key = "map.mark.none" if n == 0 else "map.mark.one" if n == 1 else "map.mark.many"
-    return translate(lang, key, city=name, n=n)
+    if n == 0:
+        return translate(lang, "map.mark.none", city=name)
+    return translate_plural(lang, "map.mark", n, city=name)  # Babel's plural rules
 
 
 def public_map(session: Session, lang: str, prefix: str) -> geo.Svg:
