@@ -17,6 +17,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,28 @@ def check_file(path: Path, sha256: str, size: int, throttle: Throttle | None = N
                     throttle.consumed(n)
     except OSError as exc:
         return FileCheck(UNREADABLE, f"read failed after {read} bytes: {exc.strerror or exc}", read)
-    actual = h.hexdigest()
+    return _compare(h.hexdigest(), read, sha256, size)
+
+
+def check_chunks(
+    chunks: Iterable[bytes], sha256: str, size: int, throttle: Throttle | None = None
+) -> FileCheck:
+    """The same comparison over a stream (an object store's GET): read it all, once.
+    ``chunks`` raises OSError when the read breaks off (reported as ``unreadable``)."""
+    h = hashlib.sha256()
+    read = 0
+    try:
+        for block in chunks:
+            h.update(block)
+            read += len(block)
+            if throttle is not None:
+                throttle.consumed(len(block))
+    except OSError as exc:
+        return FileCheck(UNREADABLE, f"read failed after {read} bytes: {exc}", read)
+    return _compare(h.hexdigest(), read, sha256, size)
+
+
+def _compare(actual: str, read: int, sha256: str, size: int) -> FileCheck:
     if read != size:
         return FileCheck(CHANGED, f"{read} bytes, the record says {size}", read, actual)
     if actual != sha256:
