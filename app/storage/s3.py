@@ -5,9 +5,10 @@ An original streams in as a multipart upload to a staging key (``staging/<host>-
 being sent), whatever the file's size, and its SHA-256 is taken on the way. Only then is
 its key known: the staging object is copied server-side to ``originals/<sha256>`` with
 ``If-None-Match: *`` (CopyObject, or UploadPartCopy + CompleteMultipartUpload above
-5 GiB), so an object already there is never overwritten; a 412 means the same bytes are
-stored already, and they are reused. A file smaller than one part is sent with a single
-create-only PutObject to its final key (its hash is known before the first byte goes).
+5 GiB or with Object Lock), so an object already there is never overwritten; a 412 means
+the same bytes are stored already, and they are reused. A file smaller than one part is
+sent with a single create-only PutObject to its final key (its hash is known before the
+first byte goes).
 The staging object is removed on success; on failure the multipart upload is aborted,
 and :meth:`S3Backend.sweep_staging` removes what a dead process left behind.
 
@@ -202,6 +203,7 @@ class S3Backend:
                     Key=key,
                     Body=data,
                     IfNoneMatch="*",
+                    ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=checksum,  # a real S3 checks the bytes it received
                     **self._lock_args(),
                 )
@@ -209,6 +211,7 @@ class S3Backend:
                 if _code(exc) not in _EXISTS:
                     raise
                 return self._reused(sha, len(data))
+        self._ensure_retention(key)
         return Stored(sha, len(data), True)
 
     def _promote(self, staging: str, sha: str, size: int) -> Stored:
@@ -217,14 +220,15 @@ class S3Backend:
             return self._reused(sha, size)
         with self._errors("copying an original into place"):
             try:
-                if size <= self.copy_limit:
+                # with Object Lock, the retention goes on at creation, and CopyObject
+                # with lock headers is refused by some servers (moto wants Content-MD5)
+                if size <= self.copy_limit and not self.lock_mode:
                     self.client.copy_object(
                         Bucket=self.bucket,
                         Key=key,
                         CopySource={"Bucket": self.bucket, "Key": staging},
                         IfNoneMatch="*",
                         MetadataDirective="REPLACE",
-                        **self._lock_args(),
                     )
                 else:
                     self._copy_parts(staging, key, size)
@@ -232,6 +236,7 @@ class S3Backend:
                 if _code(exc) not in _EXISTS:
                     raise
                 return self._reused(sha, size)
+        self._ensure_retention(key)
         return Stored(sha, size, True)
 
     def _copy_parts(self, staging: str, key: str, size: int) -> None:
@@ -246,6 +251,28 @@ class S3Backend:
         except BaseException:
             upload.abort()
             raise
+
+    def _ensure_retention(self, key: str) -> None:
+        """Read the retention back and set it when the server dropped it (moto does on a
+        multipart completion): the lock is checked by us, not trusted."""
+        if not self.lock_mode:
+            return
+        with self._errors("checking an original's retention"):
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            if head.get("ObjectLockMode") == self.lock_mode and head.get(
+                "ObjectLockRetainUntilDate"
+            ):
+                return
+            args = self._lock_args()
+            self.client.put_object_retention(
+                Bucket=self.bucket,
+                Key=key,
+                VersionId=head.get("VersionId"),
+                Retention={
+                    "Mode": args["ObjectLockMode"],
+                    "RetainUntilDate": args["ObjectLockRetainUntilDate"],
+                },
+            )
 
     def _reused(self, sha: str, size: int) -> Stored:
         found = self.stat(original_key(sha))
