@@ -236,14 +236,6 @@ def retraction(session: Session, clip_id: int) -> RetractionInfo | None:
     return RetractionInfo(reason=row.public_reason, retracted_at=row.retracted_at)
 
 
-def _generation_dir(info: MediaInfo) -> Path | None:
-    if info.generation is None:
-        return None
-    from app.storage.store import get_store
-
-    return Path(get_store().generation_dir(info.sha256, info.generation))
-
-
 def playback_path(info: MediaInfo) -> Path:
     """Where the public playback copy of this original lives (whether or not it exists).
 
@@ -254,16 +246,23 @@ def playback_path(info: MediaInfo) -> Path:
     return derivatives.playback_path(Path(get_store().root), info.sha256)
 
 
-def playback_file(info: MediaInfo) -> Path | None:
-    path = playback_path(info)
-    return path if path.is_file() else None
+def playback_object(info: MediaInfo) -> str | None:
+    """The storage key of the public playback copy, if it exists (on either backend)."""
+    from app.storage.backend import playback_key
+    from app.storage.configured import get_backend
+
+    key = playback_key(info.sha256)
+    return key if get_backend().stat(key) is not None else None
 
 
-def image_file(info: MediaInfo, name: str | int) -> Path | None:
-    """A derivative image ("poster", "thumb", or a keyframe position) if it exists."""
-    gen = _generation_dir(info)
-    if gen is None:
+def image_object(info: MediaInfo, name: str | int) -> str | None:
+    """The storage key of a derivative image ("poster", "thumb", or a keyframe position)
+    if it exists (on either backend)."""
+    if info.generation is None:
         return None
+    from app.storage.backend import derivative_key
+    from app.storage.configured import get_backend
+
     filename = derivatives.keyframe(name) if isinstance(name, int) else IMAGE_NAMES[name]
-    path = gen / filename
-    return path if path.is_file() else None
+    key = derivative_key(info.sha256, info.generation, filename)
+    return key if get_backend().stat(key) is not None else None
