@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -81,3 +82,15 @@ def test_images_from_s3_and_404_after_retraction(
     set_status(code, "retracted")
     for url in (f"/clips/{code}/poster.jpg", f"/clips/{code}/keyframes/0.jpg"):
         assert client.get(url).status_code == 404, url
+
+
+def test_team_images_from_s3(
+    client: TestClient, media_clip: MediaClip, on_s3: S3Backend, contributor: Any
+) -> None:
+    code = media_clip.code
+    poster = client.get(f"/api/v1/clips/{code}/poster", headers=contributor.headers)
+    assert poster.status_code == 200 and poster.content[:2] == b"\xff\xd8"
+    kf = client.get(f"/api/v1/clips/{code}/keyframes/2/image", headers=contributor.headers)
+    assert kf.status_code == 200 and kf.headers["content-type"] == "image/jpeg"
+    missing = client.get(f"/api/v1/clips/{code}/keyframes/7/image", headers=contributor.headers)
+    assert missing.status_code == 404
