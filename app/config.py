@@ -114,6 +114,22 @@ class Settings(BaseSettings):
     tsa_timeout_seconds: float = Field(default=10.0, gt=0)
     tsa_max_attempts: int = Field(default=8, ge=1)
 
+    # the media store (README "Storage backends"): local disk under media_root, or an
+    # S3-compatible object store (app/storage/s3.py); credentials come from the standard
+    # AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...)
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint: str = ""  # empty: AWS's own endpoint for s3_region
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    # multipart part size; an upload holds at most about two parts in memory (>= 5 MiB)
+    s3_part_size: int = Field(default=16 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+    # Object Lock retention on new originals (the bucket must have Object Lock enabled)
+    s3_object_lock: Literal["", "governance", "compliance"] = ""
+    s3_retention_days: int = Field(default=0, ge=0)
+    # staging objects and multipart uploads older than this are swept (a dead upload)
+    s3_staging_stale_seconds: int = Field(default=24 * 3600, ge=60)
+    s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
     # evidence packages (app/evidence/): the bag-info.txt Source-Organization
     evidence_organization: str = "Video evidence archive"
 
@@ -172,6 +188,10 @@ class Settings(BaseSettings):
                 raise ValueError("ARCHIVE_SECRET_KEY must be at least 32 characters in production")
         elif not self.secret_key:
             self.secret_key = _development_secret(self.var_dir)
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("ARCHIVE_STORAGE=s3 needs ARCHIVE_S3_BUCKET")
+        if self.s3_object_lock and self.s3_retention_days < 1:
+            raise ValueError("ARCHIVE_S3_OBJECT_LOCK needs ARCHIVE_S3_RETENTION_DAYS of 1 or more")
         return self
 
     @property

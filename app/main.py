@@ -77,6 +77,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     bootstrap()  # (create_app did it already; a lifespan reused elsewhere must not depend on it)
     custody.check_startup()  # production: no start without the log key once the log has events
+    if get_settings().storage == "s3":
+        from app.storage.configured import get_backend
+
+        get_backend().check()  # no start on an unreachable store or refused credentials
     with background():
         from app.duplicates import index as duplicate_index
 

@@ -35,8 +35,8 @@ from app.custody import service as custody
 from app.db import session_scope
 from app.ingest.models import FixityRun, Media
 from app.kit.clock import utcnow
-from app.storage import get_store
-from app.storage.fixity import OK, FileCheck, Throttle, check_file
+from app.storage.configured import get_backend
+from app.storage.fixity import OK, FileCheck, Throttle
 
 SCHEDULE, CLI = "schedule", "cli"
 ACTOR = "system:fixity"
@@ -140,18 +140,14 @@ def run(
         session.add(row)
         session.flush()
         report = RunReport(row.id, trigger)
-    store = get_store()
+    backend = get_backend()  # local disk or S3: the same reads and findings
     throttle = Throttle(mb_per_s)
     start = time.monotonic()
     for target in targets:
         if budget_seconds is not None and time.monotonic() - start >= budget_seconds:
             break
-        result = check_file(
-            store.original_path(target.sha256),
-            target.sha256,
-            target.size,
-            throttle,
-            sha512=not target.has_sha512,
+        result = backend.check_original(
+            target.sha256, target.size, throttle, sha512=not target.has_sha512
         )
         checked = Checked(target, result)
         _record(checked)

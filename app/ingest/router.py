@@ -25,6 +25,7 @@ from app.jobs import service as jobs
 from app.kit.digits import parse_int
 from app.storage import MediaStore, Written, derivatives, get_store
 from app.web.session import SessionDep, UnitOfWorkRoute, writes
+from app.web.stored import stored_response
 
 router = APIRouter(prefix="/api/v1/clips", tags=["media (team)"], route_class=UnitOfWorkRoute)
 MULTIPART_SLACK = 64 * 1024
@@ -204,8 +205,13 @@ def download_original(
     )
 
 
-def _image(path: Any) -> FileResponse:
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+def _image(session: SessionDep, code: str, name: str, request: Request) -> Response:
+    return stored_response(
+        service.derivative_object(session, code, name),
+        "image/jpeg",
+        range_header=request.headers.get("range"),
+        headers={"Cache-Control": IMAGE_CACHE},
+    )
 
 
 @router.get("/{code}/keyframes", response_model=KeyframeList, summary="Keyframes of the clip")
@@ -246,9 +252,9 @@ Position = Annotated[int, Path(ge=0, le=100_000)]
     response_class=FileResponse,
 )
 def keyframe_image(
-    code: str, position: Position, session: SessionDep, _: TeamMember
-) -> FileResponse:
-    return _image(service.derivative_file(session, code, derivatives.keyframe(position)))
+    code: str, position: Position, request: Request, session: SessionDep, _: TeamMember
+) -> Response:
+    return _image(session, code, derivatives.keyframe(position), request)
 
 
 @router.get(
@@ -257,21 +263,21 @@ def keyframe_image(
     response_class=FileResponse,
 )
 def keyframe_thumbnail(
-    code: str, position: Position, session: SessionDep, _: TeamMember
-) -> FileResponse:
-    return _image(service.derivative_file(session, code, derivatives.thumbnail(position)))
+    code: str, position: Position, request: Request, session: SessionDep, _: TeamMember
+) -> Response:
+    return _image(session, code, derivatives.thumbnail(position), request)
 
 
 @router.get("/{code}/poster", summary="The poster frame", response_class=FileResponse)
-def poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, derivatives.POSTER))
+def poster(code: str, request: Request, session: SessionDep, _: TeamMember) -> Response:
+    return _image(session, code, derivatives.POSTER, request)
 
 
 @router.get(
     "/{code}/contact-sheet", summary="Contact sheet with timestamps", response_class=FileResponse
 )
-def contact_sheet(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    return _image(service.derivative_file(session, code, derivatives.CONTACT_SHEET))
+def contact_sheet(code: str, request: Request, session: SessionDep, _: TeamMember) -> Response:
+    return _image(session, code, derivatives.CONTACT_SHEET, request)
 
 
 def _processing(session: SessionDep, code: str) -> ProcessingRead:

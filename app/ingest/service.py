@@ -284,6 +284,21 @@ def derivative_file(session: Session, code: str, name: str) -> Path:
     return path
 
 
+def derivative_object(session: Session, code: str, name: str) -> str:
+    """The storage key of a derivative image of the clip's current generation, on either
+    backend (the team's image routes stream it: app/web/stored.py)."""
+    from app.storage.backend import derivative_key
+    from app.storage.configured import get_backend
+
+    _clip, media = media_for(session, code)
+    if media.derivative_generation is None:
+        raise MediaNotFound(f"clip {code} has no keyframes yet (processing is not finished)")
+    key = derivative_key(media.sha256, media.derivative_generation, name)
+    if get_backend().stat(key) is None:
+        raise MediaNotFound(f"clip {code} has no image {name!r}")
+    return key
+
+
 @dataclass
 class StuckItem:
     code: str

@@ -225,6 +225,14 @@ def sweep_temp_files() -> int:
     removed = housekeeping.sweep_temp(store, get_settings().upload_tmp_stale_seconds)
     if removed:
         log.info("removed %d stale temp file(s) from %s", removed, store.tmp)
+    settings = get_settings()
+    if settings.storage == "s3":  # and what dead uploads left on the object store
+        from app.storage.configured import get_backend
+
+        staged = get_backend().sweep_staging(settings.s3_staging_stale_seconds)
+        if staged:
+            log.info("removed %d stale staging object(s) and multipart upload(s)", staged)
+        removed += staged
     return removed
 
 

@@ -2,8 +2,8 @@
 
 Media of a clip is served only while the clip is published: a retracted, unpublished or
 unknown clip is a 404 for every file. The original is never served here; the playback copy
-is a separate, metadata-stripped derivative (app/public/playback.py). Starlette's
-FileResponse answers Range requests (206, multiple ranges, 416).
+is a separate, metadata-stripped derivative (app/public/playback.py). Files come from the
+storage backend (app/web/stored.py: Range with 206 and 416 on both backends).
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import math
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.accounts.deps import Anyone
 from app.config import get_settings
 from app.errors import NotFound
 from app.public import cache, iiif, pages, repository, service, sources
 from app.web.session import SessionDep, UnitOfWorkRoute
+from app.web.stored import stored_response
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -27,35 +28,42 @@ SITEMAP_MAX_CLIPS = 24_000  # two URLs (en, fa) per clip; a sitemap holds at mos
 MEDIA_CACHE = "public, max-age=3600"
 
 
-def _file(path: object, media_type: str) -> FileResponse:
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": MEDIA_CACHE})  # type: ignore[arg-type]
+def _file(key: str, media_type: str, request: Request) -> Response:
+    return stored_response(
+        key,
+        media_type,
+        range_header=request.headers.get("range"),
+        headers={"Cache-Control": MEDIA_CACHE},
+    )
 
 
 @router.get("/clips/{code}/playback.mp4")
-def playback(code: str, session: SessionDep, _: Anyone) -> Response:
+def playback(code: str, request: Request, session: SessionDep, _: Anyone) -> Response:
     info = service.visible_media(session, code)
-    path = sources.playback_file(info)
-    if path is None:
+    key = sources.playback_object(info)
+    if key is None:
         raise NotFound(f"clip {code} has no public playback copy", field="code")
-    return _file(path, "video/mp4")
+    return _file(key, "video/mp4", request)
 
 
 @router.get("/clips/{code}/poster.jpg")
-def poster(code: str, session: SessionDep, _: Anyone) -> Response:
+def poster(code: str, request: Request, session: SessionDep, _: Anyone) -> Response:
     info = service.visible_media(session, code)
-    path = sources.image_file(info, "poster")
-    if path is None:
+    key = sources.image_object(info, "poster")
+    if key is None:
         raise NotFound(f"clip {code} has no poster", field="code")
-    return _file(path, "image/jpeg")
+    return _file(key, "image/jpeg", request)
 
 
 @router.get("/clips/{code}/keyframes/{position}.jpg")
-def keyframe(code: str, position: int, session: SessionDep, _: Anyone) -> Response:
+def keyframe(
+    code: str, position: int, request: Request, session: SessionDep, _: Anyone
+) -> Response:
     info = service.visible_media(session, code)
-    path = sources.image_file(info, position) if 0 <= position < 10_000 else None
-    if path is None:
+    key = sources.image_object(info, position) if 0 <= position < 10_000 else None
+    if key is None:
         raise NotFound(f"clip {code} has no keyframe {position}", field="position")
-    return _file(path, "image/jpeg")
+    return _file(key, "image/jpeg", request)
 
 
 @router.get("/iiif/{code}/manifest.json")

@@ -63,11 +63,11 @@ class Enriched:
 
     @property
     def has_playback(self) -> bool:
-        return self.media is not None and sources.playback_file(self.media) is not None
+        return self.media is not None and sources.playback_object(self.media) is not None
 
     @property
     def has_poster(self) -> bool:
-        return self.media is not None and sources.image_file(self.media, "poster") is not None
+        return self.media is not None and sources.image_object(self.media, "poster") is not None
 
 
 def enrich(session: Session, rows: Sequence[Any], *, files: bool = True) -> list[Enriched]:

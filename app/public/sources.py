@@ -263,14 +263,6 @@ def retraction(session: Session, clip_id: int) -> RetractionInfo | None:
     return RetractionInfo(reason=row.public_reason, retracted_at=row.retracted_at)
 
 
-def _generation_dir(info: MediaInfo) -> Path | None:
-    if info.generation is None:
-        return None
-    from app.storage.store import get_store
-
-    return Path(get_store().generation_dir(info.sha256, info.generation))
-
-
 def playback_path(info: MediaInfo) -> Path:
     """Where the public playback copy of this original lives (whether or not it exists).
 
@@ -285,23 +277,34 @@ def playback_path(info: MediaInfo) -> Path:
     return derivatives.playback_path(root, info.sha256)
 
 
-def playback_file(info: MediaInfo) -> Path | None:
-    path = playback_path(info)
-    return path if path.is_file() else None
+def playback_object(info: MediaInfo) -> str | None:
+    """The storage key of the public playback copy, if it exists (on either backend): the
+    face-blurred one for a clip the public sees blurred."""
+    from app.storage.backend import playback_key, public_key
+    from app.storage.configured import get_backend
+
+    if info.blur:
+        key = public_key(info.sha256, derivatives.BLURRED_PLAYBACK)
+    else:
+        key = playback_key(info.sha256)
+    return key if get_backend().stat(key) is not None else None
 
 
-def image_file(info: MediaInfo, name: str | int) -> Path | None:
-    """A derivative image ("poster", "thumb", or a keyframe position) if it exists."""
-    gen = _generation_dir(info)
-    if gen is None or info.generation is None:
+def image_object(info: MediaInfo, name: str | int) -> str | None:
+    """The storage key of a derivative image ("poster", "thumb", or a keyframe position)
+    if it exists (on either backend); for a clip the public sees face-blurred, only the
+    blurred copy, never the team's frames."""
+    if info.generation is None:
         return None
-    if info.blur:  # only the face-blurred copies, never the team's frames
-        from app.storage.store import get_store
+    from app.storage.backend import derivative_key, public_key
+    from app.storage.configured import get_backend
 
-        gen = derivatives.blurred_images_dir(Path(get_store().root), info.sha256, info.generation)
     filename = derivatives.keyframe(name) if isinstance(name, int) else IMAGE_NAMES[name]
-    path = gen / filename
-    return path if path.is_file() else None
+    if info.blur:
+        key = public_key(info.sha256, derivatives.BLURRED_DIR, info.generation, filename)
+    else:
+        key = derivative_key(info.sha256, info.generation, filename)
+    return key if get_backend().stat(key) is not None else None
 
 
 def blur_regions(session: Session, clip_id: int) -> list[Region]:

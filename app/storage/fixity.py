@@ -17,8 +17,10 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BLOCK = 1024 * 1024
 OK, CHANGED, MISSING, UNREADABLE = "ok", "changed", "missing", "unreadable"
@@ -67,8 +69,7 @@ def check_file(
         return FileCheck(MISSING, "the file is missing", 0)
     except OSError as exc:
         return FileCheck(UNREADABLE, f"cannot open it: {exc.strerror or exc}", 0)
-    h = hashlib.sha256()
-    h512 = hashlib.sha512() if sha512 else None
+    hashers = _hashers(sha512)
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     read = 0
@@ -77,17 +78,49 @@ def check_file(
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return FileCheck(UNREADABLE, "not a regular file", 0)
             while n := fh.readinto(buf):
-                h.update(view[:n])
-                if h512 is not None:
-                    h512.update(view[:n])
+                for h in hashers:
+                    h.update(view[:n])
                 read += n
                 if throttle is not None:
                     throttle.consumed(n)
     except OSError as exc:
         return FileCheck(UNREADABLE, f"read failed after {read} bytes: {exc.strerror or exc}", read)
-    actual = h.hexdigest()
+    return _compare(hashers, read, sha256, size)
+
+
+def check_chunks(
+    chunks: Iterable[bytes],
+    sha256: str,
+    size: int,
+    throttle: Throttle | None = None,
+    *,
+    sha512: bool = False,
+) -> FileCheck:
+    """The same comparison over a stream (an object store's GET): read it all, once.
+    ``chunks`` raises OSError when the read breaks off (reported as ``unreadable``)."""
+    hashers = _hashers(sha512)
+    read = 0
+    try:
+        for block in chunks:
+            for h in hashers:
+                h.update(block)
+            read += len(block)
+            if throttle is not None:
+                throttle.consumed(len(block))
+    except OSError as exc:
+        return FileCheck(UNREADABLE, f"read failed after {read} bytes: {exc}", read)
+    return _compare(hashers, read, sha256, size)
+
+
+def _hashers(sha512: bool) -> list[Any]:
+    return [hashlib.sha256(), hashlib.sha512()] if sha512 else [hashlib.sha256()]
+
+
+def _compare(hashers: list[Any], read: int, sha256: str, size: int) -> FileCheck:
+    actual = hashers[0].hexdigest()
     if read != size:
         return FileCheck(CHANGED, f"{read} bytes, the record says {size}", read, actual)
     if actual != sha256:
         return FileCheck(CHANGED, f"the bytes hash to {actual}, not to their SHA-256", read, actual)
-    return FileCheck(OK, "", read, actual, h512.hexdigest() if h512 is not None else None)
+    found512 = hashers[1].hexdigest() if len(hashers) > 1 else None
+    return FileCheck(OK, "", read, actual, found512)

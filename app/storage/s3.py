@@ -1,0 +1,449 @@
+"""The S3 backend (AWS S3, MinIO, Garage, Ceph RGW, ...) on boto3's low-level client.
+
+An original streams in as a multipart upload to a staging key (``staging/<host>-<pid>-
+<id>``), in parts of ``ARCHIVE_S3_PART_SIZE``; at most one part is buffered (plus the one
+being sent), whatever the file's size, and its SHA-256 is taken on the way. Only then is
+its key known: the staging object is copied server-side to ``originals/<sha256>`` with
+``If-None-Match: *`` (CopyObject, or UploadPartCopy + CompleteMultipartUpload above
+5 GiB or with Object Lock), so an object already there is never overwritten; a 412 means
+the same bytes are stored already, and they are reused. A file smaller than one part is
+sent with a single create-only PutObject to its final key (its hash is known before the
+first byte goes).
+The staging object is removed on success; on failure the multipart upload is aborted,
+and :meth:`S3Backend.sweep_staging` removes what a dead process left behind.
+
+With ``ARCHIVE_S3_OBJECT_LOCK`` each new original is written with Object Lock retention
+(``ARCHIVE_S3_RETENTION_DAYS``); staging objects never are (they must be deletable).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from app.storage.backend import (
+    ObjectStat,
+    StorageDenied,
+    StorageTooLarge,
+    StorageUnavailable,
+    Stored,
+    check_derived_key,
+    check_key,
+    original_key,
+)
+from app.storage.fixity import MISSING, UNREADABLE, FileCheck, Throttle, check_chunks
+from app.storage.owned import HOST_TAG
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger("archive.storage")
+
+STAGING = "staging/"
+COPY_LIMIT = 5 * 1024**3  # the largest CopyObject; above it, a multipart copy
+READ_BLOCK = 1024 * 1024
+_UNREACHABLE = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
+_DENIED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "403"}
+_EXISTS = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3Backend:
+    name = "s3"
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        endpoint: str,
+        part_size: int = 16 * 1024**2,
+        lock_mode: str = "",
+        retention_days: int = 0,
+        copy_limit: int = COPY_LIMIT,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.endpoint = endpoint or "AWS S3"
+        self.part_size = part_size
+        self.lock_mode = lock_mode.upper()
+        self.retention_days = retention_days
+        self.copy_limit = copy_limit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Backend:
+        return cls(
+            make_client(
+                settings.s3_endpoint, settings.s3_region, settings.s3_connect_timeout_seconds
+            ),
+            settings.s3_bucket,
+            endpoint=settings.s3_endpoint,
+            part_size=settings.s3_part_size,
+            lock_mode=settings.s3_object_lock,
+            retention_days=settings.s3_retention_days,
+        )
+
+    # -- errors ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn boto3's errors into ours, naming the store."""
+        where = f"the S3 store at {self.endpoint} (bucket {self.bucket!r})"
+        try:
+            yield
+        except _UNREACHABLE as exc:
+            raise StorageUnavailable(f"{where} cannot be reached while {action}: {exc}") from exc
+        except NoCredentialsError as exc:
+            raise StorageDenied(
+                f"no credentials for {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ) from exc
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _DENIED:
+                raise StorageDenied(
+                    f"{where} refused our credentials while {action} ({code}): check "
+                    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy"
+                ) from exc
+            if code in ("NoSuchBucket", "404") and action == "checking the bucket":
+                raise StorageUnavailable(f"{where}: the bucket does not exist") from exc
+            raise
+
+    def check(self) -> None:
+        """Start-up check: the bucket answers to our credentials (and has Object Lock if
+        retention is configured)."""
+        with self._errors("checking the bucket"):
+            self.client.head_bucket(Bucket=self.bucket)
+        if self.lock_mode:
+            with self._errors("reading the bucket's Object Lock configuration"):
+                try:
+                    conf = self.client.get_object_lock_configuration(Bucket=self.bucket)
+                except ClientError as exc:
+                    if _code(exc) != "ObjectLockConfigurationNotFoundError":
+                        raise
+                    conf = {}
+            enabled = conf.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+            if enabled != "Enabled":
+                raise StorageDenied(
+                    f"ARCHIVE_S3_OBJECT_LOCK is set but the bucket {self.bucket!r} at "
+                    f"{self.endpoint} has no Object Lock (create it with Object Lock enabled)"
+                )
+
+    # -- originals ---------------------------------------------------------------------
+    def _lock_args(self) -> dict[str, Any]:
+        if not self.lock_mode:
+            return {}
+        until = datetime.now(UTC) + timedelta(days=self.retention_days)
+        return {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": until}
+
+    def put_original(self, chunks: Iterable[bytes], *, limit: int) -> Stored:
+        staging = f"{STAGING}{HOST_TAG}-{os.getpid()}-{uuid.uuid4().hex}"
+        upload = _Multipart(self, staging)
+        h = hashlib.sha256()
+        size = 0
+        buf = bytearray()
+        try:
+            for chunk in chunks:
+                if size + len(chunk) > limit:
+                    raise StorageTooLarge(f"the upload is larger than the limit of {limit} bytes")
+                h.update(chunk)
+                size += len(chunk)
+                buf += chunk
+                while len(buf) >= self.part_size:
+                    upload.part(bytes(memoryview(buf)[: self.part_size]))
+                    del buf[: self.part_size]
+            sha = h.hexdigest()
+            if upload.id is None:  # smaller than one part: one create-only PUT, no staging
+                return self._put_small(sha, bytes(buf))
+            if buf:
+                upload.part(bytes(buf))
+            buf = bytearray()
+            upload.complete()
+        except BaseException:
+            upload.abort()
+            raise
+        try:
+            return self._promote(staging, sha, size)
+        finally:
+            with contextlib.suppress(ClientError, BotoCoreError):  # else the sweep removes it
+                self.client.delete_object(Bucket=self.bucket, Key=staging)
+
+    def _put_small(self, sha: str, data: bytes) -> Stored:
+        key = original_key(sha)
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        with self._errors("storing an original"):
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    IfNoneMatch="*",
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum,  # a real S3 checks the bytes it received
+                    **self._lock_args(),
+                )
+            except ClientError as exc:
+                if _code(exc) not in _EXISTS:
+                    raise
+                return self._reused(sha, len(data))
+        self._ensure_retention(key)
+        return Stored(sha, len(data), True)
+
+    def _promote(self, staging: str, sha: str, size: int) -> Stored:
+        key = original_key(sha)
+        if self.stat(key) is not None:
+            return self._reused(sha, size)
+        with self._errors("copying an original into place"):
+            try:
+                # with Object Lock, the retention goes on at creation, and CopyObject
+                # with lock headers is refused by some servers (moto wants Content-MD5)
+                if size <= self.copy_limit and not self.lock_mode:
+                    self.client.copy_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        CopySource={"Bucket": self.bucket, "Key": staging},
+                        IfNoneMatch="*",
+                        MetadataDirective="REPLACE",
+                    )
+                else:
+                    self._copy_parts(staging, key, size)
+            except ClientError as exc:
+                if _code(exc) not in _EXISTS:
+                    raise
+                return self._reused(sha, size)
+        self._ensure_retention(key)
+        return Stored(sha, size, True)
+
+    def _copy_parts(self, staging: str, key: str, size: int) -> None:
+        """A server-side copy in parts (no bytes pass through us), completed create-only."""
+        upload = _Multipart(self, key, lock=self._lock_args())
+        try:
+            part = max(self.part_size, -(-size // 10_000))  # S3 allows 10,000 parts
+            for start in range(0, size, part):
+                end = min(size, start + part) - 1
+                upload.copy_part(staging, start, end)
+            upload.complete(if_none_match=True)
+        except BaseException:
+            upload.abort()
+            raise
+
+    def _ensure_retention(self, key: str) -> None:
+        """Read the retention back and set it when the server dropped it (moto does on a
+        multipart completion): the lock is checked by us, not trusted."""
+        if not self.lock_mode:
+            return
+        with self._errors("checking an original's retention"):
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            if head.get("ObjectLockMode") == self.lock_mode and head.get(
+                "ObjectLockRetainUntilDate"
+            ):
+                return
+            args = self._lock_args()
+            self.client.put_object_retention(
+                Bucket=self.bucket,
+                Key=key,
+                VersionId=head.get("VersionId"),
+                Retention={
+                    "Mode": args["ObjectLockMode"],
+                    "RetainUntilDate": args["ObjectLockRetainUntilDate"],
+                },
+            )
+
+    def _reused(self, sha: str, size: int) -> Stored:
+        found = self.stat(original_key(sha))
+        if found is not None and found.size != size:
+            raise RuntimeError(f"the stored original {sha} has {found.size} bytes, not {size}")
+        return Stored(sha, size, False)
+
+    # -- everything else -----------------------------------------------------------------
+    def put_derivative(self, key: str, data: bytes) -> None:
+        with self._errors("storing a derivative"):
+            self.client.put_object(Bucket=self.bucket, Key=check_derived_key(key), Body=data)
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if start or length is not None:
+            end = "" if length is None else str(start + length - 1)
+            if length == 0:
+                return iter(())
+            args["Range"] = f"bytes={start}-{end}"
+        with self._errors("reading an object"):
+            try:
+                body = self.client.get_object(**args)["Body"]
+            except ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    raise FileNotFoundError(key) from exc
+                if _code(exc) == "InvalidRange":  # start at or past the end
+                    return iter(())
+                raise
+        return self._stream(body)
+
+    def _stream(self, body: Any) -> Iterator[bytes]:
+        """The body's chunks; a broken read raises OSError (naming the store)."""
+        with contextlib.closing(body):
+            try:
+                yield from body.iter_chunks(READ_BLOCK)
+            except (BotoCoreError, OSError) as exc:
+                raise OSError(f"the read from {self.endpoint} broke off: {exc}") from exc
+
+    def delete_derivative(self, key: str) -> None:
+        with self._errors("deleting a derivative"):
+            self.client.delete_object(Bucket=self.bucket, Key=check_derived_key(key))
+
+    def list(self, prefix: str) -> Iterator[ObjectStat]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        with self._errors("listing objects"):
+            for page in pages:
+                for o in page.get("Contents", []):
+                    if o["Key"].startswith(STAGING) and not prefix.startswith(STAGING):
+                        continue
+                    yield ObjectStat(o["Key"], int(o["Size"]), o["LastModified"].timestamp())
+
+    def stat(self, key: str) -> ObjectStat | None:
+        with self._errors("looking up an object"):
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+        return ObjectStat(key, int(head["ContentLength"]), head["LastModified"].timestamp())
+
+    def check_original(
+        self, sha256: str, size: int, throttle: Throttle | None = None, *, sha512: bool = False
+    ) -> FileCheck:
+        try:
+            chunks = self.read(original_key(sha256))
+        except FileNotFoundError:
+            return FileCheck(MISSING, "the object is missing", 0)
+        except (StorageUnavailable, StorageDenied) as exc:
+            return FileCheck(UNREADABLE, exc.message, 0)
+        return check_chunks(chunks, sha256, size, throttle, sha512=sha512)
+
+    def sweep_staging(self, older_than: float) -> int:
+        """Abort multipart uploads and remove staging objects older than ``older_than``
+        seconds (a live upload sends a part at least every few seconds)."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        removed = 0
+        with self._errors("sweeping staging objects"):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket)
+            for page in pages:
+                for u in page.get("Uploads", []):
+                    if u["Initiated"] <= cutoff:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=u["Key"], UploadId=u["UploadId"]
+                        )
+                        removed += 1
+            for o in self.list(STAGING):
+                if o.modified <= cutoff.timestamp():
+                    self.client.delete_object(Bucket=self.bucket, Key=o.key)
+                    removed += 1
+        return removed
+
+
+class _Multipart:
+    """One multipart upload, started with its first part."""
+
+    def __init__(self, backend: S3Backend, key: str, lock: dict[str, Any] | None = None) -> None:
+        self.b = backend
+        self.key = key
+        self.lock = lock or {}
+        self.id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+
+    def _start(self) -> str:
+        if self.id is None:
+            with self.b._errors("starting an upload"):
+                self.id = self.b.client.create_multipart_upload(
+                    Bucket=self.b.bucket, Key=self.key, **self.lock
+                )["UploadId"]
+        assert self.id is not None
+        return self.id
+
+    def part(self, data: bytes) -> None:
+        upload_id = self._start()
+        n = len(self.parts) + 1
+        with self.b._errors("sending a part"):
+            r = self.b.client.upload_part(
+                Bucket=self.b.bucket, Key=self.key, UploadId=upload_id, PartNumber=n, Body=data
+            )
+        self.parts.append({"PartNumber": n, "ETag": r["ETag"]})
+
+    def copy_part(self, source: str, start: int, end: int) -> None:
+        upload_id = self._start()
+        n = len(self.parts) + 1
+        r = self.b.client.upload_part_copy(
+            Bucket=self.b.bucket,
+            Key=self.key,
+            UploadId=upload_id,
+            PartNumber=n,
+            CopySource={"Bucket": self.b.bucket, "Key": source},
+            CopySourceRange=f"bytes={start}-{end}",
+        )
+        self.parts.append({"PartNumber": n, "ETag": r["CopyPartResult"]["ETag"]})
+
+    def complete(self, *, if_none_match: bool = False) -> None:
+        extra = {"IfNoneMatch": "*"} if if_none_match else {}
+        with self.b._errors("completing an upload"):
+            self.b.client.complete_multipart_upload(
+                Bucket=self.b.bucket,
+                Key=self.key,
+                UploadId=self._start(),
+                MultipartUpload={"Parts": self.parts},
+                **extra,
+            )
+        self.id = None  # done: nothing to abort
+
+    def abort(self) -> None:
+        if self.id is None:
+            return
+        try:
+            self.b.client.abort_multipart_upload(
+                Bucket=self.b.bucket, Key=self.key, UploadId=self.id
+            )
+        except (ClientError, BotoCoreError):
+            log.warning(
+                "could not abort the upload of %s (the sweep will)", self.key, exc_info=True
+            )
+        self.id = None
+
+
+def make_client(endpoint: str, region: str, connect_timeout: float = 5.0) -> Any:
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=60,
+        retries={"max_attempts": 3, "mode": "standard"},
+        s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint or None, region_name=region, config=config
+    )
