@@ -187,7 +187,7 @@ def test_a_tsa_down_slow_or_talking_garbage_is_retried_and_blocks_nothing(
         login(client, team.r1)
         page = client.get("/team/", headers=HTML).text
         section = page[page.index('data-testid="checkpoint"') :].split("</section>")[0]
-        assert section.count("timestamp failed (1 attempts)") == 3 and "next try" in section
+        assert section.count("timestamp failed (1 attempt)") == 3 and "next try" in section
 
         # nothing is due before the back-off is over; after it, the sweeper retries
         assert stamping.stamp_due() == []
