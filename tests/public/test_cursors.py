@@ -6,6 +6,7 @@ list route is covered without editing this file."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
+from app.i18n import translate
 from tests.public.conftest import Key
 from tests.support import access_rules, api_routes
 
@@ -125,6 +127,8 @@ def _assert_refused(r: Any, url: str, param: str) -> None:
     if r.headers["content-type"].startswith("application/json"):
         body = r.json()
         assert body["error"] == "invalid_cursor" and body["field"] == param, body
+    elif url.startswith("/fa/"):  # the Farsi search page says it in Farsi (err.<code>)
+        assert html.escape(translate("fa", "err.invalid_cursor")) in r.text
     else:  # the public search page shows the message in its form
         assert "pass the next_cursor of the previous page back unchanged" in r.text
 
