@@ -16,7 +16,7 @@ from app.i18n import format_date, format_datetime, translate_plural
 from app.kit.dates import DateParseError, parse_event_date
 from tests.conftest import Member
 from tests.i18n.conftest import HTML, Seeded, login_fa
-from tests.i18n.crawl import english_words, visible_text
+from tests.i18n.crawl import english_words, prose_text, visible_text
 from tests.review.test_team_web import csrf_of
 
 GREGORIAN_YEAR = re.compile(r"(?<![0-9۰-۹])(?:19|20|۱۹|۲۰)[0-9۰-۹]{2}(?![0-9۰-۹])")
@@ -80,7 +80,7 @@ def test_verified_and_retracted_on_are_solar_hijri(client: TestClient, seeded: S
     gone = client.get(f"/fa/clips/{seeded.retracted}", headers=HTML)
     assert gone.status_code == 410 and today in gone.text
     for text in (page, gone.text):  # no Gregorian year outside text marked lang="en"
-        assert not GREGORIAN_YEAR.search(visible_text(text)), visible_text(text)
+        assert not GREGORIAN_YEAR.search(prose_text(text)), prose_text(text)
 
 
 def test_team_pages_show_solar_hijri_dates(
@@ -88,7 +88,7 @@ def test_team_pages_show_solar_hijri_dates(
 ) -> None:
     login_fa(client, admin.email, admin.password)
     for url in (f"/fa/team/clips/{seeded.published}", "/fa/team/queue", "/fa/team/account"):
-        text = visible_text(client.get(url, headers=HTML).text)
+        text = prose_text(client.get(url, headers=HTML).text)
         assert "۱۴" in text or "۱۳" in text
         assert not GREGORIAN_YEAR.search(text), (url, GREGORIAN_YEAR.findall(text))
 
