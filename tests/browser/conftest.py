@@ -4,6 +4,7 @@ driven by Debian's Chromium through Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +27,21 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT = 60_000  # ms, for each browser action (2 busy cores)
+
+
+def log_in(browser: Any, base: str, who: Any, viewport: dict[str, int] | None = None) -> Any:
+    """A new browser context logged in to the team pages as ``who`` (email, password)."""
+    extra = {"viewport": viewport} if viewport else {}
+    context = browser.new_context(base_url=base, locale="en-GB", **extra)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto("/login")
+    page.get_by_label("Email").fill(who.email)
+    page.get_by_label("Password").fill(who.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/team/$"))
+    return page
 
 
 def _free_port() -> int:

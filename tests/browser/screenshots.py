@@ -35,7 +35,7 @@ def _save(page: Any, name: str, height: int) -> Path:
 
 
 def take(browser: Any, base: str, seeded: Any, admin: Any) -> list[Path]:
-    from tests.browser.test_phone import log_in
+    from tests.browser.conftest import log_in
 
     public = browser.new_context(base_url=base, viewport=PHONE, locale="fa-IR").new_page()
     public.goto(f"/fa/clips/{seeded.published}")

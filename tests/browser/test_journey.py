@@ -11,23 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import Member
+from tests.browser.conftest import ARTIFACTS, TIMEOUT, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-TIMEOUT = 60_000
-
-
-def _login(browser: Any, base: str, who: Member) -> Any:
-    context = browser.new_context(base_url=base, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.goto("/login")
-    page.get_by_label("Email").fill(who.email)
-    page.get_by_label("Password").fill(who.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/team/$"))
-    return page
 
 
 def _flash(page: Any) -> str:
@@ -54,7 +40,7 @@ def test_the_verification_journey(
     pages: dict[str, Any] = {}
     try:
         # 1. the contributor describes the clip and uploads the file (tus, with progress)
-        up = pages["uploader"] = _login(browser, server, uploader)
+        up = pages["uploader"] = log_in(browser, server, uploader)
         up.get_by_role("link", name="Upload").click()
         up.get_by_label("City").fill("Abadan")
         up.get_by_label("Province").fill("Khuzestan")
@@ -80,7 +66,7 @@ def test_the_verification_journey(
         assert "moved" in up.url and "Submitted" in up.locator("h1").inner_text()
 
         # 3. reviewer A claims, starts the review, completes the checklist and approves
-        a = pages["reviewer_a"] = _login(browser, server, reviewer_a)
+        a = pages["reviewer_a"] = log_in(browser, server, reviewer_a)
         a.goto(f"/team/clips/{code}")
         a.get_by_test_id("claim").click()
         assert f"Assigned to {reviewer_a.email}" in a.content()
@@ -110,7 +96,7 @@ def test_the_verification_journey(
         assert "you uploaded the record of clip" in up.get_by_test_id("error").inner_text()
 
         # 4. reviewer B approves: the clip is verified
-        b = pages["reviewer_b"] = _login(browser, server, reviewer_b)
+        b = pages["reviewer_b"] = log_in(browser, server, reviewer_b)
         b.goto(f"/team/clips/{code}")
         b.get_by_test_id("approve").click()
         assert "the clip is verified" in _flash(b)
@@ -124,7 +110,7 @@ def test_the_verification_journey(
         assert "Allowed moves from here" in error
 
         # 5. the admin publishes it
-        adm = pages["admin"] = _login(browser, server, admin)
+        adm = pages["admin"] = log_in(browser, server, admin)
         adm.goto(f"/team/clips/{code}")
         adm.get_by_test_id("move-published").click()
         assert "Published" in adm.locator("h1").inner_text()
