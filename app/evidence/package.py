@@ -104,14 +104,14 @@ def _read(p: PayloadFile, digests: dict[str, dict[str, str]]) -> Iterator[bytes]
     digests[p.name] = found
 
 
-def _plain(p: PayloadFile) -> Iterator[bytes]:
+def _plain(path: Path, size: int) -> Iterator[bytes]:
     """The file's blocks, unhashed (its checksums are stored), checked for length."""
     done = 0
-    with open(p.path, "rb", buffering=0) as fh:
-        while done < p.size:
-            block = fh.read(min(BLOCK, p.size - done))
+    with open(path, "rb", buffering=0) as fh:
+        while done < size:
+            block = fh.read(min(BLOCK, size - done))
             if not block:
-                raise OSError(f"{p.path} ended after {done} of {p.size} bytes")
+                raise OSError(f"{path} ended after {done} of {size} bytes")
             done += len(block)
             yield block
 
@@ -136,7 +136,7 @@ def members(plan: BagPlan) -> Iterator[Member]:
         if p.known:
             assert p.sha256 and p.sha512
             payload[p.name] = {"sha256": p.sha256, "sha512": p.sha512}
-            yield Member(p.name, p.size, _plain(p), source=p.path)
+            yield Member(p.name, p.size, _plain(p.path, p.size), source=p.path)
         else:
             yield Member(p.name, p.size, _read(p, payload))
     missing = [p.name for p in plan.payload if p.name not in payload]
@@ -214,7 +214,7 @@ def tar_stream(plans: Iterable[BagPlan]) -> Iterator[bytes]:
     """One tar holding each bag under its root directory, as a stream of chunks."""
     for piece in _tar_pieces(plans):
         if isinstance(piece, _Span):
-            yield from _plain(PayloadFile("", piece.path, piece.size))
+            yield from _plain(piece.path, piece.size)
         else:
             yield piece
 

@@ -155,18 +155,17 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         if media is None or media.derivative_generation is None:
             raise StepFailed("there are no keyframes to hash (run the keyframes step first)")
         gen, size, want_sha512 = media.derivative_generation, media.size, media.sha512 is None
-    # the same read takes the SHA-512 the evidence bags list (once per original)
-    fix = check_file(store.original_path(sha256), sha256, size, sha512=want_sha512)
-    if fix.status != OK:
-        raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.detail}")
-    progress(0.5)
-    with session_scope() as session:
         rows = [
             (k.id, k.position, k.sha256, k.timestamp)
             for k in session.scalars(
                 select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position)
             )
         ]
+    # the same read takes the SHA-512 the evidence bags list (once per original)
+    fix = check_file(store.original_path(sha256), sha256, size, sha512=want_sha512)
+    if fix.status != OK:
+        raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.detail}")
+    progress(0.5)
     folder = store.generation_dir(sha256, gen)
     phashes: dict[int, str] = {}
     for n, (row_id, position, expected, _) in enumerate(rows):
