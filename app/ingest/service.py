@@ -228,24 +228,34 @@ def processing(session: Session, clip_id: int) -> dict[str, Any]:
     return jobs.summary(jobs.jobs_for_clip(session, clip_id), INGEST_STEPS)
 
 
-def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[Path, Media]:
-    """The original's path, with the access written to the custody log."""
+def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[str, Media]:
+    """The original's storage key (served by app/web/stored.py on either backend), with the
+    access written to the custody log. A missing object: MediaNotFound, nothing logged."""
     clip, media = media_for(session, code)
-    path = get_store().original_path(media.sha256)
-    if not path.exists():
-        raise MediaNotFound(
-            f"the original of clip {code} is missing from the store (run a fixity check)"
-        )
+    key = _original_object(code, media)
     custody.record(
         session, actor=actor, action=action, clip_code=clip.code, payload={"sha256": media.sha256}
     )
-    return path, media
+    return key, media
 
 
-def media_for_player(session: Session, code: str) -> tuple[Path, Media]:
-    """The original's path for a player's follow-up range request (logged at its start)."""
+def media_for_player(session: Session, code: str) -> tuple[str, Media]:
+    """The original's storage key for a player's follow-up range request (logged at its
+    start)."""
     _clip, media = media_for(session, code)
-    return get_store().original_path(media.sha256), media
+    return _original_object(code, media), media
+
+
+def _original_object(code: str, media: Media) -> str:
+    from app.storage.backend import original_key
+    from app.storage.configured import get_backend
+
+    key = original_key(media.sha256)
+    if get_backend().stat(key) is None:
+        raise MediaNotFound(
+            f"the original of clip {code} is missing from the store (run a fixity check)"
+        )
+    return key
 
 
 def retry(session: Session, code: str, *, actor: str) -> list[int]:
@@ -274,7 +284,9 @@ def keyframe_rows(session: Session, media: Media) -> list[Keyframe]:
 
 
 def derivative_file(session: Session, code: str, name: str) -> Path:
-    """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)."""
+    """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)
+    as a local file: the local backend's own file. Routes serve derivatives by key
+    (:func:`derivative_object`); on S3 a worker reads them through its working copies."""
     _clip, media = media_for(session, code)
     if media.derivative_generation is None:
         raise MediaNotFound(f"clip {code} has no keyframes yet (processing is not finished)")

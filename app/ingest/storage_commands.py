@@ -49,9 +49,7 @@ def migrate_cmd(
     except AppError as exc:
         _fail(exc.message)
     where = f"{settings.s3_endpoint or 'AWS S3'} bucket {settings.s3_bucket!r}"
-    typer.echo(
-        f"{'dry run: ' if dry_run else ''}copying {settings.media_root} -> {where}"
-    )
+    typer.echo(f"{'dry run: ' if dry_run else ''}copying {settings.media_root} -> {where}")
     try:
         report = run(settings, target, dry_run=dry_run, actor=_actor(), say=typer.echo)
     except AppError as exc:  # the store went away: what was verified stays verified

@@ -7,6 +7,7 @@ tests on S3. Use from any test module::
 - ``local_archive``: two clips uploaded and processed on the local backend (original,
   keyframes, thumbnails, poster, contact sheet), the first with a real public playback
   copy; an S3 bucket named in ARCHIVE_S3_* while ARCHIVE_STORAGE is still ``local``.
+- ``stored_archive``: parametrised: ``local_archive`` as it is, or ``migrated``.
 - ``migrated``: the same, migrated, and the app switched to ARCHIVE_STORAGE=s3 with an
   empty ARCHIVE_MEDIA_ROOT: every byte served comes from the bucket.
 """
@@ -42,6 +43,7 @@ __all__ = [
     "new_clip",
     "other_clip",
     "phone_clip",
+    "stored_archive",
     "use_s3",
 ]
 
@@ -132,6 +134,19 @@ def migrated(
 ) -> Iterator[Archive]:
     result = migrate()
     assert result.exit_code == 0, result.output
-    use_s3(monkeypatch, local_archive, tmp_path / "node-b")
+    node = tmp_path / "node-b"
+    use_s3(monkeypatch, local_archive, node)
     yield local_archive
+    assert not (node / "originals").exists() or not any((node / "originals").rglob("*"))
     _reset()
+
+
+@pytest.fixture(params=["local", "s3"])
+def stored_archive(
+    request: pytest.FixtureRequest, local_archive: Archive, tmp_path: Path
+) -> Iterator[Archive]:
+    """The archive on the local backend as built, or migrated to S3 (parametrised)."""
+    if request.param == "s3":
+        yield request.getfixturevalue("migrated")
+    else:
+        yield local_archive
