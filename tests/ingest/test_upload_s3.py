@@ -29,10 +29,10 @@ from app.storage.backend import original_key
 from app.storage.configured import get_backend
 from app.storage.s3 import S3Backend
 from tests.ingest.conftest import store_files, upload
-from tests.ingest.test_tus import create, patch
-from tests.s3 import moto, on_s3, storage  # noqa: F401
+from tests.ingest.test_tus import TUS, create, patch
+from tests.s3 import moto, on_s3, other_node, storage  # noqa: F401
 
-__all__ = ["moto", "on_s3", "storage"]
+__all__ = ["moto", "on_s3", "other_node", "storage"]
 
 
 @pytest.fixture(scope="session")
@@ -260,7 +260,7 @@ def test_the_store_failing_mid_upload_is_a_503_and_records_nothing(
     assert_nothing_stored("s3")
 
 
-def test_the_store_gone_for_a_tus_upload_keeps_nothing_there(
+def test_a_tus_upload_outlives_a_store_outage(
     on_s3: S3Backend,
     client: Any,
     contributor: Any,
@@ -268,14 +268,89 @@ def test_the_store_gone_for_a_tus_upload_keeps_nothing_there(
     big_clip: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The store is unreachable when the last PATCH completes the upload: a 503, nothing in
+    the bucket, no row; the bytes stay on this node and the upload stays open at its last
+    committed offset, so resending that PATCH once the store is back completes it."""
     data = big_clip.read_bytes()
-    url = create(client, contributor, new_clip(), len(data))
+    sha = hashlib.sha256(data).hexdigest()
+    code = new_clip()
+    url = create(client, contributor, code, len(data))
+    half = len(data) // 2
+    assert patch(client, contributor, url, 0, data[:half]).status_code == 204
+    real = on_s3.client.upload_part
+    down = [True]
 
-    def unreachable(**kw: Any) -> Any:
-        raise EndpointConnectionError(endpoint_url=on_s3.endpoint)
+    def upload_part(**kw: Any) -> Any:
+        if down[0]:
+            raise EndpointConnectionError(endpoint_url=on_s3.endpoint)
+        return real(**kw)
 
-    monkeypatch.setattr(on_s3.client, "upload_part", unreachable)
-    r = patch(client, contributor, url, 0, data)
+    monkeypatch.setattr(on_s3.client, "upload_part", upload_part)
+    r = patch(client, contributor, url, half, data[half:])
     assert r.status_code == 503 and r.json()["error"] == "storage_unavailable", r.text
+    assert r.headers["upload-offset"] == str(half)
     on_s3.sweep_staging(0)
+    assert_nothing_stored("s3")
+    assert store_files(media_root())["uploads"]  # kept for the retry
+    with session_scope() as s:
+        assert s.scalars(select(Upload)).one().state == "uploading"
+    r = client.head(url, headers={**contributor.headers, **TUS})
+    assert r.headers["upload-offset"] == str(half)
+
+    down[0] = False  # the store is back
+    r = patch(client, contributor, url, half, data[half:])
+    assert r.status_code == 204, r.text
+    assert_stored("s3", sha, data)
+    assert_recorded(code, sha, len(data), "tus")
+
+
+@pytest.mark.parametrize("outcome", ["proposed", "refused"])
+def test_correction_footage(
+    storage: str,
+    outcome: str,
+    client: Any,
+    contributor: Any,
+    big_clip: Path,
+) -> None:
+    """Footage for a published clip (app/review/footage.py) lands like any upload; a
+    proposal refused after the body streamed in (no reason given) keeps nothing."""
+    from tests.review.test_freeze import published_demo_clip
+
+    data = big_clip.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    code = published_demo_clip()
+    reason = "The source sent us the original file" if outcome == "proposed" else ""
+    r = client.post(
+        f"/api/v1/clips/{code}/corrections/footage",
+        params={"reason": reason, "public_reason": "We hold the footage now."},
+        content=data,
+        headers={**contributor.headers, "Content-Type": "video/mp4"},
+    )
+    if outcome == "refused":
+        assert r.status_code == 422, r.text
+        assert_nothing_stored(storage)
+        return
+    assert r.status_code == 201, r.text
+    assert r.json()["changes"][0]["after"] == f"SHA-256:{sha}"
+    assert_stored(storage, sha, data)
+    with session_scope() as s:
+        assert s.scalars(select(Media)).one().correction_id == r.json()["id"]
+
+
+def test_a_tus_upload_continues_only_on_the_node_that_has_its_bytes(
+    on_s3: S3Backend,
+    other_node: Any,
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    phone_clip: Path,
+) -> None:
+    """The README's rule (sticky routing by upload URL): the partial bytes are on the
+    receiving node's disk, so another node answers 410 and stores nothing."""
+    data = phone_clip.read_bytes()
+    url = create(client, contributor, new_clip(), len(data))
+    assert patch(client, contributor, url, 0, data[:1000]).status_code == 204
+    other_node()
+    r = patch(client, contributor, url, 1000, data[1000:])
+    assert r.status_code == 410 and "start a new upload" in r.json()["detail"], r.text
     assert_nothing_stored("s3")
