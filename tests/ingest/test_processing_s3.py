@@ -25,7 +25,9 @@ from app.storage.backend import derivative_key, original_key, playback_key
 from app.storage.s3 import S3Backend
 from tests.ingest.conftest import upload
 from tests.ingest.test_pipeline import run_all
-from tests.s3 import moto, on_s3, other_node, storage  # noqa: F401
+from tests.s3 import moto, on_s3, other_node, storage
+
+__all__ = ["moto", "on_s3", "other_node", "storage"]  # fixtures
 
 Node = Callable[[], Path]
 
@@ -249,4 +251,5 @@ def test_local_backend_uses_the_store_in_place(
         assert backend.stat(derivative_key(sha, gen, name)) is not None, name
     root = Path(get_settings().media_root)
     assert (root / "cache").exists() == (storage == "s3")
-    assert client.get(f"/api/v1/clips/{code}/poster", headers=contributor.headers).status_code == 200
+    poster = client.get(f"/api/v1/clips/{code}/poster", headers=contributor.headers)
+    assert poster.status_code == 200
