@@ -133,11 +133,7 @@ def _remove_derivatives(session: Session, backend: Backend, report: Report, acto
     for f in report.findings:
         if f.kind != "derivatives_unreferenced":
             continue
-        n = 0
-        for o in list(backend.list(f.subject)):
-            backend.delete_derivative(o.key)
-            n += 1
-        report.removed[f.subject] = n
+        report.removed[f.subject] = backend.delete_prefix(f.subject)
     if report.removed:
         custody.record(
             session,

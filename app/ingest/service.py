@@ -7,6 +7,8 @@ resumable upload keeps its bytes when they were not promoted).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -326,17 +328,21 @@ def keyframe_rows(session: Session, media: Media) -> list[Keyframe]:
     )
 
 
-def derivative_file(session: Session, code: str, name: str) -> Path:
+@contextmanager
+def derivative_file(session: Session, code: str, name: str) -> Iterator[Path]:
     """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)
-    as a local file: the local backend's own file. Routes serve derivatives by key
-    (:func:`derivative_object`); on S3 a worker reads them through its working copies."""
-    _clip, media = media_for(session, code)
-    if media.derivative_generation is None:
-        raise MediaNotFound(f"clip {code} has no keyframes yet (processing is not finished)")
-    path = get_store().generation_dir(media.sha256, media.derivative_generation) / name
-    if not path.is_file():
-        raise MediaNotFound(f"clip {code} has no image {name!r}")
-    return path
+    as a file, for the length of the ``with`` block: the local backend's own file, or on
+    S3 this node's working copy from the bucket (app/storage/working.py). Routes serve
+    derivatives by key instead (:func:`derivative_object`)."""
+    from app.storage import working
+
+    key = derivative_object(session, code, name)
+    with ExitStack() as stack:
+        try:
+            path = stack.enter_context(working.derivative(key))
+        except FileNotFoundError:  # removed between the check and the download
+            raise MediaNotFound(f"clip {code} has no image {name!r}") from None
+        yield path
 
 
 def derivative_object(session: Session, code: str, name: str) -> str:

@@ -7,10 +7,10 @@ target, key by key (app/storage/backend.py):
 
 - ``originals/<sha256>``: when the target has it already with the right size, it is read
   back in full and its SHA-256 checked, then skipped (so a second run resumes where the
-  first stopped); else it is streamed up create-only (``put_original``: an object under
-  the key is never overwritten), and then read back and checked the same way. The local
-  file is hashed on its way out too, and a file that no longer matches its name stops
-  before the upload completes (nothing stored). A mismatch anywhere is a failure,
+  first stopped); else it is streamed up create-only (``put_original_file``: an object
+  under the key is never overwritten), and then read back and checked the same way. The
+  local file is re-hashed on its way out too, and a file that no longer matches its name
+  is not stored. A mismatch anywhere is a failure,
   reported, never repaired: a corrupt object in the bucket stays for a person to look at.
 - ``derivatives/<sha256>/<generation>/...`` (the current generation only) and
   ``public/<sha256>/...`` (the playback copy, the face-blurred copies of the current
@@ -162,28 +162,17 @@ def _original(
         raise Failed(f"the local file has {path.stat().st_size} bytes, the record says {o.size}")
     if dry_run:
         return f"{_mb(o.size)} to copy"
-    stored = target.put_original(_checked_chunks(path, o.sha256), limit=o.size)
-    if stored.sha256 != o.sha256:  # pragma: no cover - _checked_chunks raises first
-        raise Failed(f"stored as SHA-256:{stored.sha256}")
+    try:
+        target.put_original_file(path, o.sha256, o.size)  # create-only, re-hashed on the way
+    except ValueError as exc:
+        raise Failed(
+            f"the local file no longer matches its record ({exc}): not copied; run "
+            "`archive fixity` and restore it from a copy"
+        ) from exc
     _verify(target, o)
     report.copied += 1
     report.bytes_copied += o.size
     return f"{_mb(o.size)} copied, verified"
-
-
-def _checked_chunks(path: Path, sha256: str) -> Iterator[bytes]:
-    """The file's blocks; at the end, before the upload may complete, its SHA-256 must be
-    its name (else the upload is abandoned and nothing is stored)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(BLOCK):
-            h.update(block)
-            yield block
-    if h.hexdigest() != sha256:
-        raise Failed(
-            f"the local file no longer matches its SHA-256 (it hashes to {h.hexdigest()}): "
-            "not copied; run `archive fixity` and restore it from a copy"
-        )
 
 
 def _verify(target: Backend, o: Original) -> None:
@@ -232,11 +221,7 @@ def _derivative(target: Backend, key: str, path: Path, *, dry_run: bool) -> bool
         return False
     if dry_run:
         return True
-    put_file = getattr(target, "put_derivative_file", None)  # streams large files in parts
-    if put_file is not None:
-        put_file(key, path)
-    else:
-        target.put_derivative(key, path.read_bytes())
+    target.put_derivative_file(key, path)  # streamed (in parts on S3)
     if _read_back(target, key) != want:
         raise Failed("read back from the target, its SHA-256 differs from the local file")
     return True

@@ -79,3 +79,25 @@ def test_a_missing_original_is_a_clear_404_and_nothing_is_logged(
         assert "missing from the store" in r.json()["detail"]
     assert _events("media.original_downloaded") == []
     assert _events("media.original_viewed") == []
+
+
+def test_a_keyframe_searched_as_an_image_is_read_from_the_store(
+    stored_archive: Archive, client: Any, contributor: Any
+) -> None:
+    """`derivative_file`: the keyframe is the local file, or on S3 this node's copy of it."""
+    from app.duplicates import index as frame_index
+
+    frame_index.reset()
+    frame_index.start_for_process()
+    assert frame_index.wait_ready(30)
+    code = stored_archive.codes[0]
+    r = client.post(
+        "/api/v1/search/image", data={"code": code, "keyframe": "0"}, headers=contributor.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["code"] == code and r.json()["results"][0]["distance"] == 0
+    gone = client.post(
+        "/api/v1/search/image", data={"code": code, "keyframe": "999"}, headers=contributor.headers
+    )
+    assert gone.status_code == 404 and "has no image" in gone.json()["detail"]
+    frame_index.reset()

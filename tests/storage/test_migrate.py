@@ -122,6 +122,20 @@ def test_a_corrupt_object_in_the_bucket_is_reported_not_overwritten(
     assert a.object(original_key(a.shas[1])) == shorter
 
 
+def test_a_local_original_that_no_longer_matches_is_not_copied(local_archive: Archive) -> None:
+    a = local_archive
+    path = a.local_root / "originals" / a.shas[0][:2] / a.shas[0][2:4] / a.shas[0]
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[50] ^= 1  # same size, one bit: the disk rotted
+    path.write_bytes(bytes(data))
+    result = migrate()
+    assert result.exit_code == 1, result.output
+    assert "the local file no longer matches its record" in result.output
+    assert a.keys("originals/") == {original_key(a.shas[1])}  # the other one went up
+    assert not a.keys("staging/")  # the abandoned upload left nothing
+
+
 def test_migrate_needs_a_bucket(local_archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHIVE_S3_BUCKET", "")
     from app.config import get_settings
