@@ -12,9 +12,10 @@ target, key by key (app/storage/backend.py):
   local file is re-hashed on its way out too, and a file that no longer matches its name
   is not stored. A mismatch anywhere is a failure,
   reported, never repaired: a corrupt object in the bucket stays for a person to look at.
-- ``derivatives/<sha256>/<generation>/...`` (the current generation only) and
+- ``derivatives/<sha256>/<generation>/...`` (the current generation only),
   ``public/<sha256>/...`` (the playback copy, the face-blurred copies of the current
-  generation): replaceable objects, skipped when the target holds the same bytes, else
+  generation) and ``derivatives/<sha256>/preview/...`` (the team's blurred preview):
+  replaceable objects, skipped when the target holds the same bytes, else
   put (replaced), then read back and compared by SHA-256.
 
 Nothing local is ever deleted or changed. A store that cannot be reached stops the run
@@ -35,9 +36,10 @@ from app.storage.backend import (
     check_derived_key,
     derivative_key,
     original_key,
+    preview_key,
     public_key,
 )
-from app.storage.derivatives import BLURRED_DIR, PLAYBACK_DIR
+from app.storage.derivatives import BLURRED_DIR, PLAYBACK_DIR, preview_dir
 from app.storage.fixity import OK
 from app.storage.local import LocalBackend
 
@@ -194,6 +196,9 @@ def _derived(source: LocalBackend, o: Original) -> Iterator[tuple[str, Path]]:
         if parts[0] == BLURRED_DIR and (len(parts) < 3 or parts[1] != o.generation):
             continue  # the blurred images of an older generation: not served any more
         yield public_key(o.sha256, *parts), p
+    preview = preview_dir(source.store.root, o.sha256)  # the team's blurred preview
+    for p in _files(preview):
+        yield preview_key(o.sha256, *p.relative_to(preview).parts), p
 
 
 def _files(folder: Path) -> list[Path]:

@@ -19,7 +19,8 @@ from app.custody.models import CustodyEvent
 from app.db import session_scope
 from app.ingest import fixity
 from app.ingest.models import Media
-from app.storage.backend import original_key, playback_key
+from app.storage.backend import original_key, playback_key, preview_key
+from app.storage.derivatives import preview_dir
 from tests.storage.migrated import *  # noqa: F403  (fixtures)
 from tests.storage.migrated import Archive, migrate, use_s3
 
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _local_files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
-        for area in ("originals", "derivatives", "public")
+        for area in ("originals", "derivatives", "public", "preview")
         for p in (root / area).rglob("*")
         if p.is_file()
     }
@@ -39,6 +40,9 @@ def test_migrate_copies_and_verifies_everything_and_a_second_run_skips(
     local_archive: Archive,
 ) -> None:
     a = local_archive
+    preview = preview_dir(a.local_root, a.shas[1])  # the team's blurred preview, on disk
+    preview.mkdir(parents=True)
+    (preview / "playback.mp4").write_bytes(b"a preview")
     before = _local_files(a.local_root)
     result = migrate()
     assert result.exit_code == 0, result.output
@@ -57,6 +61,7 @@ def test_migrate_copies_and_verifies_everything_and_a_second_run_skips(
     for sha in a.shas:
         names = {k.rsplit("/", 1)[1] for k in a.keys(f"derivatives/{sha}/{gens[sha]}/")}
         assert {"poster.jpg", "contact.jpg", "kf_0000.jpg", "thumb_0000.jpg"} <= names
+    assert a.object(preview_key(a.shas[1], "playback.mp4")) == b"a preview"
     local_playback = a.local_root / "public" / a.shas[0][:2] / a.shas[0][2:4] / a.shas[0]
     assert a.object(playback_key(a.shas[0])) == (local_playback / "playback.mp4").read_bytes()
     assert _local_files(a.local_root) == before  # nothing local changed or went
