@@ -136,6 +136,10 @@ class Cluster:
     def nodes(self) -> list[Node]:
         return [self.a, self.b]
 
+    def s3(self) -> Any:
+        """A client of the cluster's S3 server (to look into the bucket)."""
+        return s3_client(self.moto.url)
+
     def logs(self) -> str:
         parts = []
         for p in [self.a.proc, self.b.proc, self.worker]:
@@ -147,6 +151,19 @@ class Cluster:
         """Run an ``archive`` command as ``node`` (default A) would; its stdout."""
         env = node_env(self.env, node or self.a)
         return run_archive(list(args), env, stdin=stdin)
+
+
+def s3_client(url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return session.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def archive_argv(*args: str) -> list[str]:
@@ -257,19 +274,8 @@ def cluster(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     procs: list[Proc] = []
     cluster: Cluster | None = None
     try:
-        from app.storage.s3 import make_client
-
         creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        saved = {k: os.environ.get(k) for k in creds}
-        os.environ.update(creds)
-        try:
-            bucket = new_bucket(make_client(moto.url, "us-east-1"))
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        bucket = new_bucket(s3_client(moto.url))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCHIVE_", "AWS_"))}
         env.update(
             {
