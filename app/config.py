@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # staging objects and multipart uploads older than this are swept (a dead upload)
     s3_staging_stale_seconds: int = Field(default=24 * 3600, ge=60)
     s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # the workers' node-local copies of originals and derivatives read from the bucket
+    # (MEDIA_ROOT/cache/, app/storage/working.py): least recently used ones go above this
+    s3_cache_bytes: int = Field(default=10 * 1024**3, ge=0)
 
     # evidence packages (app/evidence/): the bag-info.txt Source-Organization
     evidence_organization: str = "Video evidence archive"

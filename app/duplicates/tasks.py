@@ -12,6 +12,8 @@ by then (the index catches up with the database's high-water mark first).
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -22,7 +24,8 @@ from app.ingest import frame_hashes
 from app.ingest.models import Media
 from app.jobs import registry
 from app.jobs.registry import Outcome, Progress, StepFailed
-from app.storage import get_store
+from app.storage import derivatives, working
+from app.storage.backend import derivative_key
 from app.video import VideoError
 
 MATCH = "match"
@@ -30,24 +33,31 @@ MATCH = "match"
 
 def query_of(media_id: int, progress: Progress = lambda f: None) -> tuple[int, ClipFrames]:
     """The original's frames as a query (clip id, frames with their dihedral variants)."""
-    store = get_store()
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation is None:
             raise StepFailed("there are no keyframes to match (run the keyframes step first)")
         clip_id, gen, sha256 = media.clip_id, media.derivative_generation, media.sha256
+        size = media.size
         frames = frame_hashes.keyframes_of(session, media)
         rows = frame_hashes.stored(session, media_id)
-    folder = store.generation_dir(sha256, gen)
-    results = frame_hashes.load_dcts(folder, rows)
+    results = None
+    dct_key = derivative_key(sha256, gen, derivatives.PDQ_DCT)
+    with contextlib.suppress(FileNotFoundError), working.derivative(dct_key) as dcts:
+        results = frame_hashes.load_dcts(dcts, rows)
     if results is None:  # hashed before the DCT blocks were kept: decode once more
-        results = frame_hashes.compute_results(
-            folder,
-            frames,
-            store.original_path(sha256),
-            timeout=get_settings().ffmpeg_timeout_seconds,
-            progress=lambda f: progress(0.9 * f),
-        )
+        names = [derivatives.keyframe(p) for p, _ in frames]
+        with (
+            working.generation(sha256, gen, names) as folder,
+            working.original(sha256, size) as original,
+        ):
+            results = frame_hashes.compute_results(
+                folder,
+                frames,
+                original,
+                timeout=get_settings().ffmpeg_timeout_seconds,
+                progress=lambda f: progress(0.9 * f),
+            )
     progress(0.9)
     return clip_id, service.query_frames(results)
 
@@ -74,6 +84,10 @@ def scan_one(media_id: int) -> int:
 def register() -> None:
     registry.add_step(
         registry.Step(
-            MATCH, run_match, "near-duplicate candidates (PDQ, vPDQ rule)", None, (VideoError,)
+            MATCH,
+            run_match,
+            "near-duplicate candidates (PDQ, vPDQ rule)",
+            None,
+            (VideoError, working.CopyMismatch),
         )
     )

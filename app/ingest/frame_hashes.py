@@ -22,7 +22,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.ingest.models import FrameHash, Keyframe, Media
-from app.storage import derivatives, get_store
+from app.storage import derivatives, working
+from app.storage.backend import derivative_key
 from app.video import open_image
 from app.video.pdq import PdqResult, pdq_image
 from app.video.seconds import hash_seconds
@@ -77,12 +78,11 @@ def rows_of(results: Sequence[tuple[float, PdqResult, int | None]]) -> list[Fram
     return sorted(FrameRow(ts, r.hash, r.quality, pos) for ts, r, pos in results)
 
 
-def save_dcts(folder: Path, results: Sequence[tuple[float, PdqResult, int | None]]) -> None:
-    """Keep each frame's DCT block beside the keyframes (``pdq_dct.npz``, 1 KiB a frame,
-    written atomically), so the match step gets the eight dihedral variants of every
-    frame without decoding the video a second time."""
-    dst = folder / derivatives.PDQ_DCT
-    tmp = folder / f".{derivatives.PDQ_DCT}.{uuid.uuid4().hex}.tmp"
+def save_dcts(dst: Path, results: Sequence[tuple[float, PdqResult, int | None]]) -> None:
+    """Keep each frame's DCT block beside the keyframes (``pdq_dct.npz`` in ``dst``, 1 KiB
+    a frame, written atomically), so the match step gets the eight dihedral variants of
+    every frame without decoding the video a second time."""
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
     dcts = np.stack([r.dct for _, r, _ in results]) if results else np.zeros((0, 16, 16))
     with open(tmp, "wb") as fh:
         np.savez(
@@ -98,12 +98,12 @@ def save_dcts(folder: Path, results: Sequence[tuple[float, PdqResult, int | None
 
 
 def load_dcts(
-    folder: Path, expected: Sequence[FrameRow]
+    path: Path, expected: Sequence[FrameRow]
 ) -> list[tuple[float, PdqResult, int | None]] | None:
-    """What :func:`save_dcts` kept, if it is there and gives exactly the ``expected``
-    stored rows (else None: the caller decodes again)."""
+    """What :func:`save_dcts` kept (``pdq_dct.npz``), if it is there and gives exactly the
+    ``expected`` stored rows (else None: the caller decodes again)."""
     try:
-        with np.load(folder / derivatives.PDQ_DCT, allow_pickle=False) as z:
+        with np.load(path, allow_pickle=False) as z:
             ts, dct, quality, kf = z["timestamp"], z["dct"], z["quality"], z["keyframe"]
     except (OSError, KeyError, ValueError):
         return None
@@ -157,16 +157,17 @@ def backfill_one(media_id: int, *, timeout: float) -> int | None:
     backfill); the number of frames, or None when it has no keyframes yet."""
     from app.db import session_scope
 
-    store_ = get_store()
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation is None:
             return None
-        sha, gen = media.sha256, media.derivative_generation
+        sha, gen, size = media.sha256, media.derivative_generation, media.size
         frames = keyframes_of(session, media)
-    folder = store_.generation_dir(sha, gen)
-    results = compute_results(folder, frames, store_.original_path(sha), timeout=timeout)
-    save_dcts(folder, results)
+    names = [derivatives.keyframe(p) for p, _ in frames]
+    with working.generation(sha, gen, names) as folder, working.original(sha, size) as orig:
+        results = compute_results(folder, frames, orig, timeout=timeout)
+    with working.output(derivative_key(sha, gen, derivatives.PDQ_DCT)) as dst:
+        save_dcts(dst, results)
     rows = rows_of(results)
     with session_scope() as session:
         media = session.get(Media, media_id)

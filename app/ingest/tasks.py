@@ -9,6 +9,12 @@ generation directory, so a re-run never overwrites what the current rows point a
 generation is removed only after the new rows are committed (``after_commit``), and a
 generation whose rows never committed is removed by ``discard``.
 
+On either backend (app/storage/working.py): a step reads a working copy of the original and
+of the derivatives it needs (on S3 downloaded into the node's cache, checked against their
+SHA-256 and size), and a keyframe run's generation directory is uploaded to
+``derivatives/<sha256>/<generation>/`` before the rows that point at it commit (then the
+node's scratch copy goes). The hashes step's fixity read is of the stored object itself.
+
 When a step changes what the public sees of a published clip (keyframes re-extracted,
 perceptual hashes or probed duration and size different from before), ``apply`` adds one
 ``updated`` event to the public change log. (The ``playback`` step, the public playback
@@ -19,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -33,8 +38,10 @@ from app.jobs import registry
 from app.jobs.registry import Outcome, Progress, StepFailed
 from app.kit.clock import utcnow
 from app.public.changes import clip_changed
-from app.storage import derivatives, get_store
-from app.storage.fixity import OK, check_file
+from app.storage import derivatives, get_store, working
+from app.storage.backend import derivative_key
+from app.storage.configured import get_backend
+from app.storage.fixity import OK
 from app.video import (
     VideoError,
     extract_keyframes,
@@ -68,7 +75,8 @@ def _public_changed(session: Session, media: Media) -> None:
 
 def run_probe(media_id: int, sha256: str, progress: Progress) -> Outcome:
     settings = get_settings()
-    info = probe(get_store().original_path(sha256), timeout=settings.ffprobe_timeout_seconds)
+    with working.original(sha256) as original:
+        info = probe(original, timeout=settings.ffprobe_timeout_seconds)
     progress(1.0)
 
     def apply(session: Session) -> None:
@@ -89,29 +97,31 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         media = session.get(Media, media_id)
         if media is None:
             raise StepFailed("the media row is gone")
-        current, info = media.derivative_generation, dict(media.probe)
-    store.drop_generations(sha256, keep=current)  # leftovers of attempts that died
-    gen, out = store.new_generation(sha256)
+        current, info, size = media.derivative_generation, dict(media.probe), media.size
+    working.drop_generations(sha256, keep=current)  # leftovers of attempts that died
+    gen, out = store.new_generation(sha256)  # on S3 a scratch copy, uploaded below
     try:
-        frames = extract_keyframes(
-            store.original_path(sha256),
-            out,
-            min_interval=settings.keyframe_min_interval_seconds,
-            phash_threshold=settings.keyframe_phash_threshold,
-            diff_threshold=settings.keyframe_diff_threshold,
-            max_count=settings.keyframe_max_count,
-            timeout=settings.ffmpeg_timeout_seconds,
-            probe_info=info,
-            progress=lambda f: progress(0.8 * f),
-        )
+        with working.original(sha256, size) as original:
+            frames = extract_keyframes(
+                original,
+                out,
+                min_interval=settings.keyframe_min_interval_seconds,
+                phash_threshold=settings.keyframe_phash_threshold,
+                diff_threshold=settings.keyframe_diff_threshold,
+                max_count=settings.keyframe_max_count,
+                timeout=settings.ffmpeg_timeout_seconds,
+                probe_info=info,
+                progress=lambda f: progress(0.8 * f),
+            )
         for i, kf in enumerate(frames):
             make_thumbnail(kf.path, out / derivatives.thumbnail(i), 320)
         progress(0.9)
         make_poster(frames, out / derivatives.POSTER)
         make_contact_sheet(frames, out / derivatives.CONTACT_SHEET)
+        working.publish_generation(sha256, gen, out)  # in the store before the rows commit
         progress(1.0)
     except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
+        working.drop_generation(sha256, gen)
         raise
 
     def apply(session: Session) -> None:
@@ -137,19 +147,18 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         _public_changed(session, media)
 
     def drop_old() -> None:
-        store.drop_generations(sha256, keep=gen)
+        working.drop_generations(sha256, keep=gen)
 
     return Outcome(
         apply,
         after_commit=drop_old,
-        discard=lambda: shutil.rmtree(out, ignore_errors=True),
+        discard=lambda: working.drop_generation(sha256, gen),
     )
 
 
 def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     """Fixity of the original, then each keyframe JPEG's SHA-256 and pHash, then the PDQ
     frame hashes (every keyframe, and one frame per second between sparse keyframes)."""
-    store = get_store()
     with session_scope() as session:
         media = session.get(Media, media_id)
         if media is None or media.derivative_generation is None:
@@ -161,31 +170,36 @@ def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
                 select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.position)
             )
         ]
-    # the same read takes the SHA-512 the evidence bags list (once per original)
-    fix = check_file(store.original_path(sha256), sha256, size, sha512=want_sha512)
+    # the stored object itself is read (not a working copy); the same read takes the
+    # SHA-512 the evidence bags list (once per original)
+    fix = get_backend().check_original(sha256, size, sha512=want_sha512)
     if fix.status != OK:
         raise StepFailed(f"fixity check failed for SHA-256:{sha256}: {fix.detail}")
     progress(0.5)
-    folder = store.generation_dir(sha256, gen)
+    names = [derivatives.keyframe(position) for _, position, _, _ in rows]
     phashes: dict[int, str] = {}
-    for n, (row_id, position, expected, _) in enumerate(rows):
-        path = folder / derivatives.keyframe(position)
-        actual = _sha256(path)
-        if actual != expected:
-            raise StepFailed(
-                f"keyframe {position} does not match its recorded SHA-256 "
-                f"(expected {expected}, found {actual})"
+    with working.generation(sha256, gen, names) as folder:
+        for n, (row_id, position, expected, _) in enumerate(rows):
+            path = folder / derivatives.keyframe(position)
+            actual = _sha256(path)
+            if actual != expected:
+                raise StepFailed(
+                    f"keyframe {position} does not match its recorded SHA-256 "
+                    f"(expected {expected}, found {actual})"
+                )
+            phashes[row_id] = phash_hex(open_image(path))
+            progress(0.5 + 0.2 * (n + 1) / max(1, len(rows)))
+        with working.original(sha256, size) as original:
+            pdq_results = frame_hashes.compute_results(
+                folder,
+                [(position, ts) for _, position, _, ts in rows],
+                original,
+                timeout=get_settings().ffmpeg_timeout_seconds,
+                progress=lambda f: progress(0.7 + 0.3 * f),
             )
-        phashes[row_id] = phash_hex(open_image(path))
-        progress(0.5 + 0.2 * (n + 1) / max(1, len(rows)))
-    pdq_results = frame_hashes.compute_results(
-        folder,
-        [(position, ts) for _, position, _, ts in rows],
-        store.original_path(sha256),
-        timeout=get_settings().ffmpeg_timeout_seconds,
-        progress=lambda f: progress(0.7 + 0.3 * f),
-    )
-    frame_hashes.save_dcts(folder, pdq_results)  # the match step reads these: no 2nd decode
+    # the match step reads these: no 2nd decode
+    with working.output(derivative_key(sha256, gen, derivatives.PDQ_DCT)) as dst:
+        frame_hashes.save_dcts(dst, pdq_results)
     pdq_rows = frame_hashes.rows_of(pdq_results)
 
     def apply(session: Session) -> None:
@@ -274,7 +288,9 @@ def sweep_reconcile() -> int:
 
 def register() -> None:
     probe_, keyframes_, hashes_ = INGEST_STEPS
-    video = (VideoError,)  # ffmpeg said no: the same file gets the same answer next time
+    # ffmpeg said no: the same file gets the same answer next time; the stored object's
+    # bytes are not what was recorded (a fixity matter, not a retry's)
+    video = (VideoError, working.CopyMismatch)
     step = registry.Step
     registry.add_step(
         step(probe_, run_probe, "the original's metadata (ffprobe)", keyframes_, video)

@@ -6,7 +6,13 @@ poster are separate files (``playback.blurred.mp4`` and ``blurred/<generation>/`
 the plain copy, app/storage/derivatives.py); the public routes read only those for a
 blurred clip (app/public/sources.py), so a flag turned on after publishing gives a 404
 until the blurred copy is made, never the faces. The team's keyframes and the original
-are never changed. The playback job (app/public/tasks.py) calls :func:`make_blurred`.
+are never changed. The playback job (app/public/tasks.py) calls :func:`make_blurred_video`
+and :func:`make_blurred_set`.
+
+Every file is named by its storage key (app/storage/backend.py), on either backend: the
+public blurred copies under ``public/<sha256>/``, the team's preview under
+``derivatives/<sha256>/preview/`` (on local disk ``MEDIA_ROOT/preview/...`` as before); the
+files are made in a node-local place and stored through app/storage/working.py.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from pathlib import Path
 
 from app.config import get_settings
 from app.public.playback import build_args, make_playback_copy
-from app.storage import derivatives
+from app.storage import derivatives, working
+from app.storage.backend import preview_key, public_key
+from app.storage.configured import get_backend
 from app.video import _run
 from app.video.blur import Options, Region, blur_image, blur_video
 from app.video.probe import probe
@@ -77,55 +85,71 @@ def make_blurred_images(
     return count
 
 
-def preview_paths(media_root: Path, sha256: str, generation: str | None) -> tuple[Path, Path]:
-    """(playback copy, images directory) of the team-only preview of a clip not public."""
-    folder = derivatives.preview_dir(media_root, sha256)
-    return folder / derivatives.PLAYBACK, folder / "images" / (generation or "none")
+def blurred_images_prefix(sha256: str, generation: str) -> str:
+    """The key prefix of a generation's face-blurred public keyframes and poster."""
+    return public_key(sha256, derivatives.BLURRED_DIR, generation, "x")[:-1]
 
 
-def preview_file(
-    media_root: Path, sha256: str, generation: str | None, name: str | int
-) -> Path | None:
-    """What the public sees (or would see once published) of a face-blurred clip: the
-    public blurred file when there is one, else the preview's; ``name`` is "playback",
-    "poster" or a keyframe position."""
-    playback, images = preview_paths(media_root, sha256, generation)
+def preview_keys(sha256: str, generation: str | None) -> tuple[str, str]:
+    """(playback copy key, images key prefix) of the team-only preview of a clip not public."""
+    images = preview_key(sha256, "images", generation or "none", "x")[:-1]
+    return preview_key(sha256, derivatives.PLAYBACK), images
+
+
+def preview_file(sha256: str, generation: str | None, name: str | int) -> str | None:
+    """What the public sees (or would see once published) of a face-blurred clip: the key
+    of the public blurred file when there is one, else the preview's; ``name`` is
+    "playback", "poster" or a keyframe position."""
+    playback, images = preview_keys(sha256, generation)
     if name == "playback":
-        found = [derivatives.blurred_playback_path(media_root, sha256), playback]
+        found = [public_key(sha256, derivatives.BLURRED_PLAYBACK), playback]
     else:
         filename = derivatives.keyframe(name) if isinstance(name, int) else derivatives.POSTER
-        found = [images / filename]
+        found = [images + filename]
         if generation is not None:
-            public = derivatives.blurred_images_dir(media_root, sha256, generation)
-            found.insert(0, public / filename)
-    return next((p for p in found if p.is_file()), None)
+            found.insert(0, blurred_images_prefix(sha256, generation) + filename)
+    backend = get_backend()
+    return next((k for k in found if backend.stat(k) is not None), None)
+
+
+def make_blurred_set(
+    sha256: str,
+    generation: str,
+    prefix: str,
+    times: Mapping[int, float],
+    regions: Sequence[Region],
+) -> int:
+    """Face-blurred copies of a generation's keyframes and poster, stored under ``prefix``
+    (replacing what was there); returns how many images were made."""
+    names = [derivatives.keyframe(p) for p in sorted(times)] + [derivatives.POSTER]
+    with (
+        working.generation(sha256, generation, names) as frames,
+        working.output_folder(prefix) as out,
+    ):
+        return make_blurred_images(frames, out, times, regions)
 
 
 def make_preview(
     original: Path,
-    media_root: Path,
     sha256: str,
     generation: str | None,
-    frames_dir: Path | None,
     times: Mapping[int, float],
     regions: Sequence[Region],
     *,
     timeout: float,
 ) -> None:
-    playback, images = preview_paths(media_root, sha256, generation)
-    make_blurred_video(original, playback, regions, timeout=timeout)
-    if frames_dir is not None:
-        make_blurred_images(frames_dir, images, times, regions)
+    playback, images = preview_keys(sha256, generation)
+    with working.output(playback) as dest:
+        make_blurred_video(original, dest, regions, timeout=timeout)
+    if generation is not None:
+        make_blurred_set(sha256, generation, images, times, regions)
 
 
-def remove_preview(media_root: Path, sha256: str) -> None:
-    folder = derivatives.preview_dir(media_root, sha256)
-    if folder.exists():
-        shutil.rmtree(folder)
+def remove_preview(sha256: str) -> None:
+    get_backend().delete_prefix(preview_key(sha256, "x")[:-1])
 
 
-def remove_blurred(media_root: Path, sha256: str) -> None:
-    derivatives.blurred_playback_path(media_root, sha256).unlink(missing_ok=True)
-    images = derivatives.blurred_images_dir(media_root, sha256, "x").parent
-    if images.exists():
-        shutil.rmtree(images)
+def remove_blurred(sha256: str) -> None:
+    backend = get_backend()
+    backend.delete_derivative(public_key(sha256, derivatives.BLURRED_PLAYBACK))
+    backend.delete_prefix(public_key(sha256, derivatives.BLURRED_DIR, "x")[:-1])

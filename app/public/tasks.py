@@ -18,6 +18,10 @@ is being made is seen there and the fresh copy is deleted after the commit; a re
 that commits later re-queues the (then finished) job. Public media is served only while
 the clip is published in any case (app/public/media.py).
 
+On either backend: the original is read from a working copy and every copy made goes to
+its storage key (``public/<sha256>/...``, the preview under ``derivatives/<sha256>/preview/``)
+through app/storage/working.py, so any node can make it and any node serve it.
+
 :func:`register` declares the step to the job kernel; the composition root (app/tasks.py)
 calls it.
 """
@@ -25,7 +29,6 @@ calls it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,13 +43,10 @@ from app.public import faceblur, sources
 from app.public.changes import clip_changed, is_visible
 from app.public.jobs import PLAYBACK
 from app.public.playback import make_playback_copy
-from app.storage import derivatives
-from app.storage.store import get_store
+from app.storage import derivatives, working
+from app.storage.backend import playback_key, public_key
+from app.storage.configured import get_backend
 from app.video import VideoError
-
-
-def _info(sha256: str, blur: bool = False) -> sources.MediaInfo:
-    return sources.MediaInfo(sha256, None, None, None, None, blur)
 
 
 def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) -> Outcome:
@@ -60,7 +60,7 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
         blurred = public and flagged
         # a clip not public yet, not deleted: its blurred preview for the reviewers
         preview = not public and flagged and clip is not None and clip.deleted_at is None
-        generation = media.derivative_generation
+        generation, size = media.derivative_generation, media.size
         regions = sources.blur_regions(session, media.clip_id) if flagged else []
         times = dict(
             session.execute(
@@ -69,40 +69,35 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
                 )
             ).all()
         )
-    store = get_store()
     timeout = get_settings().ffmpeg_timeout_seconds
     if not public:
         remove_playback(sha256)
         if preview:  # what the public would see, for the reviewers (app/review/blur_router.py)
-            faceblur.make_preview(
-                store.original_path(sha256), Path(store.root), sha256, generation,
-                Path(store.generation_dir(sha256, generation)) if generation else None,
-                times, regions, timeout=timeout,
-            )  # fmt: skip
+            with working.original(sha256, size) as original:
+                faceblur.make_preview(original, sha256, generation, times, regions, timeout=timeout)
         else:
-            faceblur.remove_preview(Path(store.root), sha256)
+            faceblur.remove_preview(sha256)
         progress(1.0)
         return Outcome(lambda session: None)
 
-    faceblur.remove_preview(Path(store.root), sha256)  # the public copy is the preview now
-    if blurred:
-        faceblur.make_blurred_video(
-            store.original_path(sha256), sources.playback_path(_info(sha256, True)),
-            regions, timeout=timeout,
-        )  # fmt: skip
-        if generation is not None:
-            faceblur.make_blurred_images(
-                Path(store.generation_dir(sha256, generation)),
-                derivatives.blurred_images_dir(Path(store.root), sha256, generation),
-                times,
-                regions,
-            )
-        sources.playback_path(_info(sha256)).unlink(missing_ok=True)  # no plain public copy
-    else:
-        make_playback_copy(
-            store.original_path(sha256), sources.playback_path(_info(sha256)), timeout=timeout
-        )
-        faceblur.remove_blurred(Path(store.root), sha256)
+    faceblur.remove_preview(sha256)  # the public copy is the preview now
+    with working.original(sha256, size) as original:
+        if blurred:
+            with working.output(public_key(sha256, derivatives.BLURRED_PLAYBACK)) as dest:
+                faceblur.make_blurred_video(original, dest, regions, timeout=timeout)
+            if generation is not None:
+                faceblur.make_blurred_set(
+                    sha256,
+                    generation,
+                    faceblur.blurred_images_prefix(sha256, generation),
+                    times,
+                    regions,
+                )
+            get_backend().delete_derivative(playback_key(sha256))  # no plain public copy
+        else:
+            with working.output(playback_key(sha256)) as dest:
+                make_playback_copy(original, dest, timeout=timeout)
+            faceblur.remove_blurred(sha256)
     progress(1.0)
     withdrawn: list[bool] = []
 
@@ -131,11 +126,12 @@ def run_playback(media_id: int, sha256: str, progress: Callable[[float], None]) 
 def remove_playback(sha256: str) -> bool:
     """Delete the public playback copies of an original, plain and face-blurred, and the
     blurred images (e.g. after a retraction)."""
-    path = sources.playback_path(_info(sha256))
-    blurred = sources.playback_path(_info(sha256, True))
-    found = path.exists() or blurred.exists()
-    path.unlink(missing_ok=True)
-    faceblur.remove_blurred(Path(get_store().root), sha256)
+    backend = get_backend()
+    plain = playback_key(sha256)
+    blurred = public_key(sha256, derivatives.BLURRED_PLAYBACK)
+    found = backend.stat(plain) is not None or backend.stat(blurred) is not None
+    backend.delete_derivative(plain)
+    faceblur.remove_blurred(sha256)
     return found
 
 
@@ -145,6 +141,6 @@ def register() -> None:
             PLAYBACK,
             run_playback,
             "make (or, for a clip no longer public, delete) the public playback copy",
-            permanent=(VideoError,),
+            permanent=(VideoError, working.CopyMismatch),
         )
     )

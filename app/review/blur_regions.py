@@ -5,7 +5,6 @@ event, and re-makes the public copy of a published clip (the playback job)."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -141,23 +140,23 @@ def remove_region(
     queue_playback(session, clip.id)  # re-makes the public copy, or the team's preview
 
 
-def preview_file(session: Session, code: str, name: str | int) -> Path:
-    """The face-blurred public derivative ("playback", "poster" or a keyframe position) of
-    a clip, as the public sees or will see it, for the team; 404 until the playback job has
-    made it (:func:`request_preview`)."""
+def preview_file(session: Session, code: str, name: str | int) -> str:
+    """The storage key of the face-blurred public derivative ("playback", "poster" or a
+    keyframe position) of a clip, as the public sees or will see it, for the team (on
+    either backend: app/web/stored.py serves it); 404 until the playback job has made it
+    (:func:`request_preview`)."""
     from app.public.faceblur import preview_file as find
-    from app.storage.store import get_store
 
     clip = clips.live_clip(session, code)
     media = session.scalar(
         select(Media).where(Media.clip_id == clip.id, Media.correction_id.is_(None))
     )
-    path = None
+    key = None
     if media is not None:
-        path = find(Path(get_store().root), media.sha256, media.derivative_generation, name)
-    if path is None:
+        key = find(media.sha256, media.derivative_generation, name)
+    if key is None:
         raise NotFound(f"clip {code} has no blurred public preview of {name} (yet)", field="code")
-    return path
+    return key
 
 
 def request_preview(session: Session, code: str) -> int | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import Reviewer, TeamMember
 from app.review import blur_regions
 from app.review.blur_regions import RegionCreate, RegionRead
 from app.web.session import SessionDep, UnitOfWorkRoute
+from app.web.stored import stored_response
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 router = APIRouter(prefix="/api/v1", tags=["review (team)"], route_class=UnitOfWorkRoute)
@@ -66,21 +67,29 @@ def post_preview(code: str, session: SessionDep, _: TeamMember) -> dict[str, int
     return {"job_id": blur_regions.request_preview(session, code)}
 
 
+def _preview(key: str, media_type: str, request: Request) -> Response:
+    return stored_response(
+        key, media_type, range_header=request.headers.get("range"), headers=PRIVATE
+    )
+
+
 @router.get("/clips/{code}/public-preview/playback.mp4", response_class=FileResponse)
-def preview_playback(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    path = blur_regions.preview_file(session, code, "playback")
-    return FileResponse(path, media_type="video/mp4", headers=PRIVATE)
+def preview_playback(code: str, session: SessionDep, _: TeamMember, request: Request) -> Response:
+    key = blur_regions.preview_file(session, code, "playback")
+    return _preview(key, "video/mp4", request)
 
 
 @router.get("/clips/{code}/public-preview/poster.jpg", response_class=FileResponse)
-def preview_poster(code: str, session: SessionDep, _: TeamMember) -> FileResponse:
-    path = blur_regions.preview_file(session, code, "poster")
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE)
+def preview_poster(code: str, session: SessionDep, _: TeamMember, request: Request) -> Response:
+    return _preview(blur_regions.preview_file(session, code, "poster"), "image/jpeg", request)
 
 
 @router.get("/clips/{code}/public-preview/keyframes/{position}.jpg", response_class=FileResponse)
 def preview_keyframe(
-    code: str, position: Annotated[int, Path(ge=0, lt=10_000)], session: SessionDep, _: TeamMember
-) -> FileResponse:
-    path = blur_regions.preview_file(session, code, position)
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE)
+    code: str,
+    position: Annotated[int, Path(ge=0, lt=10_000)],
+    session: SessionDep,
+    _: TeamMember,
+    request: Request,
+) -> Response:
+    return _preview(blur_regions.preview_file(session, code, position), "image/jpeg", request)

@@ -8,6 +8,8 @@ Objects are named by keys, the same on both backends:
   taken while it streamed in;
 - ``derivatives/<sha256>/<generation>/<name>``: keyframes, thumbnails, poster, ...
   (app/storage/derivatives.py names them), put and replaced freely;
+- ``derivatives/<sha256>/preview/...``: the team-only preview of a face-blurred clip that
+  is not public yet (``playback.mp4``, ``images/<generation>/...``: :func:`preview_key`);
 - ``public/<sha256>/playback.mp4``: the public playback copy.
 
 The local backend maps each key onto today's layout under ``MEDIA_ROOT``
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from app.errors import AppError
@@ -85,6 +88,13 @@ def playback_key(sha256: str) -> str:
     return check_derived_key(f"{PUBLIC}{sha256}/{PLAYBACK}")
 
 
+def preview_key(sha256: str, *names: str) -> str:
+    """``derivatives/<sha256>/preview/<names...>``: the team's blurred preview."""
+    from app.storage.derivatives import PREVIEW
+
+    return derivative_key(sha256, PREVIEW, *names)
+
+
 def public_key(sha256: str, *names: str) -> str:
     """``public/<sha256>/<names...>``: the public derivatives (the face-blurred copies)."""
     return check_derived_key(PUBLIC + "/".join((sha256, *names)))
@@ -94,6 +104,17 @@ def check_derived_key(key: str) -> str:
     if not _DERIVED_KEY.match(key) or ".." in key.split("/"):
         raise ValueError(f"not a derivative key: {key!r}")
     return key
+
+
+def check_prefix(prefix: str) -> tuple[str, str, list[str]]:
+    """A derivative folder prefix (``derivatives/<sha256>/[<names>/...]``, or ``public/...``)
+    as (top, sha256, names); ValueError for anything else (originals above all)."""
+    parts = prefix.split("/")
+    if len(parts) < 3 or parts[-1] != "" or parts[0] not in ("derivatives", "public"):
+        raise ValueError(f"not a derivative folder prefix: {prefix!r}")
+    top, sha, *names = parts[:-1]
+    check_derived_key("/".join((top, sha, *names, "x")))
+    return top, sha, names
 
 
 def check_key(key: str) -> str:
@@ -140,3 +161,13 @@ class Backend(Protocol):
 
     def sweep_staging(self, older_than: float) -> int:
         """Remove what dead uploads left behind; returns how many went."""
+
+    def put_derivative_file(self, key: str, path: Path) -> None:
+        """Create or replace a derivative object with a file's bytes, streamed (in parts on
+        S3: a playback copy can be hundreds of MB). On local disk nothing is copied when
+        ``path`` is already the key's file."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every derivative whose key starts with ``prefix`` (which names a folder:
+        ``derivatives/<sha256>/<generation>/``, ``public/<sha256>/blurred/``, ...; it ends
+        with ``/``); originals are never deleted. Returns how many objects went."""

@@ -22,6 +22,7 @@ PLAYBACK = "playback.mp4"
 BLURRED_PLAYBACK = "playback.blurred.mp4"  # the face-blurred public copy (app/public/faceblur.py)
 BLURRED_DIR = "blurred"  # its face-blurred keyframes and poster, per generation
 PLAYBACK_DIR = "public"
+PREVIEW = "preview"  # derivatives/<sha256>/preview/ (not a generation: those are 32 hex digits)
 KEYFRAME_GLOB = "kf_*.jpg"
 _KEYFRAME = re.compile(r"^kf_([0-9]+)\.jpg$")
 
@@ -58,4 +59,4 @@ def blurred_images_dir(media_root: Path, sha256: str, generation: str) -> Path:
 def preview_dir(media_root: Path, sha256: str) -> Path:
     """The team-only preview of the face-blurred public derivatives of a clip that is not
     public (yet): MEDIA_ROOT/preview/<aa>/<bb>/<sha256>/ (playback.mp4, images/<gen>/)."""
-    return media_root / "preview" / sha256[:2] / sha256[2:4] / sha256
+    return media_root / PREVIEW / sha256[:2] / sha256[2:4] / sha256

@@ -4,6 +4,7 @@ interface (app/storage/backend.py), with the same files in the same places."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,8 +21,9 @@ from app.storage.backend import (
     Stored,
     check_derived_key,
     check_key,
+    check_prefix,
 )
-from app.storage.derivatives import PLAYBACK_DIR
+from app.storage.derivatives import PLAYBACK_DIR, PREVIEW, preview_dir
 from app.storage.fixity import FileCheck, Throttle, check_file
 from app.storage.fs import fsync_dir, makedirs_durable
 from app.storage.store import MediaStore, TooLarge
@@ -41,6 +43,8 @@ class LocalBackend:
         top, sha, *rest = key.split("/")
         if top + "/" == ORIGINALS:
             return self.store.original_path(sha)
+        if top + "/" == DERIVATIVES and rest[:1] == [PREVIEW]:  # MEDIA_ROOT/preview/...
+            return preview_dir(self.store.root, sha).joinpath(*rest[1:])
         return self._base(top + "/").joinpath(sha[:2], sha[2:4], sha, *rest)
 
     def _base(self, top: str) -> Path:
@@ -143,6 +147,37 @@ class LocalBackend:
 
     def sweep_staging(self, older_than: float) -> int:
         return self.store.sweep_temp(older_than)
+
+    def put_derivative_file(self, key: str, path: Path) -> None:
+        dst = self.path(check_derived_key(key))
+        if dst.exists() and os.path.samefile(path, dst):
+            return  # made in place (a generation directory, the playback copy)
+        makedirs_durable(dst.parent)
+        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".put-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, READ_BLOCK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dst)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        fsync_dir(dst.parent)
+
+    def delete_prefix(self, prefix: str) -> int:
+        top, sha, names = check_prefix(prefix)
+        folders = [self._base(top + "/").joinpath(sha[:2], sha[2:4], sha, *names)]
+        if top + "/" == DERIVATIVES and names[:1] == [PREVIEW]:
+            folders = [preview_dir(self.store.root, sha).joinpath(*names[1:])]
+        elif top + "/" == DERIVATIVES and not names:
+            folders.append(preview_dir(self.store.root, sha))
+        removed = 0
+        for folder in folders:
+            if folder.is_dir():
+                removed += sum(1 for p in folder.rglob("*") if p.is_file())
+                shutil.rmtree(folder, ignore_errors=True)
+        return removed
 
 
 def _chunks(fh: BinaryIO, start: int, length: int | None) -> Iterator[bytes]:

@@ -26,6 +26,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -48,6 +49,7 @@ from app.storage.backend import (
     Stored,
     check_derived_key,
     check_key,
+    check_prefix,
     original_key,
 )
 from app.storage.fixity import MISSING, UNREADABLE, FileCheck, Throttle, check_chunks
@@ -366,6 +368,42 @@ class S3Backend:
                     self.client.delete_object(Bucket=self.bucket, Key=o.key)
                     removed += 1
         return removed
+
+    def put_derivative_file(self, key: str, path: Path) -> None:
+        """A file as a derivative object: one PutObject up to a part's size, else a
+        multipart upload reading one part at a time (never the whole file in memory)."""
+        key = check_derived_key(key)
+        size = path.stat().st_size
+        if size <= self.part_size:
+            with open(path, "rb") as fh, self._errors("storing a derivative"):
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=fh)
+            return
+        upload = _Multipart(self, key)
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(self.part_size):
+                    upload.part(block)
+            upload.complete()
+        except BaseException:
+            upload.abort()
+            raise
+
+    def delete_prefix(self, prefix: str) -> int:
+        check_prefix(prefix)  # derivatives/... or public/..., a folder: never originals
+        keys = [o.key for o in self.list(prefix)]
+        with self._errors("deleting derivatives"):
+            for i in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+                batch = [{"Key": k} for k in keys[i : i + 1000]]
+                r = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+                if r.get("Errors"):
+                    e = r["Errors"][0]
+                    raise OSError(
+                        f"{self.endpoint} did not delete {len(r['Errors'])} object(s) under "
+                        f"{prefix}, e.g. {e.get('Key')}: {e.get('Code')} {e.get('Message')}"
+                    )
+        return len(keys)
 
 
 class _Multipart:
