@@ -135,6 +135,12 @@ def review_to_verified(cluster: Cluster, code: str) -> None:
     assert r.status_code == 201 and r.json()["status"] == "verified", r.text
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="uploads are not on S3 yet (branch s3-ingest): app/ingest/service.py ingest() "
+    "promotes the original into the receiving node's MEDIA_ROOT, so the bucket has no "
+    "originals/<sha> and the worker's probe finds nothing",
+)
 def test_upload_on_a_processed_by_the_worker_served_by_b(
     cluster: Cluster, clips: tuple[bytes, bytes]
 ) -> None:
@@ -198,7 +204,7 @@ def test_upload_on_a_processed_by_the_worker_served_by_b(
     r = team["uploader"]
     with b.client() as cb:
         code2 = new_clip(cb, r.headers, title_en="The same footage, re-encoded")
-        upload(cb, r.headers, code2, second)
+        sha2 = upload(cb, r.headers, code2, second)
     processed(a, r, code2)
     reviewer = team["r1"]
     views = [
@@ -222,8 +228,11 @@ def test_upload_on_a_processed_by_the_worker_served_by_b(
     ]
     assert searches[0] == searches[1]
 
-    # no shared disk: B served all of it from the bucket, keeping nothing of its own
-    assert files_under(b.media_root) == [], files_under(b.media_root)
+    # no shared disk: the originals are in the bucket only, not on the nodes that took them
+    assert in_bucket(cluster, original_key(sha2)) == second
+    for n in (a, b):
+        kept = [f for f in files_under(n.media_root) if sha in f or sha2 in f]
+        assert kept == [], f"node {n.name} keeps a copy of an original: {kept}"
 
 
 def _image_hits(node: Node, who: Member, jpeg: bytes) -> set[str]:
