@@ -35,6 +35,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database, service_missing
+from tests.media import X264, ffmpeg
 from tests.storage.conftest import MotoServer, free_port, new_bucket, start_moto
 
 PASSWORD = "correct horse battery staple"
@@ -361,6 +362,33 @@ def _make_team(env: dict[str, str]) -> str:
     if r.returncode != 0:
         raise AssertionError(f"making the team failed:\n{r.stderr.decode(errors='replace')}")
     return r.stdout.decode()
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """A 6 s clip of two shots (160x120), and the same video re-encoded smaller and worse."""
+    d = tmp_path_factory.mktemp("multinode-clips")
+    first, second = d / "first.mp4", d / "second.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=3",
+        "-f", "lavfi", "-i", "mandelbrot=s=160x120:r=10:end_pts=3:maxiter=64",
+        "-filter_complex",
+        "[0:v]trim=duration=3,setpts=PTS-STARTPTS[a];[1:v]trim=duration=3,setpts=PTS-STARTPTS[b];"
+        "[a][b]concat=n=2:v=1:a=0[v]",
+        "-map", "[v]", "-t", "6", *X264, "-g", "10", str(first),
+    )  # fmt: skip
+    ffmpeg("-i", str(first), "-vf", "scale=144:108", *X264, "-crf", "32", str(second))
+    return first.read_bytes(), second.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def unrelated_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """3 s of another picture (nothing like ``clips``)."""
+    out = tmp_path_factory.mktemp("multinode-unrelated") / "unrelated.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "cellauto=s=160x120:r=10:rule=110:seed=3", "-t", "3", *X264, str(out)
+    )
+    return out.read_bytes()
 
 
 @pytest.hookimpl(hookwrapper=True)

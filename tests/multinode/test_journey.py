@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from app.storage.backend import original_key, playback_key
-from tests.media import X264, ffmpeg
 from tests.multinode.conftest import PASSWORD, Cluster, Member, Node
 from tests.review.conftest import CHECKLIST_DONE
 
@@ -24,23 +23,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 HTML = {"Accept": "text/html"}
 PROCESSING_TIMEOUT = 90.0
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
-    """A 6 s clip of two shots (160x120), and the same video re-encoded smaller and worse."""
-    d = tmp_path_factory.mktemp("multinode-clips")
-    first, second = d / "first.mp4", d / "second.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=3",
-        "-f", "lavfi", "-i", "mandelbrot=s=160x120:r=10:end_pts=3:maxiter=64",
-        "-filter_complex",
-        "[0:v]trim=duration=3,setpts=PTS-STARTPTS[a];[1:v]trim=duration=3,setpts=PTS-STARTPTS[b];"
-        "[a][b]concat=n=2:v=1:a=0[v]",
-        "-map", "[v]", "-t", "6", *X264, "-g", "10", str(first),
-    )  # fmt: skip
-    ffmpeg("-i", str(first), "-vf", "scale=144:108", *X264, "-crf", "32", str(second))
-    return first.read_bytes(), second.read_bytes()
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = PROCESSING_TIMEOUT) -> Any:
