@@ -117,12 +117,6 @@ def review_to_verified(cluster: Cluster, code: str) -> None:
     assert r.status_code == 201 and r.json()["status"] == "verified", r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uploads are not on S3 yet (branch s3-ingest): app/ingest/service.py ingest() "
-    "promotes the original into the receiving node's MEDIA_ROOT, so the bucket has no "
-    "originals/<sha> and the worker's probe finds nothing",
-)
 def test_upload_on_a_processed_by_the_worker_served_by_b(
     cluster: Cluster, clips: tuple[bytes, bytes]
 ) -> None:
