@@ -34,6 +34,7 @@ import httpx
 import pytest
 
 from app.config import PROJECT_ROOT
+from app.custody.keys import init_key
 from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database, service_missing
 from tests.media import X264, ffmpeg
 from tests.storage.conftest import MotoServer, free_port, new_bucket, start_moto
@@ -70,11 +71,15 @@ class Proc:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(20)
         # SIGKILL for what is left of the group (a worker's pool children, or all of it)
@@ -148,11 +153,6 @@ class Cluster:
             parts.append(f"--- {p.name} ({state}) {p.log_path} ---\n{p.tail()}")
         return "\n".join(parts)
 
-    def archive(self, *args: str, node: Node | None = None, stdin: str = "") -> str:
-        """Run an ``archive`` command as ``node`` (default A) would; its stdout."""
-        env = node_env(self.env, node or self.a)
-        return run_archive(list(args), env, stdin=stdin)
-
 
 def s3_client(url: str) -> Any:
     import boto3
@@ -215,10 +215,12 @@ def redis_test_url() -> str:
     return url
 
 
-# Run inside the cluster's environment: the team, made through the account service.
+# Run inside the cluster's environment: the team (through the account service) and a
+# partner key of KEY_RATE requests per minute.
 _MAKE_TEAM = """
 import json, sys
 from app.accounts.service import create_token, create_user
+from app.partners.service import create_key, get_or_create_partner
 from app.tasks import session_scope
 out = {}
 for name, role, can_publish in json.loads(sys.argv[1]):
@@ -227,6 +229,9 @@ for name, role, can_publish in json.loads(sys.argv[1]):
                               password=sys.argv[2], can_publish=can_publish, actor="test")
         _, token = create_token(session, user, "multinode", actor="test")
         out[name] = {"email": user.email, "role": role, "token": token}
+with session_scope() as session:
+    partner = get_or_create_partner(session, "Newsroom")
+    _, out["partner_key"] = create_key(session, partner, ["read"], int(sys.argv[3]), actor="test")
 print(json.dumps(out))
 """
 TEAM = [
@@ -318,23 +323,20 @@ def cluster(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             n.media_root.mkdir(parents=True)
             n.var_dir.mkdir(parents=True)
         # one custody log key for the whole archive (a secret every node is given)
-        run_archive(["keys", "init"], node_env(env, a))
+        init_key(a.var_dir / "custody-log.key")
         for n in (b, worker_node):
             shutil.copy2(a.var_dir / "custody-log.key", n.var_dir / "custody-log.key")
         run_archive(["migrate"], node_env(env, a))
-        made = json.loads(_make_team(node_env(env, a)))
         procs.append(worker)
-        cluster = Cluster(
-            a, b, worker, worker_node.media_root, env, bucket, moto, redis_url,
-            team={k: Member(**v) for k, v in made.items()},
-        )  # fmt: skip
-        out = cluster.archive("apikeys", "create", "Newsroom", "--rate", str(KEY_RATE))
-        cluster.partner_key = out.strip().splitlines()[-1].strip()
+        cluster = Cluster(a, b, worker, worker_node.media_root, env, bucket, moto, redis_url)
         _CURRENT.append(cluster)
         for n in (a, b):
             n.proc.argv = archive_argv("serve", "--port", str(n.port))
             n.proc.start(node_env(env, n))
         worker.start(node_env(env, worker_node))
+        made = json.loads(_make_team(node_env(env, a)))  # while they start
+        cluster.partner_key = made.pop("partner_key")
+        cluster.team = {k: Member(**v) for k, v in made.items()}
         for n in (a, b):
             wait_healthy(n)
         wait_worker_ready(worker)
@@ -345,6 +347,8 @@ def cluster(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         if cluster in _CURRENT:
             _CURRENT.remove(cluster)
+        for p in procs:  # all at once: each takes a few seconds to shut down
+            p.terminate()
         for p in procs:
             p.stop()
         moto.stop()
@@ -353,7 +357,7 @@ def cluster(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def _make_team(env: dict[str, str]) -> str:
     r = subprocess.run(
-        [sys.executable, "-c", _MAKE_TEAM, json.dumps(TEAM), PASSWORD],
+        [sys.executable, "-c", _MAKE_TEAM, json.dumps(TEAM), PASSWORD, str(KEY_RATE)],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
