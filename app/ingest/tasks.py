@@ -121,7 +121,7 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
         working.publish_generation(sha256, gen, out)  # in the store before the rows commit
         progress(1.0)
     except BaseException:
-        working.drop_generation(sha256, gen)
+        _drop_quietly(sha256, gen)
         raise
 
     def apply(session: Session) -> None:
@@ -152,8 +152,18 @@ def run_keyframes(media_id: int, sha256: str, progress: Progress) -> Outcome:
     return Outcome(
         apply,
         after_commit=drop_old,
-        discard=lambda: working.drop_generation(sha256, gen),
+        discard=lambda: _drop_quietly(sha256, gen),
     )
+
+
+def _drop_quietly(sha256: str, gen: str) -> None:
+    """Remove a generation whose rows never committed; when the store cannot be reached
+    (the likely reason the run failed), the objects stay for the next run's clean-up
+    (``drop_generations`` at its start) and the run's own error is what is reported."""
+    try:
+        working.drop_generation(sha256, gen)
+    except Exception:  # noqa: BLE001
+        log.warning("could not remove generation %s of %s yet", gen, sha256, exc_info=True)
 
 
 def run_hashes(media_id: int, sha256: str, progress: Progress) -> Outcome:
