@@ -52,3 +52,17 @@ def test_failed_log_ins_on_either_node_lock_the_account_on_both(cluster: Cluster
     for r in locked:
         assert r.status_code == 429, r.text
         assert int(r.headers["Retry-After"]) >= 1
+
+
+def test_behind_a_proxy_each_visitors_address_has_its_own_shared_limit(cluster: Cluster) -> None:
+    """The proxy (here 127.0.0.1, trusted by default: FORWARDED_ALLOW_IPS) passes the
+    visitor's address on; both nodes count per visitor, together."""
+    first, second = ({"X-Forwarded-For": ip} for ip in ("203.0.113.7", "198.51.100.23"))
+    with cluster.a.client() as a, cluster.b.client() as b:
+        statuses = [
+            (a if i % 2 == 0 else b).get("/api/v1/published", headers=first).status_code
+            for i in range(ANONYMOUS_RATE + 1)
+        ]
+        assert statuses == [200] * ANONYMOUS_RATE + [429]
+        assert b.get("/api/v1/published", headers=first).status_code == 429
+        assert a.get("/api/v1/published", headers=second).status_code == 200  # its own count
