@@ -354,3 +354,39 @@ def test_a_tus_upload_continues_only_on_the_node_that_has_its_bytes(
     r = patch(client, contributor, url, 1000, data[1000:])
     assert r.status_code == 410 and "start a new upload" in r.json()["detail"], r.text
     assert_nothing_stored("s3")
+
+
+def test_a_tus_file_changed_on_disk_is_not_stored(
+    on_s3: S3Backend, client: Any, contributor: Any, new_clip: Any, big_clip: Path
+) -> None:
+    """The SHA-256 taken while the bytes arrived is checked again while the file goes to
+    the bucket: one flipped byte on the local disk between two PATCHes stores nothing."""
+    data = big_clip.read_bytes()
+    url = create(client, contributor, new_clip(), len(data))
+    half = len(data) // 2
+    assert patch(client, contributor, url, 0, data[:half]).status_code == 204
+    (path,) = (media_root() / "uploads").iterdir()
+    with open(path, "r+b") as fh:  # the disk (or someone) changes a byte already received
+        fh.seek(half - 10)
+        fh.write(bytes([data[half - 10] ^ 1]))
+    r = patch(client, contributor, url, half, data[half:])
+    assert r.status_code == 500 and r.json()["error"] == "upload_corrupt", r.text
+    assert "no longer has the SHA-256" in r.json()["detail"]
+    assert_nothing_stored("s3")
+
+
+def test_put_original_file_checks_the_digest(storage: str, tmp_path: Path) -> None:
+    backend = get_backend()
+    f = tmp_path / "clip.bin"
+    data = os.urandom(6 * 1024 * 1024)  # more than one part on S3
+    f.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(ValueError, match="SHA-256"):
+        backend.put_original_file(f, hashlib.sha256(b"other").hexdigest(), len(data))
+    assert list(backend.list("originals/")) == []
+    stored = backend.put_original_file(f, sha, len(data))
+    assert stored.created and b"".join(backend.read(original_key(sha))) == data
+    assert not backend.put_original_file(f, sha, len(data)).created  # reused
+    assert f.read_bytes() == data  # the source is left alone
+    if isinstance(backend, S3Backend):
+        assert s3_leftovers(backend) == ([], [])
