@@ -28,11 +28,13 @@ from app.jobs.models import ProcessingJob
 from app.storage.backend import original_key
 from app.storage.configured import get_backend
 from app.storage.s3 import S3Backend
+from tests.faults.conftest import small_disk  # noqa: F401
 from tests.ingest.conftest import store_files, upload
 from tests.ingest.test_tus import TUS, create, patch
-from tests.s3 import moto, on_s3, other_node, storage  # noqa: F401
+from tests.s3 import moto, on_s3, other_node, storage, switch_to_s3  # noqa: F401
+from tests.storage.conftest import MotoServer
 
-__all__ = ["moto", "on_s3", "other_node", "storage"]
+__all__ = ["moto", "on_s3", "other_node", "small_disk", "storage"]
 
 
 @pytest.fixture(scope="session")
@@ -390,3 +392,37 @@ def test_put_original_file_checks_the_digest(storage: str, tmp_path: Path) -> No
     assert f.read_bytes() == data  # the source is left alone
     if isinstance(backend, S3Backend):
         assert s3_leftovers(backend) == ([], [])
+
+
+def test_a_full_local_disk_on_s3_is_a_507_and_keeps_nothing_in_the_bucket(
+    small_disk: Path,
+    moto: MotoServer,  # noqa: F811
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The validation copy fills the node's 20 MiB tmpfs after some parts went to the
+    bucket: 507 as on local disk, the multipart upload aborted, the temp file gone."""
+    backend = switch_to_s3(monkeypatch, moto, small_disk)
+    monkeypatch.setenv("ARCHIVE_MIN_FREE_BYTES", str(1024 * 1024))
+    get_settings.cache_clear()
+    data = os.urandom(25 * 1024 * 1024)
+    sent: list[int] = []
+    real = backend.client.upload_part
+    monkeypatch.setattr(
+        backend.client, "upload_part", lambda **kw: sent.append(kw["PartNumber"]) or real(**kw)
+    )
+
+    def pieces() -> Any:  # no Content-Length: only the reserve is checked up front
+        for i in range(0, len(data), 512 * 1024):
+            yield data[i : i + 512 * 1024]
+
+    r = client.post(
+        f"/api/v1/clips/{new_clip()}/media",
+        content=pieces(),
+        headers={**contributor.headers, "Content-Type": "video/mp4"},
+    )
+    assert r.status_code == 507 and r.json()["error"] == "insufficient_storage", r.text
+    assert sent  # parts had gone out before the disk filled up
+    assert_nothing_stored("s3")
