@@ -377,8 +377,9 @@ def test_a_tus_file_changed_on_disk_is_not_stored(
     assert_nothing_stored("s3")
 
 
-def test_put_original_file_checks_the_digest(storage: str, tmp_path: Path) -> None:
+def test_put_original_file_checks_the_digest(storage: str, db_url: str, tmp_path: Path) -> None:
     backend = get_backend()
+    assert str(tmp_path) in str(get_settings().media_root)  # this test's own store
     f = tmp_path / "clip.bin"
     data = os.urandom(6 * 1024 * 1024)  # more than one part on S3
     f.write_bytes(data)
