@@ -32,7 +32,7 @@ from tests.faults.conftest import small_disk  # noqa: F401
 from tests.ingest.conftest import store_files, upload
 from tests.ingest.test_tus import TUS, create, patch
 from tests.s3 import moto, on_s3, other_node, storage, switch_to_s3  # noqa: F401
-from tests.storage.conftest import MotoServer
+from tests.storage.conftest import MotoServer, start_moto
 
 __all__ = ["moto", "on_s3", "other_node", "small_disk", "storage"]
 
@@ -427,3 +427,36 @@ def test_a_full_local_disk_on_s3_is_a_507_and_keeps_nothing_in_the_bucket(
     assert r.status_code == 507 and r.json()["error"] == "insufficient_storage", r.text
     assert sent  # parts had gone out before the disk filled up
     assert_nothing_stored("s3")
+
+
+def test_the_store_process_dying_mid_upload_is_a_503(
+    tmp_path: Path,
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    big_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dedicated S3 server killed after the first part (its connections refused from
+    then on): 503 naming it, no row, no custody event, no local temp file."""
+    server = start_moto(tmp_path)
+    try:
+        backend = switch_to_s3(monkeypatch, server, tmp_path / "node")
+        real = backend.client.upload_part
+
+        def upload_part(**kw: Any) -> Any:
+            if kw["PartNumber"] == 2:
+                server.stop()
+            return real(**kw)
+
+        monkeypatch.setattr(backend.client, "upload_part", upload_part)
+        r = upload(client, contributor, new_clip(), big_clip.read_bytes())
+    finally:
+        server.stop()
+    assert r.status_code == 503 and r.json()["error"] == "storage_unavailable", r.text
+    assert server.url in r.json()["detail"]
+    files = store_files(media_root())
+    assert files["tmp"] == [] and files["originals"] == []
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Media)) == 0
+        assert s.scalar(select(func.count()).where(CustodyEvent.action == "media.ingested")) == 0
