@@ -39,10 +39,10 @@ __all__ = ["moto", "on_s3", "other_node", "small_disk", "storage"]
 
 @pytest.fixture(scope="session")
 def big_clip(phone_clip: Path, media_dir: Path) -> Path:
-    """A valid MP4 of a bit more than two 5 MiB parts (the video, then a ``free`` atom
-    of random bytes), so S3 sees a real multipart upload of three parts."""
+    """A valid MP4 of a bit more than one 5 MiB part (the video, then a ``free`` atom of
+    random bytes), so S3 sees a real multipart upload (two parts)."""
     out = media_dir / "big.mp4"
-    n = 2 * 5 * 1024 * 1024 + 123_457
+    n = 5 * 1024 * 1024 + 123_457
     out.write_bytes(phone_clip.read_bytes() + struct.pack(">I", 8 + n) + b"free" + os.urandom(n))
     return out
 
@@ -195,7 +195,7 @@ def test_too_large_is_a_413_and_keeps_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = big_clip.read_bytes()
-    monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", str(len(data) - 1000))  # past two parts
+    monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", str(len(data) - 1000))  # past one part
     get_settings.cache_clear()
 
     def body() -> Any:  # no Content-Length: the limit bites while streaming
@@ -224,7 +224,7 @@ def test_an_invalid_file_is_refused_and_leaves_nothing(
     data, status = {
         "text": (b"hello, this is not a video at all\n" * 20, 415),
         "truncated": (truncated_clip.read_bytes(), 422),
-        "garbage-parts": (os.urandom(11 * 1024 * 1024), 415),  # sent in parts, then refused
+        "garbage-parts": (os.urandom(6 * 1024 * 1024), 415),  # sent in parts, then refused
     }[case]
     r = upload(client, contributor, new_clip(), data)
     assert r.status_code == status, r.text
