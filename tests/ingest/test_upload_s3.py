@@ -108,12 +108,26 @@ def test_raw_upload(
     new_clip: Any,
     phone_clip: Path,
     big_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = (phone_clip if size == "small" else big_clip).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
+    sent: list[int] = []
+    if storage == "s3":  # count the bytes that go to the store
+        backend = get_backend()
+        for op in ("upload_part", "put_object"):
+            real = getattr(backend.client, op)
+
+            def counted(real: Any = real, **kw: Any) -> Any:
+                sent.append(len(kw["Body"]))
+                return real(**kw)
+
+            monkeypatch.setattr(backend.client, op, counted)
     code = new_clip()
     r = upload(client, contributor, code, data, name="VID_0001.mp4")
     assert r.status_code == 201, r.text
+    if storage == "s3":  # once: in parts, or one PUT when smaller than a part
+        assert sum(sent) == len(data) and len(sent) == (1 if size == "small" else 2)
     body = r.json()
     assert body["sha256"] == sha and body["size"] == len(data) and body["via"] == "raw"
     assert body["metadata"]["width"] == 160 and body["processing"]["state"] == "queued"
