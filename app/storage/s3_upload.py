@@ -6,7 +6,10 @@ The receiving pipe hands each block to :meth:`StagedUpload.feed`, which cuts par
 multipart upload of a staging key (``staging/<host>-<pid>-<id>``). At most one part is
 being cut, one waits in the queue and one is in flight, whatever the file's size: when the
 store is slower than the client, ``feed`` waits, the pipe waits, and TCP slows the client
-down. The bytes go to the store once. The SHA-256 is not taken here: the pipe took it, and
+down (measured against moto_server with 16 MiB parts, fed 4 MiB blocks: the process grew
+by 52 MiB for 256 MiB sent and 56 MiB for 768 MiB). The bytes go to the store once.
+:meth:`StagedUpload.drain` sends the last part and completes the staging object while the
+caller fsyncs and probes its temp file. The SHA-256 is not taken here: the pipe took it, and
 :meth:`StagedUpload.finish` stores the object under that digest (create-only copy from the
 staging key, which is then removed). A file smaller than one part is held in memory and
 sent with one create-only PUT to its final key, so it never has a staging object.
