@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     # staging objects and multipart uploads older than this are swept (a dead upload)
     s3_staging_stale_seconds: int = Field(default=24 * 3600, ge=60)
     s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # public playback copies, posters and keyframes answer with a 307 to a presigned GET
+    # URL valid this long (app/web/stored.py); never the original, never a team route
+    s3_presign: bool = False
+    s3_presign_seconds: int = Field(default=300, ge=30, le=3600)
 
     # evidence packages (app/evidence/): the bag-info.txt Source-Organization
     evidence_organization: str = "Video evidence archive"
