@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from app.config import get_settings
 from app.errors import NotFound
+from app.storage import missing
 from app.storage.backend import ORIGINALS
 from app.storage.configured import get_backend
 from app.storage.local import LocalBackend
@@ -55,6 +56,7 @@ def stored_response(
         return FileResponse(backend.path(key), media_type=media_type, headers=headers)
     found = backend.stat(key)
     if found is None:
+        missing.note(key)  # the public listings stop linking it for a while
         raise NotFound("the file is gone")
     size = found.size
     base = {**headers, "Accept-Ranges": "bytes"}
@@ -94,6 +96,9 @@ def public_response(
 
     backend = get_backend()
     assert isinstance(backend, S3Backend)
+    if backend.stat(key) is None:  # no URL to nothing
+        missing.note(key)
+        raise NotFound("the file is gone")
     seconds = settings.s3_presign_seconds
     # a browser may keep the redirect for half the URL's life: what it follows then is
     # still valid; "private": a shared cache must not hand one user's URL to others
