@@ -57,3 +57,11 @@ class ClientGone(AppError):
 
     status = 400
     code = "client_disconnected"
+
+
+class UploadCorrupt(AppError):
+    """The bytes to store are not the ones received and hashed (the local file changed
+    under us): nothing is stored."""
+
+    status = 500
+    code = "upload_corrupt"

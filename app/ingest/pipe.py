@@ -8,6 +8,11 @@ the GIL on large buffers. Each stage keeps its batches in order (one thread each
 ``depth`` batches are in flight: when both stages fall behind, ``feed`` waits, the server
 stops reading the socket and TCP slows the client down, so memory stays bounded (about
 ``(depth + 1) * block``) whatever the file size.
+
+With a ``tee`` (the object store's side of an upload, ``Backend.begin_original``), a third
+single-thread stage hands the same batches to it; it cuts them into parts and sends them
+from its own thread, waiting when two parts are outstanding, so the store's pace slows
+the pipe exactly as the disk's does (app/storage/s3_upload.py).
 """
 
 from __future__ import annotations
@@ -16,23 +21,34 @@ import asyncio
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from app.config import get_settings
 from app.kit.priority import lower_thread_priority
 from app.storage import HashingFile
 
+if TYPE_CHECKING:
+    from app.storage.backend import StagedOriginal
+
 
 class BlockPipe:
     def __init__(
-        self, target: HashingFile, *, block: int, depth: int = 2, nice: int | None = None
+        self,
+        target: HashingFile,
+        *,
+        block: int,
+        depth: int = 2,
+        nice: int | None = None,
+        tee: StagedOriginal | None = None,
     ) -> None:
         self.target = target
+        self.tee = tee
         self.block = max(1, block)
         self.depth = max(1, depth)
         self.fed = 0  # bytes handed in so far
         self._chunks: list[bytes] = []
         self._gathered = 0
-        self._inflight: deque[tuple[Future[None], Future[None]]] = deque()
+        self._inflight: deque[tuple[Future[None], ...]] = deque()
         # Both threads run ARCHIVE_UPLOAD_NICE nicer than the request threads, so readers
         # keep their latency while uploads arrive (bench/README.md, "Under load").
         nice = get_settings().upload_nice if nice is None else nice
@@ -41,6 +57,13 @@ class BlockPipe:
         )
         self._disk = ThreadPoolExecutor(
             1, "upload-write", initializer=lower_thread_priority, initargs=(nice,)
+        )
+        self._store = (
+            None
+            if tee is None
+            else ThreadPoolExecutor(
+                1, "upload-store", initializer=lower_thread_priority, initargs=(nice,)
+            )
         )
 
     async def feed(self, chunk: bytes) -> None:
@@ -63,23 +86,29 @@ class BlockPipe:
         batch, self._chunks, self._gathered = self._chunks, [], 0
         while len(self._inflight) >= self.depth:
             await self._wait_oldest()
-        self._inflight.append(
-            (
-                self._hash.submit(self.target.hash_chunks, batch),
-                self._disk.submit(self.target.write_chunks, batch),
-            )
+        stages: tuple[Future[None], ...] = (
+            self._hash.submit(self.target.hash_chunks, batch),
+            self._disk.submit(self.target.write_chunks, batch),
         )
+        if self._store is not None:
+            stages += (self._store.submit(self._tee_chunks, batch),)
+        self._inflight.append(stages)
+
+    def _tee_chunks(self, batch: list[bytes]) -> None:
+        assert self.tee is not None
+        for chunk in batch:
+            self.tee.feed(chunk)
 
     async def _wait_oldest(self) -> None:
-        hashed, written = self._inflight.popleft()
-        await asyncio.wrap_future(hashed)
-        await asyncio.wrap_future(written)
+        for stage in self._inflight.popleft():
+            await asyncio.wrap_future(stage)
 
     def close(self) -> None:
         """Stop the threads, waiting for the batch each is on (a few milliseconds at most:
         this runs on error paths, before the file is closed or removed)."""
-        for executor in (self._hash, self._disk):
-            executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self._hash, self._disk, self._store):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
         self._inflight.clear()
         self._chunks.clear()
 
@@ -92,4 +121,7 @@ class BlockPipe:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None and self.tee is not None:
+            # first, so a store stage waiting for the sender returns at once
+            await asyncio.to_thread(self.tee.abort)
         self.close()

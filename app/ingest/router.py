@@ -24,6 +24,7 @@ from app.ingest.streaming import stream_multipart, stream_raw
 from app.jobs import service as jobs
 from app.kit.digits import parse_int
 from app.storage import MediaStore, Written, derivatives, get_store
+from app.storage.configured import get_backend
 from app.web.session import SessionDep, UnitOfWorkRoute, writes
 from app.web.stored import stored_response
 
@@ -149,16 +150,28 @@ async def receive(
     checked = await run_in_threadpool(check)
     await release_before_stream(session)
     block = settings.upload_chunk_bytes
+    tee = get_backend().begin_original(limit)  # S3: the body streams to the bucket too
     try:
         if multipart:
             form = await stream_multipart(
-                request.stream(), ctype, store, limit=limit, block=block, check=service.validate
+                request.stream(),
+                ctype,
+                store,
+                limit=limit,
+                block=block,
+                check=service.validate,
+                tee=tee,
             )
             written, name, claimed = form.written, form.filename, form.content_type
             via, fields = "multipart", form.fields
         else:
             written = await stream_raw(
-                request.stream(), store, limit=limit, block=block, check=service.validate
+                request.stream(),
+                store,
+                limit=limit,
+                block=block,
+                check=service.validate,
+                tee=tee,
             )
             name, claimed, via = _filename_from(request, filename), ctype, "raw"
             fields = {}

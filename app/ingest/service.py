@@ -29,6 +29,7 @@ from app.ingest.exceptions import (
     InvalidVideo,
     MediaNotFound,
     UnsupportedVideoFile,
+    UploadCorrupt,
 )
 from app.ingest.models import INGEST_STEPS, Keyframe, Media
 from app.jobs import service as jobs
@@ -38,6 +39,8 @@ from app.kit.clock import utcnow
 from app.public import changes as public_changes
 from app.public.jobs import queue_playback
 from app.storage import Busy, MediaStore, Promotion, Written, get_store, out_of_space
+from app.storage.backend import Stored
+from app.storage.configured import get_backend
 from app.video import SENSITIVE_FIELDS, UnsupportedVideo, VideoError, probe
 
 ACCEPTED_TYPES = ("application/octet-stream", "video/")
@@ -102,7 +105,11 @@ def ingest(
     The validation may already have run while the file was fsynced (``written.checked``).
 
     Order: duplicate check, validation, atomic promote + directory fsync, row flush, custody
-    event, job queued. The caller's transaction boundary commits (and then the job is sent).
+    event, job queued. On the object store (ARCHIVE_STORAGE=s3) the promote is the
+    create-only copy of what streamed to the bucket (``written.staged``; a tus upload's
+    file is sent now) into ``originals/<sha256>``, and the local file then goes; any
+    failure before it aborts the staged upload.
+    The caller's transaction boundary commits (and then the job is sent).
     Until that transaction ends the promotion keeps its intent in tmp/ and its lock: if the
     commit fails, or the process dies first, the sweep finds the intent and moves the
     unreferenced original to quarantine/ (app/storage/tempfiles.py). ``keep_source``: a
@@ -113,7 +120,9 @@ def ingest(
     """
     store = store or get_store()
     sha = written.sha256
+    remote = written.staged is not None or get_settings().storage != "local"
     promotion: Promotion | None = None
+    stored: Stored | None = None
     try:
         # locked: the clip cannot be verified while its footage lands (and is checked again,
         # as the upload may have taken a while)
@@ -123,20 +132,31 @@ def ingest(
         if (dup := _duplicate(session, sha)) is not None:
             raise dup
         info = written.checked() if written.checked else validate(written.path)
-        try:
-            promotion = store.promote(written)
-        except Busy:
-            raise DuplicateMedia(
-                f"these exact bytes (SHA-256:{sha}) are being archived by another upload right now",
-                extra={"sha256": sha},
-            ) from None
-        except OSError as exc:
-            if out_of_space(exc):
-                raise space.disk_full() from exc
-            raise
-        on_transaction_end(session, promotion.end)
+        if remote:
+            stored = _store_remote(written)
+        else:
+            try:
+                promotion = store.promote(written)
+            except Busy:
+                raise DuplicateMedia(
+                    f"these exact bytes (SHA-256:{sha}) are being archived by another upload "
+                    "right now",
+                    extra={"sha256": sha},
+                ) from None
+            except OSError as exc:
+                if out_of_space(exc):
+                    raise space.disk_full() from exc
+                raise
+            on_transaction_end(session, promotion.end)
     finally:
-        if promotion is None and not keep_source:
+        if remote:
+            if stored is None and written.staged is not None:
+                written.staged.abort()
+            if not keep_source:
+                written.path.unlink(missing_ok=True)  # the original is in the bucket
+            elif stored is not None:
+                _remove_after_commit(session, written.path)
+        elif promotion is None and not keep_source:
             written.path.unlink(missing_ok=True)
         if written.release is not None:
             written.release()
@@ -185,6 +205,29 @@ def ingest(
     session.flush()
     faults.point("before_commit")
     return media
+
+
+def _store_remote(written: Written) -> Stored:
+    """Put the original in the object store: from what streamed there while it arrived
+    (``written.staged``), or from the complete local file (a finished tus upload), its
+    SHA-256 re-checked on the way. Create-only; the same bytes already there are reused."""
+    try:
+        if written.staged is not None:
+            return written.staged.finish(written.sha256, written.size)
+        return get_backend().put_original_file(written.path, written.sha256, written.size)
+    except ValueError as exc:  # the bytes changed between receiving and storing
+        raise UploadCorrupt(f"the upload was not stored: {exc}") from None
+
+
+def _remove_after_commit(session: Session, path: Path) -> None:
+    """A resumable upload's local bytes go once its row is committed (until then a failed
+    commit leaves them for the client to finish again)."""
+
+    def end(committed: bool) -> None:
+        if committed:
+            path.unlink(missing_ok=True)
+
+    on_transaction_end(session, end)
 
 
 def _clean_name(name: str | None) -> str | None:

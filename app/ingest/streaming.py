@@ -11,6 +11,11 @@ disk is a 507 (:mod:`app.ingest.space`).
 Once the body is in, the file is fsynced; a ``check`` (the caller's ffprobe validation)
 runs on the complete file at the same time, so the disk flush and the probe overlap
 instead of adding up after the last byte (see :func:`_finish`).
+
+With a ``tee`` (ARCHIVE_STORAGE=s3: ``Backend.begin_original``) the same batches also
+stream to the object store as they arrive (app/storage/s3_upload.py); the temp file is
+then only for the validation. Its last part is sent while the file is fsynced and probed.
+The returned ``Written`` carries it (``Written.staged``); on any error it is aborted.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
 from app.ingest.pipe import BlockPipe
 from app.kit import faults
 from app.storage import MediaStore, TempWrite, Written, out_of_space
+from app.storage.backend import StagedOriginal
 
 MAX_FIELD_BYTES = 64 * 1024
 
@@ -46,7 +52,20 @@ def _too_large(limit: int) -> UploadTooLarge:
 Check = Callable[[Path], Any]
 
 
-async def _finish(temp: TempWrite, check: Check | None) -> Written:
+async def _finish(temp: TempWrite, check: Check | None, tee: StagedOriginal | None) -> Written:
+    """:func:`_finish_file` while the tee's last part goes out."""
+    if tee is None:
+        return await _finish_file(temp, check)
+    draining = asyncio.ensure_future(run_in_threadpool(tee.drain))
+    try:
+        written = await _finish_file(temp, check)
+    finally:
+        await asyncio.wait([draining])
+    draining.result()  # raises what failed while sending
+    return dataclasses.replace(written, staged=tee)
+
+
+async def _finish_file(temp: TempWrite, check: Check | None) -> Written:
     """fsync and close ``temp``; meanwhile run ``check`` on the complete file.
 
     For a 1 GiB upload the final fsync takes 0.05-1.5 s (the disk flushing what direct I/O
@@ -65,18 +84,23 @@ async def _finish(temp: TempWrite, check: Check | None) -> Written:
     return dataclasses.replace(written, checked=checking.result)  # returns or re-raises
 
 
-def _open(store: MediaStore, limit: int) -> TempWrite:
+def _open(store: MediaStore, limit: int, tee: StagedOriginal | None) -> TempWrite:
     try:
         return store.open_temp(limit)
     except OSError as exc:
+        if tee is not None:
+            tee.abort()  # nothing was sent yet: no network call
         if out_of_space(exc):
             raise space.disk_full() from exc
         raise
 
 
-def _failed(temp: TempWrite, exc: BaseException) -> BaseException:
-    """Remove the temp file; the exception to raise (a full disk becomes a 507)."""
+async def _failed(temp: TempWrite, tee: StagedOriginal | None, exc: BaseException) -> BaseException:
+    """Remove the temp file and drop what the tee sent; the exception to raise (a full
+    disk becomes a 507)."""
     temp.discard()
+    if tee is not None:
+        await run_in_threadpool(tee.abort)
     if isinstance(exc, OSError) and out_of_space(exc):
         return space.disk_full()
     return exc
@@ -89,19 +113,20 @@ async def stream_raw(
     limit: int,
     block: int,
     check: Check | None = None,
+    tee: StagedOriginal | None = None,
 ) -> Written:
-    temp = _open(store, limit)
+    temp = _open(store, limit, tee)
     try:
-        async with BlockPipe(temp, block=block) as pipe:
+        async with BlockPipe(temp, block=block, tee=tee) as pipe:
             async for chunk in chunks:
                 if pipe.fed + len(chunk) > limit:
                     raise _too_large(limit)
                 await pipe.feed(chunk)
             await pipe.drain()
         faults.point("after_temp_write")
-        written = await _finish(temp, check)
+        written = await _finish(temp, check, tee)
     except BaseException as exc:
-        err = _failed(temp, exc)
+        err = await _failed(temp, tee, exc)
         if err is exc:
             raise
         raise err from exc
@@ -196,6 +221,7 @@ async def stream_multipart(
     block: int,
     file_field: str = "file",
     check: Check | None = None,
+    tee: StagedOriginal | None = None,
 ) -> MultipartResult:
     _, opts = parse_options_header(content_type)
     boundary = opts.get(b"boundary")
@@ -214,9 +240,9 @@ async def stream_multipart(
             "on_part_end": col.on_part_end,
         },
     )
-    temp = _open(store, limit)
+    temp = _open(store, limit, tee)
     try:
-        async with BlockPipe(temp, block=block) as pipe:
+        async with BlockPipe(temp, block=block, tee=tee) as pipe:
             async for chunk in chunks:
                 if not chunk:
                     continue
@@ -240,9 +266,9 @@ async def stream_multipart(
             await _hand_on(col, pipe, limit)
             await pipe.drain()
         faults.point("after_temp_write")
-        written = await _finish(temp, check)
+        written = await _finish(temp, check, tee)
     except BaseException as exc:
-        err = _failed(temp, exc)
+        err = await _failed(temp, tee, exc)
         if err is exc:
             raise
         raise err from exc

@@ -30,11 +30,17 @@ from app.kit import faults
 from app.kit.clock import utcnow
 from app.kit.digits import parse_int
 from app.storage import get_store, out_of_space
+from app.storage.backend import StorageDenied, StorageUnavailable
 from app.web.session import SessionDep, UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api/v1/uploads", tags=["resumable uploads (tus)"], route_class=UnitOfWorkRoute
 )
+
+
+KEEP_BYTES = (InsufficientStorage, StorageUnavailable, StorageDenied)
+"""Failures of the last PATCH that keep the upload: the disk is full, or the object store
+cannot be reached. The bytes stay on this node; the client resends that PATCH later."""
 
 
 class TusVersionMismatch(AppError):
@@ -211,7 +217,7 @@ async def patch(
                 )
             except AppError as exc:
                 await run_in_threadpool(session.rollback)
-                if isinstance(exc, InsufficientStorage):  # kept: resend the last PATCH later
+                if isinstance(exc, KEEP_BYTES):  # kept: resend the last PATCH later
                     exc.headers = {**exc.headers, **here}
                     raise
                 await run_in_threadpool(tus.mark_failed, upload_id, exc.message)

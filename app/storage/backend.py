@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from app.errors import AppError
@@ -68,6 +69,27 @@ class ObjectStat:
     modified: float  # POSIX time
 
 
+class StagedOriginal(Protocol):
+    """An original being streamed into the store while it is also written to a local temp
+    file (which is validated on the complete file): the store's side of the tee
+    (app/ingest/streaming.py). Bytes go out as they arrive, under a staging name; only
+    :meth:`finish` puts them under ``originals/<sha256>``."""
+
+    def feed(self, block: bytes) -> None:
+        """Hand on the next bytes (waits while too many are buffered; raises what failed
+        while sending, e.g. StorageUnavailable)."""
+
+    def drain(self) -> None:
+        """Send everything buffered that can go before the digest is known, and wait."""
+
+    def finish(self, sha256: str, size: int) -> Stored:
+        """Every byte is fed: store them create-only as ``originals/<sha256>`` (the digest
+        the receiving pipe took) and remove the staging object."""
+
+    def abort(self) -> None:
+        """Drop what was sent (nothing is kept under a staging name); no error if done."""
+
+
 def original_key(sha256: str) -> str:
     if not SHA_RE.match(sha256):
         raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
@@ -115,6 +137,16 @@ class Backend(Protocol):
         """Stream an original in, taking its SHA-256 on the way, and store it under
         ``originals/<sha256>`` without ever overwriting an object there: the same bytes
         already stored are reused. More than ``limit`` bytes: StorageTooLarge, nothing kept."""
+
+    def begin_original(self, limit: int) -> StagedOriginal | None:
+        """Start streaming an original into the store beside its local temp file (the
+        upload routes tee the body into both). None: the temp file itself is what gets
+        promoted (the local backend: ``MediaStore.promote``)."""
+
+    def put_original_file(self, path: Path, sha256: str, size: int) -> Stored:
+        """Store the complete file ``path`` as ``originals/<sha256>`` (create-only; the same
+        bytes already stored are reused), re-checking its SHA-256 and size while sending:
+        a mismatch stores nothing and raises ValueError."""
 
     def put_derivative(self, key: str, data: bytes) -> None:
         """Create or replace a derivative object."""

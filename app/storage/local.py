@@ -24,7 +24,7 @@ from app.storage.backend import (
 from app.storage.derivatives import PLAYBACK_DIR
 from app.storage.fixity import FileCheck, Throttle, check_file
 from app.storage.fs import fsync_dir, makedirs_durable
-from app.storage.store import MediaStore, TooLarge
+from app.storage.store import MediaStore, TooLarge, Written
 
 READ_BLOCK = 1024 * 1024
 
@@ -67,6 +67,34 @@ class LocalBackend:
         except BaseException:
             temp.discard()
             raise
+        return self._keep(written)
+
+    def begin_original(self, limit: int) -> None:
+        """None: the upload's temp file is what ``MediaStore.promote`` puts in place."""
+        return None
+
+    def put_original_file(self, path: Path, sha256: str, size: int) -> Stored:
+        """A copy of ``path`` (hashed while copied) becomes the original ``sha256``; the
+        file itself is left alone."""
+        temp = self.store.open_temp(size)
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(READ_BLOCK):
+                    temp.write(block)
+            written = temp.finish()
+        except TooLarge as exc:
+            raise ValueError(f"{path} has more than the {size} bytes expected") from exc
+        except BaseException:
+            temp.discard()
+            raise
+        if (written.sha256, written.size) != (sha256, size):
+            written.discard()
+            raise ValueError(
+                f"{path} no longer has SHA-256:{sha256} and {size} bytes; nothing was stored"
+            )
+        return self._keep(written)
+
+    def _keep(self, written: Written) -> Stored:
         try:
             promotion = self.store.promote(written)
         except BaseException:

@@ -26,6 +26,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -52,6 +53,7 @@ from app.storage.backend import (
 )
 from app.storage.fixity import MISSING, UNREADABLE, FileCheck, Throttle, check_chunks
 from app.storage.owned import HOST_TAG
+from app.storage.s3_upload import StagedUpload, put_file
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -192,6 +194,17 @@ class S3Backend:
         finally:
             with contextlib.suppress(ClientError, BotoCoreError):  # else the sweep removes it
                 self.client.delete_object(Bucket=self.bucket, Key=staging)
+
+    def begin_original(self, limit: int) -> StagedUpload:
+        """An original streamed to a staging key while it arrives (app/storage/s3_upload.py)."""
+        staging = f"{STAGING}{HOST_TAG}-{os.getpid()}-{uuid.uuid4().hex}"
+        return StagedUpload(self, staging, _Multipart(self, staging), limit=limit)
+
+    def put_original_file(self, path: Path, sha256: str, size: int) -> Stored:
+        """A complete local file (a finished tus upload) into ``originals/<sha256>``: sent
+        in parts from the file, its SHA-256 re-taken on the way (ValueError when it
+        differs: nothing is stored)."""
+        return put_file(self, self.begin_original(size), path, sha256, size)
 
     def _put_small(self, sha: str, data: bytes) -> Stored:
         key = original_key(sha)

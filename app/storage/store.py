@@ -35,13 +35,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.storage import owned, tempfiles
 from app.storage.fs import fsync_dir, makedirs_durable
 from app.storage.space import free_bytes
 from app.storage.tempfiles import References
 from app.storage.writer import HashingFile
+
+if TYPE_CHECKING:
+    from app.storage.backend import StagedOriginal
 
 log = logging.getLogger("archive.storage")
 
@@ -90,12 +93,18 @@ class Written:
     keeps a duplicate, so the lock outlives the writer until the row's transaction ends)."""
     release: Callable[[], None] | None = None
     """Closes the writer's descriptor (after the promotion, or after removing the file)."""
+    staged: StagedOriginal | None = None
+    """The same bytes streamed to the object store (ARCHIVE_STORAGE=s3) while the file was
+    written: the original is stored from there, and the file is only for validation."""
 
     def discard(self) -> None:
-        """Remove the written file and close the writer's descriptor (a refused upload)."""
+        """Remove the written file and close the writer's descriptor (a refused upload);
+        drop what was streamed to the object store."""
         self.path.unlink(missing_ok=True)
         if self.release is not None:
             self.release()
+        if self.staged is not None:
+            self.staged.abort()
 
 
 class TempWrite(HashingFile):
