@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ingest
 from _common import MACHINE_NOTE, app_server, free_port, server_pid, verdict
 from ingest import make_file, make_unique, proc_cpu, proc_status, send_sendfile, setup
 
@@ -57,7 +58,46 @@ BUF = 1024 * 1024
 
 
 # -- the counting proxy (its own process, so its copying does not share our GIL) ----------
-def _pump(src: socket.socket, dst: socket.socket, counter: Any, done: threading.Event) -> None:
+class _Http:
+    """Finds the message heads in one direction of an HTTP/1.1 connection (bodies by
+    Content-Length; anything chunked stops the parsing, never the forwarding)."""
+
+    def __init__(self, on_head: Any) -> None:
+        self.on_head = on_head  # (first line, headers) -> length of the body that follows
+        self.head = b""
+        self.skip = 0
+        self.broken = False
+
+    def feed(self, view: memoryview) -> None:
+        i, n = 0, len(view)
+        while i < n and not self.broken:
+            if self.skip:
+                k = min(self.skip, n - i)
+                self.skip -= k
+                i += k
+                continue
+            taken = min(n, i + 16384) - i
+            before = len(self.head)
+            self.head += bytes(view[i : i + taken])
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                i += taken
+                self.broken = len(self.head) > 65536
+                continue
+            i += end + 4 - before
+            lines = self.head[:end].decode("latin-1").split("\r\n")
+            self.head = b""
+            headers = {
+                k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
+            }
+            if "chunked" in headers.get("transfer-encoding", ""):
+                self.broken = True
+            self.skip = self.on_head(lines[0], headers)
+
+
+def _pump(
+    src: socket.socket, dst: socket.socket, counter: Any, done: threading.Event, http: _Http
+) -> None:
     buf = bytearray(BUF)
     view = memoryview(buf)
     try:
@@ -65,6 +105,7 @@ def _pump(src: socket.socket, dst: socket.socket, counter: Any, done: threading.
             dst.sendall(view[:n])
             with counter.get_lock():
                 counter.value += n
+            http.feed(view[:n])
     except OSError:
         pass
     finally:
@@ -76,17 +117,45 @@ def _pump(src: socket.socket, dst: socket.socket, counter: Any, done: threading.
         done.set()
 
 
-def _proxy(port: int, target: int, up: Any, down: Any, ready: Any) -> None:
+def _connection(client: socket.socket, store: socket.socket, up: Any, down: Any, log: Any) -> None:
+    """Forward both ways; log each request: sent at, answered at, method, path, status."""
+    pending: list[tuple[float, str, str]] = []
+    lock = threading.Lock()
+
+    def request(line: str, headers: dict[str, str]) -> int:
+        method, path = (line.split() + ["", ""])[:2]
+        with lock:
+            pending.append((time.time(), method, path))
+        return int(headers.get("content-length", 0) or 0)
+
+    def response(line: str, headers: dict[str, str]) -> int:
+        status = (line.split() + ["", ""])[1]
+        if status.startswith("1"):
+            return 0  # 100 Continue: the real answer follows
+        with lock:
+            sent, method, path = pending.pop(0) if pending else (0.0, "?", "?")
+            log.write(f"{sent:.6f} {time.time():.6f} {method} {path} {status}\n")
+            log.flush()
+        return 0 if method == "HEAD" else int(headers.get("content-length", 0) or 0)
+
+    done = threading.Event()
+    args_up = (client, store, up, done, _Http(request))
+    threading.Thread(target=_pump, args=args_up, daemon=True).start()
+    threading.Thread(
+        target=_pump, args=(store, client, down, done, _Http(response)), daemon=True
+    ).start()
+
+
+def _proxy(port: int, target: int, up: Any, down: Any, ready: Any, log_path: str) -> None:
     server = socket.create_server(("127.0.0.1", port), backlog=64)
+    log = open(log_path, "a")  # noqa: SIM115 - for the life of this process
     ready.set()
     while True:
         client, _ = server.accept()
         store = socket.create_connection(("127.0.0.1", target))
         for s in (client, store):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        done = threading.Event()
-        threading.Thread(target=_pump, args=(client, store, up, done), daemon=True).start()
-        threading.Thread(target=_pump, args=(store, client, down, done), daemon=True).start()
+        _connection(client, store, up, down, log)
 
 
 @dataclass
@@ -95,22 +164,32 @@ class Proxy:
     up: Any  # bytes client -> store
     down: Any  # bytes store -> client
     proc: Any
+    log: Path  # one line per request: sent at, answered at, method, path, status
 
     def sent(self) -> int:
         return int(self.up.value)
 
+    def requests(self, since: float, until: float) -> list[tuple[float, float, str, str]]:
+        out = []
+        for line in self.log.read_text().splitlines():
+            sent, answered, method, path, _ = line.split(" ", 4)
+            if since <= float(sent) <= until:
+                out.append((float(sent), float(answered), method, path))
+        return sorted(out)
+
 
 @contextlib.contextmanager
-def counting_proxy(target_port: int) -> Iterator[Proxy]:
+def counting_proxy(target_port: int, log: Path) -> Iterator[Proxy]:
     ctx = mp.get_context("fork")
     up, down, ready = ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event()
     port = free_port()
-    proc = ctx.Process(target=_proxy, args=(port, target_port, up, down, ready), daemon=True)
+    args = (port, target_port, up, down, ready, str(log))
+    proc = ctx.Process(target=_proxy, args=args, daemon=True)
     proc.start()
     try:
         if not ready.wait(10):
             raise RuntimeError("the counting proxy did not start")
-        yield Proxy(f"http://127.0.0.1:{port}", up, down, proc)
+        yield Proxy(f"http://127.0.0.1:{port}", up, down, proc, log)
     finally:
         proc.terminate()
         proc.join(5)
@@ -182,6 +261,38 @@ def boto3_get_sha256(client: Any, bucket: str, key: str) -> str:
     return h.hexdigest()
 
 
+def operation(method: str, path: str) -> str:
+    """The S3 operation of a logged request (what the archive and boto3 send)."""
+    key, _, query = path.partition("?")
+    if "partNumber=" in query:
+        return "UploadPart"
+    if method == "POST" and query.startswith("uploads"):
+        return "CreateMultipartUpload"
+    if method == "POST" and "uploadId=" in query:
+        return "CompleteMultipartUpload"
+    if method == "DELETE" and "uploadId=" in query:
+        return "AbortMultipartUpload"
+    if method == "PUT" and "/originals/" in key:
+        return "CopyObject or PutObject"  # the archive copies staging -> originals/<sha256>
+    return {"HEAD": "HeadObject", "DELETE": "DeleteObject", "GET": "GetObject"}.get(method, method)
+
+
+def timeline(requests: list[tuple[float, float, str, str]], origin: float) -> str:
+    """Store requests from ``origin`` on, consecutive same operations merged: "op xN a-b s"."""
+    out: list[list[Any]] = []
+    for sent, answered, method, path in requests:
+        op = operation(method, path)
+        if out and out[-1][0] == op:
+            out[-1][1] += 1
+            out[-1][3] = max(out[-1][3], answered)
+        else:
+            out.append([op, 1, sent, answered])
+    return "; ".join(
+        f"{op}{f' x{n}' if n > 1 else ''} {a - origin:+.2f}..{b - origin:+.2f}s"
+        for op, n, a, b in out
+    )
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -192,8 +303,11 @@ class Round:
     api_sent: int
     api_rss: int  # peak VmRSS during the upload - VmRSS before it
     api_cpu: float
+    api_tail: float  # from the client's last byte to the 201
     peer: float
     peer_sent: int
+    serial: float  # boto3 upload_file with one part in flight at a time
+    copy: float  # a server-side CopyObject of the file inside moto (no bytes from us)
     check: list[float] = field(default_factory=list)
     plain: list[float] = field(default_factory=list)
 
@@ -215,7 +329,10 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="s3-", dir=base) as tmp:
         work = Path(tmp)
-        with moto_server(work / "moto.log") as moto_port, counting_proxy(moto_port) as proxy:
+        with (
+            moto_server(work / "moto.log") as moto_port,
+            counting_proxy(moto_port, work / "requests.log") as proxy,
+        ):
             rounds, note = measure(args, work, size, part, runs, proxy)
     load_after = uptime()
     report(rounds, note, size, part, load_before, load_after)
@@ -256,6 +373,9 @@ def measure(
     video = work / "big.ts"
     make_file(video, size)
     transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part)
+    serial_transfer = TransferConfig(
+        multipart_threshold=part, multipart_chunksize=part, max_concurrency=1
+    )
     note = ""
     rounds: list[Round] = []
     with app_server(env, work / "server.log") as url:
@@ -266,10 +386,17 @@ def measure(
             target = f"{url}/api/v1/clips/{code}/media?filename=big.ts"
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "video/mp2t"}
             rss0, cpu0, sent0 = proc_status(pid, "VmRSS"), proc_cpu(pid), proxy.sent()
+            ingest.SENT.clear()
+            wall0 = time.time()
             with RssSampler(pid) as rss:
                 start = time.perf_counter()
                 status, text = send_sendfile(target, video, headers)
                 api = time.perf_counter() - start
+            tail = start + api - ingest.SENT[-1]
+            wall_end = time.time()
+            after = proxy.requests(wall_end - tail, wall_end)
+            late = timeline(after, wall_end - tail)
+            ops = [operation(m, p) for _, _, m, p in proxy.requests(wall0, wall_end)]
             if status != 201:
                 raise SystemExit(f"upload failed: {status} {text[:500]}")
             api_sent, api_cpu = proxy.sent() - sent0, proc_cpu(pid) - cpu0
@@ -277,7 +404,24 @@ def measure(
             start = time.perf_counter()
             client.upload_file(str(video), bucket, f"peer/{sha}", Config=transfer)
             peer = time.perf_counter() - start
-            r = Round(api, api_sent, rss.peak - rss0, api_cpu, peer, proxy.sent() - sent0)
+            peer_sent = proxy.sent() - sent0
+            peer_log = timeline(proxy.requests(time.time() - peer, time.time()), time.time() - peer)
+            start = time.perf_counter()
+            client.upload_file(str(video), bucket, f"serial/{sha}", Config=serial_transfer)
+            serial = time.perf_counter() - start
+            serial_log = timeline(
+                proxy.requests(time.time() - serial, time.time()), time.time() - serial
+            )
+            start = time.perf_counter()
+            client.copy_object(
+                Bucket=bucket,
+                Key=f"copy/{sha}",
+                CopySource={"Bucket": bucket, "Key": f"serial/{sha}"},
+            )
+            copy = time.perf_counter() - start
+            for k in (f"serial/{sha}", f"copy/{sha}"):
+                client.delete_object(Bucket=bucket, Key=k)
+            r = Round(api, api_sent, rss.peak - rss0, api_cpu, tail, peer, peer_sent, serial, copy)
             if backend.stat(original_key(sha)) is None:
                 # the server kept the upload elsewhere (ingest not on S3): check the peer's
                 # copy, put in place inside the store
@@ -298,10 +442,17 @@ def measure(
             client.delete_object(Bucket=bucket, Key=f"peer/{sha}")
             rounds.append(r)
             print(
-                f"  round {n + 1}: API {api:.2f}s, boto3 {peer:.2f}s; fixity "
+                f"  round {n + 1}: API {api:.2f}s (after the last byte {tail:.2f}s), boto3 "
+                f"{peer:.2f}s, boto3 one part at a time {serial:.2f}s, server-side copy "
+                f"{copy:.2f}s; RSS +{r.api_rss / 1e6:.1f} MB; fixity "
                 f"{min(r.check):.2f}s vs get+sha256 {min(r.plain):.2f}s",
                 flush=True,
             )
+            counts = {op: ops.count(op) for op in dict.fromkeys(ops)}
+            print(f"    the API upload's store requests: {counts}")
+            print(f"    after the client's last byte (t=0; the 201 at +{tail:.2f}s): {late}")
+            print(f"    boto3 (t=0 its start): {peer_log}")
+            print(f"    boto3, one part at a time: {serial_log}")
     return rounds, note
 
 
