@@ -57,6 +57,7 @@ class StagedUpload:
         self._drained = False
         self._completed = False  # the staging object exists
         self._finished = False
+        self._ending = threading.Lock()  # drain() and abort() one at a time
 
     # -- receiving -------------------------------------------------------------------
     def feed(self, block: bytes) -> None:
@@ -130,6 +131,10 @@ class StagedUpload:
     def drain(self) -> None:
         """Send the last part and complete the staging object, once every byte is fed (a
         file smaller than one part stays in memory for :meth:`finish`)."""
+        with self._ending:
+            self._drain()
+
+    def _drain(self) -> None:
         if self._drained:
             self._raise()
             return
@@ -159,6 +164,8 @@ class StagedUpload:
             raise RuntimeError("this upload was aborted or finished already")
         try:
             self.drain()
+            if self._aborted:
+                raise RuntimeError("this upload was aborted while it was finished")
             if size != self.fed:
                 raise ValueError(f"{self.fed} bytes were sent to the store, not {size}")
             if not self._completed:  # smaller than one part: one create-only PUT
@@ -179,12 +186,13 @@ class StagedUpload:
         """Drop everything sent (waits up to ABORT_WAIT s for a part in flight)."""
         if self._finished or self._aborted:
             return
-        self._aborted = True  # the sender drops what is queued
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._stop_sender(ABORT_WAIT)
-        self.upload.abort()
-        self._remove_staging()
+        self._aborted = True  # the sender drops what is queued; a drain stops short
+        with self._ending:  # not while a drain (in another thread) completes the upload
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._stop_sender(ABORT_WAIT)
+            self.upload.abort()
+            self._remove_staging()
 
     def _remove_staging(self) -> None:
         if not self._completed:
