@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     # the workers' node-local copies of originals and derivatives read from the bucket
     # (MEDIA_ROOT/cache/, app/storage/working.py): least recently used ones go above this
     s3_cache_bytes: int = Field(default=10 * 1024**3, ge=0)
+    # public playback copies, posters and keyframes answer with a 307 to a presigned GET
+    # URL valid this long (app/web/stored.py); never the original, never a team route
+    s3_presign: bool = False
+    s3_presign_seconds: int = Field(default=300, ge=30, le=3600)
 
     # evidence packages (app/evidence/): the bag-info.txt Source-Organization
     evidence_organization: str = "Video evidence archive"

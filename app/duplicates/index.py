@@ -14,7 +14,10 @@ workers); until it is ready :meth:`FrameIndex.search` raises :class:`IndexWarmin
 high-water mark (the largest ``frame_hash.id``; ids only grow) every
 ``ARCHIVE_DUPLICATES_REFRESH_SECONDS`` and adds the new rows, so every node converges on
 the same rows; when rows vanished (a re-hash replaces a clip's rows, a clip is deleted) it
-rebuilds.
+rebuilds. A search refreshes first too, so it sees every row committed before it. The
+poller and the request threads may refresh at once: rows are added only above the mark
+as it stands under the lock (never twice), and a rebuild read before rows were added by
+another thread is dropped rather than applied (never back to an older state).
 
 **Fallback.** :func:`search_database` answers the same question with no index: PostgreSQL
 ``bit_count(bit(256) # bit(256))``, SQLite a registered ``pdq_distance`` function.
@@ -95,6 +98,8 @@ class FrameIndex:
         mark = session.scalar(select(func.max(FrameHash.id))) or 0
         rows = [r for r in self._rows(session, 0) if r[0] <= mark]
         with self._lock:
+            if self.ready and mark < self.high_water:
+                return  # another thread loaded newer rows meanwhile: never go back to older
             self._reset()
             self._add(rows)
             self.high_water = mark
@@ -142,10 +147,11 @@ class FrameIndex:
             self.build(session)
             return len(self)
         rows = self._rows(session, mark)
-        if rows:
-            with self._lock:
+        with self._lock:  # another thread may have added some of them meanwhile
+            rows = [r for r in rows if r[0] > self.high_water]
+            if rows:
                 self._add(rows)
-                self.high_water = max(self.high_water, rows[-1][0])
+                self.high_water = rows[-1][0]
         return len(rows)
 
     def search(self, hashes: Sequence[bytes], *, radius: int = MATCH_DISTANCE) -> list[Hit]:

@@ -59,9 +59,12 @@ async def _finish(temp: TempWrite, check: Check | None, tee: StagedOriginal | No
     draining = asyncio.ensure_future(run_in_threadpool(tee.drain))
     try:
         written = await _finish_file(temp, check)
-    finally:
-        await asyncio.wait([draining])
-    draining.result()  # raises what failed while sending
+    except BaseException:
+        await asyncio.wait([draining])  # the caller aborts the tee once it is done
+        if not draining.cancelled():
+            draining.exception()  # retrieved: the file's error is the one reported
+        raise
+    await draining  # raises what failed while sending
     return dataclasses.replace(written, staged=tee)
 
 

@@ -272,7 +272,11 @@ def open_writer(store: MediaStore, upload: Upload) -> Writer:
     if fh is None and settle_upload(store, upload.id, housekeeping.references()):
         fh = _lock(path)  # a promotion that never committed gave its bytes back
     if fh is None:
-        raise UploadGone("the bytes of this upload are gone from the server; start a new upload")
+        raise UploadGone(
+            "the bytes of this upload are not on this server: a resumable upload continues "
+            "on the node that received its first bytes (route by the upload URL), or they "
+            "are gone; start a new upload"
+        )
     try:
         if os.fstat(fh.fileno()).st_size < upload.received:
             raise AppError(

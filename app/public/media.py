@@ -3,7 +3,8 @@
 Media of a clip is served only while the clip is published: a retracted, unpublished or
 unknown clip is a 404 for every file. The original is never served here; the playback copy
 is a separate, metadata-stripped derivative (app/public/playback.py). Files come from the
-storage backend (app/web/stored.py: Range with 206 and 416 on both backends).
+storage backend (app/web/stored.py: Range with 206 and 416 on both backends), or with
+``ARCHIVE_S3_PRESIGN`` on S3 are a 307 to a short-lived presigned URL of the store.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.public import cache, iiif, pages, repository, service, sources
 from app.web.session import SessionDep, UnitOfWorkRoute
-from app.web.stored import stored_response
+from app.web.stored import public_response
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -29,7 +30,7 @@ MEDIA_CACHE = "public, max-age=3600"
 
 
 def _file(key: str, media_type: str, request: Request) -> Response:
-    return stored_response(
+    return public_response(
         key,
         media_type,
         range_header=request.headers.get("range"),

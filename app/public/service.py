@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -325,7 +325,8 @@ def visible_media(session: Session, code: str) -> sources.MediaInfo:
     info = sources.media(session, [row.id]).get(row.id)
     if info is None:
         raise NotFound(f"clip {code} has no public media", field="code")
-    return info
+    # a media route asks the store itself, whatever the jobs recorded (app/public/sources.py)
+    return replace(info, playback_done=None)
 
 
 # -- the change feed -------------------------------------------------------------------

@@ -25,6 +25,8 @@ from app.custody.models import CustodyEvent
 from app.db import fetch_rows
 from app.duplicates.models import DuplicateCandidate
 from app.ingest.models import Keyframe, Media
+from app.jobs.models import ProcessingJob
+from app.public.jobs import PLAYBACK
 from app.review.models import ChecklistEntry, ChecklistTemplateItem, Correction
 from app.storage import derivatives
 from app.video.blur import Region
@@ -40,6 +42,9 @@ class MediaInfo:
     height: int | None
     generation: str | None
     blur: bool = False  # the public sees the face-blurred derivatives (app/public/faceblur.py)
+    # the playback job (app/public/tasks.py) finished for this original: its copy (and, for
+    # a blurred clip, the blurred images) were made; None: not read from the database
+    playback_done: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,14 @@ def _statements() -> _Statements:
             Media.probe,
             Media.derivative_generation,
             Clip.identifiable_people,
+            select(ProcessingJob.state)
+            .where(
+                ProcessingJob.clip_id == Media.clip_id,
+                ProcessingJob.step == PLAYBACK,
+                ProcessingJob.original_sha256 == Media.sha256,
+            )
+            .limit(1)
+            .scalar_subquery(),
         )
         .join(Clip, Clip.id == Media.clip_id)
         .where(Media.clip_id.in_(ids), Media.correction_id.is_(None)),
@@ -164,7 +177,7 @@ def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
     out: dict[int, MediaInfo] = {}
     from app.public.faceblur import applies
 
-    for clip_id, sha, probe, generation, people in rows:
+    for clip_id, sha, probe, generation, people, playback_state in rows:
         probe = probe or {}
         out[clip_id] = MediaInfo(
             sha256=sha,
@@ -173,6 +186,7 @@ def media(session: Session, clip_ids: list[int]) -> dict[int, MediaInfo]:
             height=_num(probe.get("height"), int),
             generation=generation,
             blur=applies(bool(people)),
+            playback_done=playback_state == "done",
         )
     return out
 
@@ -281,13 +295,12 @@ def playback_object(info: MediaInfo) -> str | None:
     """The storage key of the public playback copy, if it exists (on either backend): the
     face-blurred one for a clip the public sees blurred."""
     from app.storage.backend import playback_key, public_key
-    from app.storage.configured import get_backend
 
     if info.blur:
         key = public_key(info.sha256, derivatives.BLURRED_PLAYBACK)
     else:
         key = playback_key(info.sha256)
-    return key if get_backend().stat(key) is not None else None
+    return key if _stored(key, info.playback_done) else None
 
 
 def image_object(info: MediaInfo, name: str | int) -> str | None:
@@ -297,14 +310,35 @@ def image_object(info: MediaInfo, name: str | int) -> str | None:
     if info.generation is None:
         return None
     from app.storage.backend import derivative_key, public_key
-    from app.storage.configured import get_backend
 
     filename = derivatives.keyframe(name) if isinstance(name, int) else IMAGE_NAMES[name]
     if info.blur:
         key = public_key(info.sha256, derivatives.BLURRED_DIR, info.generation, filename)
     else:
         key = derivative_key(info.sha256, info.generation, filename)
-    return key if get_backend().stat(key) is not None else None
+    # a generation is recorded once its keyframes and poster are stored (app/ingest/tasks.py)
+    made = info.playback_done if info.blur else True
+    return key if _stored(key, made) else None
+
+
+def _stored(key: str, recorded: bool | None) -> bool:
+    """Whether the object is in the store. On local disk a stat is cheap, so it is asked.
+    On S3 that is a HEAD, and a listing of N clips would cost 2N of them: there the database
+    decides (``recorded``: the job that makes the object finished), unless a request found
+    the object missing lately (app/storage/missing.py); the media routes still ask the store
+    (app/web/stored.py), so a file that is not there is a 404 in any case."""
+    from app.storage import missing
+    from app.storage.configured import get_backend
+
+    backend = get_backend()
+    if backend.name == "local":
+        return backend.stat(key) is not None
+    if recorded is not None:
+        return recorded and not missing.recently(key)
+    if backend.stat(key) is None:
+        missing.note(key)
+        return False
+    return True
 
 
 def blur_regions(session: Session, clip_id: int) -> list[Region]:

@@ -8,6 +8,11 @@ frame's 16x16 PDQ DCT block, written by the hashes step so that the match step g
 dihedral variants without decoding the video again: app/ingest/frame_hashes.py). The public playback
 copy lives outside the derivatives tree, whose generation directories are swept:
 ``MEDIA_ROOT/public/<aa>/<bb>/<sha256>/playback.mp4`` (app/public/tasks.py).
+
+These are the local backend's places; every caller names the files by their storage keys
+(app/storage/backend.py: ``derivatives/<sha256>/<generation>/<name>``, ``public/<sha256>/...``,
+the preview under ``derivatives/<sha256>/preview/``), which LocalBackend maps onto them and
+S3 stores as objects; processing reads and writes them through app/storage/working.py.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ The receiving pipe hands each block to :meth:`StagedUpload.feed`, which cuts par
 multipart upload of a staging key (``staging/<host>-<pid>-<id>``). At most one part is
 being cut, one waits in the queue and one is in flight, whatever the file's size: when the
 store is slower than the client, ``feed`` waits, the pipe waits, and TCP slows the client
-down. The bytes go to the store once. The SHA-256 is not taken here: the pipe took it, and
+down (measured against moto_server with 16 MiB parts, fed 4 MiB blocks: the process grew
+by 52 MiB for 256 MiB sent and 56 MiB for 768 MiB). The bytes go to the store once.
+:meth:`StagedUpload.drain` sends the last part and completes the staging object while the
+caller fsyncs and probes its temp file. The SHA-256 is not taken here: the pipe took it, and
 :meth:`StagedUpload.finish` stores the object under that digest (create-only copy from the
 staging key, which is then removed). A file smaller than one part is held in memory and
 sent with one create-only PUT to its final key, so it never has a staging object.
@@ -57,6 +60,7 @@ class StagedUpload:
         self._drained = False
         self._completed = False  # the staging object exists
         self._finished = False
+        self._ending = threading.Lock()  # drain() and abort() one at a time
 
     # -- receiving -------------------------------------------------------------------
     def feed(self, block: bytes) -> None:
@@ -130,6 +134,10 @@ class StagedUpload:
     def drain(self) -> None:
         """Send the last part and complete the staging object, once every byte is fed (a
         file smaller than one part stays in memory for :meth:`finish`)."""
+        with self._ending:
+            self._drain()
+
+    def _drain(self) -> None:
         if self._drained:
             self._raise()
             return
@@ -159,6 +167,8 @@ class StagedUpload:
             raise RuntimeError("this upload was aborted or finished already")
         try:
             self.drain()
+            if self._aborted:
+                raise RuntimeError("this upload was aborted while it was finished")
             if size != self.fed:
                 raise ValueError(f"{self.fed} bytes were sent to the store, not {size}")
             if not self._completed:  # smaller than one part: one create-only PUT
@@ -179,12 +189,13 @@ class StagedUpload:
         """Drop everything sent (waits up to ABORT_WAIT s for a part in flight)."""
         if self._finished or self._aborted:
             return
-        self._aborted = True  # the sender drops what is queued
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._stop_sender(ABORT_WAIT)
-        self.upload.abort()
-        self._remove_staging()
+        self._aborted = True  # the sender drops what is queued; a drain stops short
+        with self._ending:  # not while a drain (in another thread) completes the upload
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._stop_sender(ABORT_WAIT)
+            self.upload.abort()
+            self._remove_staging()
 
     def _remove_staging(self) -> None:
         if not self._completed:

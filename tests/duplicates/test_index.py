@@ -109,3 +109,50 @@ def test_match_step_records_a_reencoded_copy_and_fallback_agrees(
             (h.query, h.frame_id, h.distance) for h in frame_index.search_database(s, hashes)
         }
         assert from_index == from_db and len(from_db) >= len(hashes)
+
+
+class _Snapshot:
+    """What one database session sees of the frame_hash table (its rows, as _rows gives
+    them): enough for FrameIndex.build and refresh, which ask for max(id), count(*) and
+    the rows above a mark."""
+
+    def __init__(self, rows: list[tuple[int, int, float, bytes]]) -> None:
+        self.rows = rows
+
+    def scalar(self, statement: Any) -> int:
+        sql = str(statement).lower()
+        if "max(" in sql:
+            return max((r[0] for r in self.rows), default=0)
+        mark = statement.compile().params["id_1"]
+        return sum(1 for r in self.rows if r[0] <= mark)
+
+
+@pytest.mark.nodb
+def test_concurrent_refreshes_neither_lose_nor_double_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The poller thread and a search's own refresh run at once in every API process: a
+    rebuild read before another thread added new rows must not drop them (the node would
+    miss the new clip), and rows fetched by both must be added once."""
+    hashes, _ = _planted(3, 0, seed=1)
+    rows = [(i + 1, i + 1, 0.0, h) for i, h in enumerate(hashes)]
+    nested: list[_Snapshot] = []
+
+    def fetch(session: _Snapshot, after: int) -> list[tuple[int, int, float, bytes]]:
+        if nested:  # another thread refreshes while this one is between read and add
+            idx.refresh(nested.pop())  # type: ignore[arg-type]
+        return [r for r in session.rows if r[0] > after]
+
+    monkeypatch.setattr(frame_index.FrameIndex, "_rows", staticmethod(fetch))
+    idx = frame_index.FrameIndex(mih_above=10**9)
+    old, new = _Snapshot(rows[:2]), _Snapshot(rows)
+    idx.build(old)  # type: ignore[arg-type]
+    nested.append(new)
+    idx.build(old)  # (a rebuild) read the old rows; meanwhile the new one was added
+    assert idx.high_water == 3 and sorted(idx._ids.tolist()) == [1, 2, 3]
+    assert {h.clip_id for h in idx.search([hashes[2]])} == {3}
+
+    idx = frame_index.FrameIndex(mih_above=10**9)  # (fetch refreshes this one now)
+    idx.build(old)  # type: ignore[arg-type]
+    nested.append(new)
+    assert idx.refresh(new) == 0  # type: ignore[arg-type]  # the nested refresh added row 3
+    assert sorted(idx._ids.tolist()) == [1, 2, 3]  # once
+    assert len(idx.search([hashes[2]])) == 1

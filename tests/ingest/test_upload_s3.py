@@ -28,19 +28,21 @@ from app.jobs.models import ProcessingJob
 from app.storage.backend import original_key
 from app.storage.configured import get_backend
 from app.storage.s3 import S3Backend
+from tests.faults.conftest import small_disk  # noqa: F401
 from tests.ingest.conftest import store_files, upload
 from tests.ingest.test_tus import TUS, create, patch
-from tests.s3 import moto, on_s3, other_node, storage  # noqa: F401
+from tests.s3 import moto, on_s3, other_node, storage, switch_to_s3  # noqa: F401
+from tests.storage.conftest import MotoServer, start_moto
 
-__all__ = ["moto", "on_s3", "other_node", "storage"]
+__all__ = ["moto", "on_s3", "other_node", "small_disk", "storage"]
 
 
 @pytest.fixture(scope="session")
 def big_clip(phone_clip: Path, media_dir: Path) -> Path:
-    """A valid MP4 of a bit more than two 5 MiB parts (the video, then a ``free`` atom
-    of random bytes), so S3 sees a real multipart upload of three parts."""
+    """A valid MP4 of a bit more than one 5 MiB part (the video, then a ``free`` atom of
+    random bytes), so S3 sees a real multipart upload (two parts)."""
     out = media_dir / "big.mp4"
-    n = 2 * 5 * 1024 * 1024 + 123_457
+    n = 5 * 1024 * 1024 + 123_457
     out.write_bytes(phone_clip.read_bytes() + struct.pack(">I", 8 + n) + b"free" + os.urandom(n))
     return out
 
@@ -106,12 +108,26 @@ def test_raw_upload(
     new_clip: Any,
     phone_clip: Path,
     big_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = (phone_clip if size == "small" else big_clip).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
+    sent: list[int] = []
+    if storage == "s3":  # count the bytes that go to the store
+        backend = get_backend()
+        for op in ("upload_part", "put_object"):
+            real = getattr(backend.client, op)
+
+            def counted(real: Any = real, **kw: Any) -> Any:
+                sent.append(len(kw["Body"]))
+                return real(**kw)
+
+            monkeypatch.setattr(backend.client, op, counted)
     code = new_clip()
     r = upload(client, contributor, code, data, name="VID_0001.mp4")
     assert r.status_code == 201, r.text
+    if storage == "s3":  # once: in parts, or one PUT when smaller than a part
+        assert sum(sent) == len(data) and len(sent) == (1 if size == "small" else 2)
     body = r.json()
     assert body["sha256"] == sha and body["size"] == len(data) and body["via"] == "raw"
     assert body["metadata"]["width"] == 160 and body["processing"]["state"] == "queued"
@@ -193,7 +209,7 @@ def test_too_large_is_a_413_and_keeps_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = big_clip.read_bytes()
-    monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", str(len(data) - 1000))  # past two parts
+    monkeypatch.setenv("ARCHIVE_MAX_UPLOAD_BYTES", str(len(data) - 1000))  # past one part
     get_settings.cache_clear()
 
     def body() -> Any:  # no Content-Length: the limit bites while streaming
@@ -222,7 +238,7 @@ def test_an_invalid_file_is_refused_and_leaves_nothing(
     data, status = {
         "text": (b"hello, this is not a video at all\n" * 20, 415),
         "truncated": (truncated_clip.read_bytes(), 422),
-        "garbage-parts": (os.urandom(11 * 1024 * 1024), 415),  # sent in parts, then refused
+        "garbage-parts": (os.urandom(6 * 1024 * 1024), 415),  # sent in parts, then refused
     }[case]
     r = upload(client, contributor, new_clip(), data)
     assert r.status_code == status, r.text
@@ -352,5 +368,110 @@ def test_a_tus_upload_continues_only_on_the_node_that_has_its_bytes(
     assert patch(client, contributor, url, 0, data[:1000]).status_code == 204
     other_node()
     r = patch(client, contributor, url, 1000, data[1000:])
-    assert r.status_code == 410 and "start a new upload" in r.json()["detail"], r.text
+    assert r.status_code == 410, r.text
+    assert "the node that received its first bytes" in r.json()["detail"]
     assert_nothing_stored("s3")
+
+
+def test_a_tus_file_changed_on_disk_is_not_stored(
+    on_s3: S3Backend, client: Any, contributor: Any, new_clip: Any, big_clip: Path
+) -> None:
+    """The SHA-256 taken while the bytes arrived is checked again while the file goes to
+    the bucket: one flipped byte on the local disk between two PATCHes stores nothing."""
+    data = big_clip.read_bytes()
+    url = create(client, contributor, new_clip(), len(data))
+    half = len(data) // 2
+    assert patch(client, contributor, url, 0, data[:half]).status_code == 204
+    (path,) = (media_root() / "uploads").iterdir()
+    with open(path, "r+b") as fh:  # the disk (or someone) changes a byte already received
+        fh.seek(half - 10)
+        fh.write(bytes([data[half - 10] ^ 1]))
+    r = patch(client, contributor, url, half, data[half:])
+    assert r.status_code == 500 and r.json()["error"] == "upload_corrupt", r.text
+    assert "no longer has the SHA-256" in r.json()["detail"]
+    assert_nothing_stored("s3")
+
+
+def test_put_original_file_checks_the_digest(storage: str, db_url: str, tmp_path: Path) -> None:
+    backend = get_backend()
+    assert str(tmp_path) in str(get_settings().media_root)  # this test's own store
+    f = tmp_path / "clip.bin"
+    data = os.urandom(6 * 1024 * 1024)  # more than one part on S3
+    f.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(ValueError, match="SHA-256"):
+        backend.put_original_file(f, hashlib.sha256(b"other").hexdigest(), len(data))
+    assert list(backend.list("originals/")) == []
+    stored = backend.put_original_file(f, sha, len(data))
+    assert stored.created and b"".join(backend.read(original_key(sha))) == data
+    assert not backend.put_original_file(f, sha, len(data)).created  # reused
+    assert f.read_bytes() == data  # the source is left alone
+    if isinstance(backend, S3Backend):
+        assert s3_leftovers(backend) == ([], [])
+
+
+def test_a_full_local_disk_on_s3_is_a_507_and_keeps_nothing_in_the_bucket(
+    small_disk: Path,
+    moto: MotoServer,  # noqa: F811
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The validation copy fills the node's 20 MiB tmpfs after some parts went to the
+    bucket: 507 as on local disk, the multipart upload aborted, the temp file gone."""
+    backend = switch_to_s3(monkeypatch, moto, small_disk)
+    monkeypatch.setenv("ARCHIVE_MIN_FREE_BYTES", str(1024 * 1024))
+    get_settings.cache_clear()
+    data = os.urandom(25 * 1024 * 1024)
+    sent: list[int] = []
+    real = backend.client.upload_part
+    monkeypatch.setattr(
+        backend.client, "upload_part", lambda **kw: sent.append(kw["PartNumber"]) or real(**kw)
+    )
+
+    def pieces() -> Any:  # no Content-Length: only the reserve is checked up front
+        for i in range(0, len(data), 512 * 1024):
+            yield data[i : i + 512 * 1024]
+
+    r = client.post(
+        f"/api/v1/clips/{new_clip()}/media",
+        content=pieces(),
+        headers={**contributor.headers, "Content-Type": "video/mp4"},
+    )
+    assert r.status_code == 507 and r.json()["error"] == "insufficient_storage", r.text
+    assert sent  # parts had gone out before the disk filled up
+    assert_nothing_stored("s3")
+
+
+def test_the_store_process_dying_mid_upload_is_a_503(
+    tmp_path: Path,
+    client: Any,
+    contributor: Any,
+    new_clip: Any,
+    big_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dedicated S3 server killed after the first part (its connections refused from
+    then on): 503 naming it, no row, no custody event, no local temp file."""
+    server = start_moto(tmp_path)
+    try:
+        backend = switch_to_s3(monkeypatch, server, tmp_path / "node")
+        real = backend.client.upload_part
+
+        def upload_part(**kw: Any) -> Any:
+            if kw["PartNumber"] == 2:
+                server.stop()
+            return real(**kw)
+
+        monkeypatch.setattr(backend.client, "upload_part", upload_part)
+        r = upload(client, contributor, new_clip(), big_clip.read_bytes())
+    finally:
+        server.stop()
+    assert r.status_code == 503 and r.json()["error"] == "storage_unavailable", r.text
+    assert server.url in r.json()["detail"]
+    files = store_files(media_root())
+    assert files["tmp"] == [] and files["originals"] == []
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Media)) == 0
+        assert s.scalar(select(func.count()).where(CustodyEvent.action == "media.ingested")) == 0
