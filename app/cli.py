@@ -450,6 +450,9 @@ _register_evidence_commands(app)
 from app.duplicates.commands import register as _register_duplicate_commands  # noqa: E402
 
 _register_duplicate_commands(app)
+from app.ingest.storage_commands import register as _register_storage_commands  # noqa: E402
+
+_register_storage_commands(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,8 +106,10 @@ def still_pdq(im: Image.Image) -> PdqResult:
 
 def keyframe_pdq(session: Session, code: str, position: int) -> PdqResult:
     """PDQ of one of the archive's own keyframes."""
-    path = ingest.derivative_file(session, code, derivatives.keyframe(position))
-    with Image.open(path) as im:
+    with (
+        ingest.derivative_file(session, code, derivatives.keyframe(position)) as path,
+        Image.open(path) as im,
+    ):
         return still_pdq(im.convert("RGB"))
 
 

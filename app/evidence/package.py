@@ -7,7 +7,10 @@ both stored (an original after its first fixity read) is not hashed again: the m
 take the stored checksums, and :func:`write_tar` copies it into the tar inside the kernel
 (``copy_file_range``, else ``sendfile``), so its bytes never pass through Python. Any
 other payload file is read once, in 1 MiB blocks, and hashed from the same blocks that go
-out. Memory stays constant whatever the size of the original. The manifests come after
+out. A payload file in an object store (ARCHIVE_STORAGE=s3) has no path but a reader of
+its chunks (``PayloadFile.chunks``, the backend's ``read``): it streams from the bucket
+through Python, hashed on the way unless both checksums are stored, its length checked.
+Memory stays constant whatever the size of the original. The manifests come after
 the payload (a tar's order is free, and a directory has none), then the tag manifests,
 which cover every other tag file.
 
@@ -23,7 +26,7 @@ import os
 import tarfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,15 +41,23 @@ BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 @dataclass(frozen=True)
 class PayloadFile:
     name: str  # under data/, e.g. "data/original/IRN091.mp4"
-    path: Path
+    path: Path | None  # a local file; None: read through ``chunks``
     size: int
     sha256: str | None = None  # known already (the original's stored checksum)
     sha512: str | None = None  # known already (taken by the original's first fixity read)
+    chunks: Callable[[], Iterable[bytes]] | None = None  # an object store's reader
 
     @property
     def known(self) -> bool:
         """Both checksums are stored: the file is copied, never hashed again."""
         return bool(self.sha256 and self.sha512)
+
+    def blocks(self) -> Iterator[bytes]:
+        """The file's bytes, exactly ``size`` of them (a short read is an OSError)."""
+        if self.path is not None:
+            return _plain(self.path, self.size)
+        assert self.chunks is not None, f"{self.name}: neither a path nor a reader"
+        return _counted(self.chunks(), self.size, self.name)
 
 
 @dataclass
@@ -82,19 +93,11 @@ def _read(p: PayloadFile, digests: dict[str, dict[str, str]]) -> Iterator[bytes]
     export then runs at the speed of the disk, not of SHA-512."""
     hashers = [hashlib.new(a) for a in ALGORITHMS if not (a == "sha256" and p.sha256)]
     pending: deque[Future[None]] = deque()
-    done = 0
-    with (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-hash") as pool,
-        open(p.path, "rb", buffering=0) as fh,
-    ):
-        while done < p.size:
-            block = fh.read(min(BLOCK, p.size - done))
-            if not block:
-                raise OSError(f"{p.path} ended after {done} of {p.size} bytes")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-hash") as pool:
+        for block in p.blocks():
             pending.append(pool.submit(_update, hashers, block))
             while len(pending) > HASH_AHEAD:
                 pending.popleft().result()
-            done += len(block)
             yield block
         for f in pending:
             f.result()
@@ -114,6 +117,18 @@ def _plain(path: Path, size: int) -> Iterator[bytes]:
                 raise OSError(f"{path} ended after {done} of {size} bytes")
             done += len(block)
             yield block
+
+
+def _counted(chunks: Iterable[bytes], size: int, name: str) -> Iterator[bytes]:
+    """The chunks of a stored object, checked to add up to ``size`` bytes."""
+    done = 0
+    for block in chunks:
+        if done + len(block) > size:
+            raise OSError(f"{name} is longer than its record's {size} bytes")
+        done += len(block)
+        yield block
+    if done != size:
+        raise OSError(f"{name} ended after {done} of {size} bytes")
 
 
 def _manifest(entries: dict[str, dict[str, str]], algorithm: str) -> bytes:
@@ -136,7 +151,7 @@ def members(plan: BagPlan) -> Iterator[Member]:
         if p.known:
             assert p.sha256 and p.sha512
             payload[p.name] = {"sha256": p.sha256, "sha512": p.sha512}
-            yield Member(p.name, p.size, _plain(p.path, p.size), source=p.path)
+            yield Member(p.name, p.size, p.blocks(), source=p.path)
         else:
             yield Member(p.name, p.size, _read(p, payload))
     missing = [p.name for p in plan.payload if p.name not in payload]

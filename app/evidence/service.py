@@ -1,8 +1,10 @@
 """Evidence packages: what goes into a clip's bag, read from the other domains' services.
 
 :func:`plan_bag` writes the export to the custody log (``evidence.exported``) and returns
-a :class:`BagPlan` holding everything the stream needs: the files by path (the original
-and its derivatives) and every tag file as bytes. Nothing in the stream touches the
+a :class:`BagPlan` holding everything the stream needs: the files by path on the local
+backend, or by key in the bucket on S3 (the original and its current derivatives; an
+original that is missing or of the wrong size is refused before anything is logged), and
+every tag file as bytes. Nothing in the stream touches the
 database, so the HTTP route commits before the first byte is sent.
 
 The bag (see README, "Evidence and proof")::
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,9 +35,12 @@ from app.evidence import proofs
 from app.evidence.package import BagPlan, PayloadFile
 from app.evidence.readme import readme_text
 from app.ingest import service as ingest
+from app.ingest.exceptions import MediaNotFound
 from app.kit.clock import utcnow
 from app.review import checklist
-from app.storage import get_store
+from app.storage.backend import derivative_key, original_key
+from app.storage.configured import get_backend
+from app.storage.local import LocalBackend
 
 EXTENSIONS = {"mov": "mp4", "matroska": "mkv", "avi": "avi", "mpegts": "ts", "flv": "flv"}
 REVIEW_ACTIONS = ("review.transition", "review.approved")
@@ -91,19 +97,59 @@ def _video_object(record: dict[str, Any], media: Any, probe: dict[str, Any]) -> 
 
 
 def _payload(code: str, media: Any) -> list[PayloadFile]:
-    store = get_store()
+    """The original and the current generation's derivatives: local files (copied in the
+    kernel when their checksums are stored), or objects streamed from the bucket."""
+    backend = get_backend()
     ext = EXTENSIONS.get(media.container.split(",")[0], "bin")
-    original = store.original_path(media.sha256)
+    name = f"data/original/{code}.{ext}"
+    key = original_key(media.sha256)
+    found = backend.stat(key)
+    if found is None:
+        raise MediaNotFound(
+            f"the original of clip {code} is missing from the store (run `archive fixity "
+            f"{code}`); no package was made"
+        )
+    if found.size != media.size:
+        raise Conflict(
+            f"the original of {code} is {found.size} bytes in the store, its record says "
+            f"{media.size}; a package of it would not verify. Run `archive fixity {code}`.",
+            code="original_not_intact",
+        )
+    if isinstance(backend, LocalBackend):
+        return [PayloadFile(name, backend.path(key), media.size, media.sha256, media.sha512)]
     files = [
-        PayloadFile(f"data/original/{code}.{ext}", original, media.size, media.sha256, media.sha512)
-    ]
-    if media.derivative_generation:
-        folder = store.generation_dir(media.sha256, media.derivative_generation)
-        if folder.is_dir():
-            for p in sorted(folder.iterdir()):
-                if p.is_file():
-                    files.append(PayloadFile(f"data/derivatives/{p.name}", p, p.stat().st_size))
+        PayloadFile(
+            name, None, media.size, media.sha256, media.sha512,
+            chunks=partial(backend.read, key, 0, media.size),
+        )
+    ]  # fmt: skip
     return files
+
+
+def _derived(media: Any) -> list[PayloadFile]:
+    if not media.derivative_generation:
+        return []
+    backend = get_backend()
+    if isinstance(backend, LocalBackend):
+        folder = backend.store.generation_dir(media.sha256, media.derivative_generation)
+        if not folder.is_dir():
+            return []
+        return [
+            PayloadFile(f"data/derivatives/{p.name}", p, p.stat().st_size)
+            for p in sorted(folder.iterdir())
+            if p.is_file()
+        ]
+    prefix = derivative_key(media.sha256, media.derivative_generation) + "/"
+    out = []
+    for o in sorted(backend.list(prefix), key=lambda o: o.key):
+        rest = o.key[len(prefix) :]
+        if "/" not in rest:  # the generation's own files, as on disk
+            out.append(
+                PayloadFile(
+                    f"data/derivatives/{rest}", None, o.size, chunks=partial(backend.read, o.key)
+                )
+            )
+    return out
 
 
 def plan_bag(session: Session, code: str, *, actor: str) -> BagPlan:
@@ -124,7 +170,7 @@ def plan_bag(session: Session, code: str, *, actor: str) -> BagPlan:
             code="original_not_intact",
             extra={"fixity_status": media.fixity_status},
         )
-    payload = _payload(clip.code, media) if media is not None else []
+    payload = [*_payload(clip.code, media), *_derived(media)] if media is not None else []
     earlier = len(custody.events_for_clip(session, clip.code))
     custody.record(
         session,

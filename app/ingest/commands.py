@@ -100,7 +100,8 @@ def fixity_cmd(
 
     from app.ingest import fixity
     from app.ingest.models import Media
-    from app.storage import get_store
+    from app.storage.backend import ORIGINALS, SHA_RE
+    from app.storage.configured import get_backend
     from app.tasks import bootstrap, session_scope
 
     def show(c: fixity.Checked) -> None:
@@ -112,11 +113,11 @@ def fixity_cmd(
     if code and not report.files:
         _fail(f"clip {code} has no original")
     if not code:
-        store = get_store()
         with session_scope() as session:
             known = set(session.scalars(select(Media.sha256)))
-        for sha in store.iter_originals():
-            if sha not in known:
+        for o in get_backend().list(ORIGINALS):
+            sha = o.key[len(ORIGINALS) :]
+            if SHA_RE.match(sha) and sha not in known:
                 typer.echo(f"unreferenced original (no record): SHA-256:{sha}")
     failed = len(report.failures)
     typer.echo(
@@ -132,7 +133,17 @@ def reconcile_cmd(
     quarantine: Annotated[
         bool,
         typer.Option(
-            "--quarantine", help="move untracked files to MEDIA_ROOT/quarantine/ (never deletes)"
+            "--quarantine",
+            help="move untracked files to MEDIA_ROOT/quarantine/ (never deletes; on S3 "
+            "untracked originals stay in the bucket)",
+        ),
+    ] = False,
+    remove_derivatives: Annotated[
+        bool,
+        typer.Option(
+            "--remove-derivatives",
+            help="delete derivative generations and public copies no record points at "
+            "(on S3; they can be made again by re-processing)",
         ),
     ] = False,
     min_age: Annotated[
@@ -143,29 +154,60 @@ def reconcile_cmd(
         ),
     ] = None,
 ) -> None:
-    """Compare the database with the media store: rows whose file is missing or of the
-    wrong size, files no row refers to, stale partial uploads. Dry unless --quarantine;
-    exit 1 while anything is left to look at."""
+    """Compare the database with the media store (the bucket on S3): rows whose original is
+    missing or of the wrong size, originals no row refers to, stale partial uploads, and
+    on S3 derivative generations no row points at. Dry unless --quarantine or
+    --remove-derivatives; exit 1 while anything is left to look at."""
     from app.ingest.reconcile import reconcile
     from app.storage import get_store
+    from app.storage.configured import get_backend
     from app.tasks import session_scope
 
+    backend = get_backend()
     with session_scope() as session:
         report = reconcile(
-            session, get_store(), quarantine=quarantine, actor=_actor(), min_age=min_age
+            session,
+            get_store(),
+            quarantine=quarantine,
+            actor=_actor(),
+            min_age=min_age,
+            remove_derivatives=remove_derivatives,
+            backend=backend,
         )
     for f in report.findings:
-        moved = report.quarantined.get(f.subject)
-        tail = f"  -> moved to {moved}" if moved else ""
+        tail = ""
+        if (moved := report.quarantined.get(f.subject)) is not None:
+            tail = f"  -> moved to {moved}"
+        elif f.subject in report.removed:
+            tail = f"  -> removed ({report.removed[f.subject]} object(s))"
+        elif f.subject in report.kept:
+            tail = "  -> left in the bucket (not moved: a WORM bucket cannot)"
         typer.echo(f"{f.kind}  {f.subject}  {f.detail}{tail}")
     for subject in report.young:
         typer.echo(f"skipped (too new to judge)  {subject}")
     left = len(report.unresolved)
-    mode = "" if quarantine else " (dry run: nothing changed; --quarantine moves untracked files)"
+    changed = quarantine or remove_derivatives
+    mode = (
+        ""
+        if changed
+        else " (dry run: nothing changed; --quarantine moves untracked files"
+        + (
+            ", --remove-derivatives deletes unreferenced derivatives)"
+            if backend.name != "local"
+            else ")"
+        )
+    )
+    removed = f", {len(report.removed)} derivative set(s) removed" if report.removed else ""
     typer.echo(
-        f"{len(report.findings)} finding(s), {len(report.quarantined)} quarantined, "
+        f"{len(report.findings)} finding(s), {len(report.quarantined)} quarantined{removed}, "
         f"{len(report.young)} skipped{mode}"
     )
+    if backend.name != "local" and any(f.kind == "original_without_row" for f in report.findings):
+        typer.echo(
+            "on S3, originals no record refers to are reported and left in the bucket: the "
+            "archive never moves or deletes an original (and a WORM bucket could not); look "
+            "at each one (an upload that died before its commit, or one from elsewhere)"
+        )
     if left:
         sys.exit(1)
 

@@ -12,7 +12,15 @@ Files younger than the upload timeout (``ARCHIVE_UPLOAD_TMP_STALE_SECONDS``) are
 an upload or promotion may still be writing them. The run is dry by default; with
 ``quarantine`` the untracked files (``original_without_row``, ``upload_without_row``) are
 moved to ``MEDIA_ROOT/quarantine/``, each move written to the custody log. Nothing is ever
-deleted here; every other finding is for a person to look at.
+deleted here, except with ``remove_derivatives``; every other finding is for a person to
+look at.
+
+On S3 the originals are the bucket's objects (app/ingest/consistency.py). An object no
+row refers to is reported and stays where it is, even with ``quarantine``: a WORM bucket
+(Object Lock) cannot move or delete it, and the archive never deletes an original.
+``remove_derivatives`` deletes the derivative generations and public copies no row points
+at (``derivatives_unreferenced``: rebuildable by re-processing), in one custody event.
+The age rule uses the objects' own times there.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ from app.ingest.consistency import Finding, check
 from app.ingest.models import Upload
 from app.kit.clock import utcnow
 from app.storage import MediaStore
+from app.storage.backend import Backend
+from app.storage.configured import get_backend
+from app.storage.local import LocalBackend
 
 log = logging.getLogger("archive.reconcile")
 UNTRACKED = ("original_without_row", "upload_without_row")
@@ -45,10 +56,17 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     young: list[str] = field(default_factory=list)  # untracked, but too new to judge
     quarantined: dict[str, str] = field(default_factory=dict)  # subject -> where it went
+    removed: dict[str, int] = field(default_factory=dict)  # key prefix -> objects deleted
+    kept: list[str] = field(default_factory=list)  # untracked originals left in the bucket
+    backend: str = "local"
 
     @property
     def unresolved(self) -> list[Finding]:
-        return [f for f in self.findings if f.subject not in self.quarantined]
+        return [
+            f
+            for f in self.findings
+            if f.subject not in self.quarantined and f.subject not in self.removed
+        ]
 
 
 def _age(path: Path) -> float:
@@ -58,6 +76,14 @@ def _age(path: Path) -> float:
     except FileNotFoundError:
         return 0.0
     return time.time() - max(st.st_mtime, st.st_ctime)
+
+
+def _finding_age(store: MediaStore, f: Finding) -> float | None:
+    """Seconds since an untracked thing got there; None: not judged by age."""
+    if f.modified is not None:
+        return time.time() - f.modified
+    path = _path(store, f)
+    return None if path is None else _age(path)
 
 
 def _path(store: MediaStore, f: Finding) -> Path | None:
@@ -75,24 +101,46 @@ def reconcile(
     quarantine: bool = False,
     actor: str = "system:reconcile",
     min_age: float | None = None,
+    remove_derivatives: bool = False,
+    backend: Backend | None = None,
 ) -> Report:
     settings = get_settings()
+    backend = backend or get_backend()
     young = settings.upload_tmp_stale_seconds if min_age is None else min_age
-    report = Report()
-    found = check(session, store, deep=False)
+    report = Report(backend=backend.name)
+    found = check(session, store, deep=False, backend=backend)
     found += _uploads_without_row(session, store)
     found += _stale_uploads(session, settings.upload_expire_seconds)
     for f in found:
-        path = _path(store, f)
-        if path is not None and _age(path) < young:
+        age = _finding_age(store, f)
+        if age is not None and age < young:
             report.young.append(f.subject)
         else:
             report.findings.append(f)
+    local = isinstance(backend, LocalBackend)
     if quarantine:
         for f in report.findings:
-            if f.kind in UNTRACKED:
+            if f.kind == "original_without_row" and not local:
+                report.kept.append(f.subject)  # an object store's original is never moved
+            elif f.kind in UNTRACKED:
                 _quarantine(session, store, f, actor, report)
+    if remove_derivatives:
+        _remove_derivatives(session, backend, report, actor)
     return report
+
+
+def _remove_derivatives(session: Session, backend: Backend, report: Report, actor: str) -> None:
+    for f in report.findings:
+        if f.kind != "derivatives_unreferenced":
+            continue
+        report.removed[f.subject] = backend.delete_prefix(f.subject)
+    if report.removed:
+        custody.record(
+            session,
+            actor=actor,
+            action="reconcile.derivatives_removed",
+            payload={"removed": report.removed, "backend": backend.name},
+        )
 
 
 def _uploads_without_row(session: Session, store: MediaStore) -> list[Finding]:
@@ -145,7 +193,7 @@ def scheduled() -> int:
     from app.storage import get_store
 
     with session_scope() as session:
-        report = reconcile(session, get_store())
+        report = reconcile(session, get_store(), backend=get_backend())
         if report.findings:
             kinds: dict[str, int] = {}
             for f in report.findings:

@@ -199,22 +199,27 @@ def download_original(
     session: SessionDep,
     who: TeamMember,
     inline: Annotated[bool, Query(description="view in the browser instead of saving")] = False,
-) -> FileResponse:
+) -> Response:
     rng = request.headers.get("range", "")
     action = "media.original_viewed" if inline else "media.original_downloaded"
     if inline and rng and not rng.replace(" ", "").startswith("bytes=0-"):
         # a player seeking within one viewing: the viewing itself was already logged
-        path, media = service.media_for_player(session, code)
+        key, media = service.media_for_player(session, code)
     else:
-        path, media = service.open_original(session, code, actor=who.actor, action=action)
+        key, media = service.open_original(session, code, actor=who.actor, action=action)
     ext = {"mov": "mp4", "matroska": "mkv"}.get(media.container.split(",")[0], "bin")
     ext = {"avi": "avi", "mpegts": "ts", "flv": "flv"}.get(media.container.split(",")[0], ext)
-    return FileResponse(
-        path,
-        media_type="application/octet-stream" if not inline else "video/mp4",
-        filename=f"{code}-{media.sha256[:12]}.{ext}",
-        content_disposition_type="inline" if inline else "attachment",
-        headers={"Cache-Control": "private, no-store", "X-Content-SHA256": media.sha256},
+    disposition = "inline" if inline else "attachment"
+    # through the app on both backends (Range included): never presigned, never redirected
+    return stored_response(
+        key,
+        "application/octet-stream" if not inline else "video/mp4",
+        range_header=rng or None,
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-SHA256": media.sha256,
+            "Content-Disposition": f'{disposition}; filename="{code}-{media.sha256[:12]}.{ext}"',
+        },
     )
 
 

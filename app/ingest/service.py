@@ -7,6 +7,8 @@ resumable upload keeps its bytes when they were not promoted).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -271,24 +273,34 @@ def processing(session: Session, clip_id: int) -> dict[str, Any]:
     return jobs.summary(jobs.jobs_for_clip(session, clip_id), INGEST_STEPS)
 
 
-def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[Path, Media]:
-    """The original's path, with the access written to the custody log."""
+def open_original(session: Session, code: str, *, actor: str, action: str) -> tuple[str, Media]:
+    """The original's storage key (served by app/web/stored.py on either backend), with the
+    access written to the custody log. A missing object: MediaNotFound, nothing logged."""
     clip, media = media_for(session, code)
-    path = get_store().original_path(media.sha256)
-    if not path.exists():
-        raise MediaNotFound(
-            f"the original of clip {code} is missing from the store (run a fixity check)"
-        )
+    key = _original_object(code, media)
     custody.record(
         session, actor=actor, action=action, clip_code=clip.code, payload={"sha256": media.sha256}
     )
-    return path, media
+    return key, media
 
 
-def media_for_player(session: Session, code: str) -> tuple[Path, Media]:
-    """The original's path for a player's follow-up range request (logged at its start)."""
+def media_for_player(session: Session, code: str) -> tuple[str, Media]:
+    """The original's storage key for a player's follow-up range request (logged at its
+    start)."""
     _clip, media = media_for(session, code)
-    return get_store().original_path(media.sha256), media
+    return _original_object(code, media), media
+
+
+def _original_object(code: str, media: Media) -> str:
+    from app.storage.backend import original_key
+    from app.storage.configured import get_backend
+
+    key = original_key(media.sha256)
+    if get_backend().stat(key) is None:
+        raise MediaNotFound(
+            f"the original of clip {code} is missing from the store (run a fixity check)"
+        )
+    return key
 
 
 def retry(session: Session, code: str, *, actor: str) -> list[int]:
@@ -316,15 +328,21 @@ def keyframe_rows(session: Session, media: Media) -> list[Keyframe]:
     )
 
 
-def derivative_file(session: Session, code: str, name: str) -> Path:
-    """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)."""
-    _clip, media = media_for(session, code)
-    if media.derivative_generation is None:
-        raise MediaNotFound(f"clip {code} has no keyframes yet (processing is not finished)")
-    path = get_store().generation_dir(media.sha256, media.derivative_generation) / name
-    if not path.is_file():
-        raise MediaNotFound(f"clip {code} has no image {name!r}")
-    return path
+@contextmanager
+def derivative_file(session: Session, code: str, name: str) -> Iterator[Path]:
+    """A derivative image of the clip's current generation (keyframe, thumb, poster, sheet)
+    as a file, for the length of the ``with`` block: the local backend's own file, or on
+    S3 this node's working copy from the bucket (app/storage/working.py). Routes serve
+    derivatives by key instead (:func:`derivative_object`)."""
+    from app.storage import working
+
+    key = derivative_object(session, code, name)
+    with ExitStack() as stack:
+        try:
+            path = stack.enter_context(working.derivative(key))
+        except FileNotFoundError:  # removed between the check and the download
+            raise MediaNotFound(f"clip {code} has no image {name!r}") from None
+        yield path
 
 
 def derivative_object(session: Session, code: str, name: str) -> str:
