@@ -4,6 +4,7 @@ PostgreSQL and Redis (tests/conftest.py service_missing)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -84,11 +85,18 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+_shared: list[MotoServer] = []
+
+
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
+    """One server for the whole run. Test modules import this fixture, and pytest keeps a
+    session-scoped instance per module that imports it, so the server itself is shared
+    here (else every such module started, and kept, a moto_server of its own)."""
+    if not _shared or _shared[0].proc.poll() is not None:
+        _shared[:] = [start_moto(tmp_path_factory.mktemp("moto"))]
+        atexit.register(_shared[0].stop)
+    yield _shared[0]
 
 
 def new_bucket(client: Any) -> str:
