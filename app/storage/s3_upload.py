@@ -38,14 +38,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("archive.storage")
 
-SLOTS = 2  # parts cut and not yet sent: one waiting for the sender, one in flight
+SLOTS = 1  # parts cut and not yet sent: the one in flight (the next is being cut meanwhile)
 ABORT_WAIT = 30.0  # seconds abort() waits for the part in flight
 
 
 class StagedUpload:
-    def __init__(self, backend: S3Backend, key: str, upload: _Multipart, *, limit: int) -> None:
+    def __init__(
+        self,
+        backend: S3Backend,
+        key: str,
+        upload: _Multipart,
+        *,
+        limit: int,
+        sha256: str | None = None,
+    ) -> None:
         self.b = backend
         self.key = key
+        self.declared = sha256  # the parts go straight to originals/<sha256>
         self.upload = upload
         self.limit = limit
         self.part_size = backend.part_size
@@ -153,8 +162,9 @@ class StagedUpload:
         self._raise()
         if self._aborted:
             return
-        self.upload.complete()
-        self._completed = True
+        if self.declared is None:  # the staging object; a final key waits for finish()
+            self.upload.complete()
+            self._completed = True
 
     def _stop_sender(self, timeout: float | None) -> None:
         if self._thread is not None:
@@ -171,11 +181,18 @@ class StagedUpload:
                 raise RuntimeError("this upload was aborted while it was finished")
             if size != self.fed:
                 raise ValueError(f"{self.fed} bytes were sent to the store, not {size}")
-            if not self._completed:  # smaller than one part: one create-only PUT
+            if self.declared is not None and sha256 != self.declared:
+                raise ValueError(
+                    f"the bytes sent to the store are SHA-256:{sha256}, not the declared "
+                    f"SHA-256:{self.declared}"
+                )
+            if self._thread is None:  # smaller than one part: one create-only PUT
                 data = self._cut(self._pending_bytes)
                 if hashlib.sha256(data).hexdigest() != sha256:
                     raise ValueError(f"the bytes sent to the store are not SHA-256:{sha256}")
                 stored = self.b._put_small(sha256, data)
+            elif self.declared is not None:  # the parts are under their final key already
+                stored = self.b._complete_original(self.upload, sha256, size)
             else:
                 stored = self.b._promote(self.key, sha256, size)
         except BaseException:
