@@ -12,6 +12,15 @@ first byte goes).
 The staging object is removed on success; on failure the multipart upload is aborted,
 and :meth:`S3Backend.sweep_staging` removes what a dead process left behind.
 
+When the SHA-256 is known before the bytes go (a raw upload whose client declared it with
+``Repr-Digest``, a finished tus upload: ``begin_original(sha256=...)``,
+:meth:`S3Backend.put_original_file`), the multipart upload is of ``originals/<sha256>``
+itself (with the Object Lock arguments): its parts are not an object until it is completed,
+with ``If-None-Match: *``, once the bytes matched the digest (and, for an upload, passed
+validation and the duplicate check); a 412 means the same bytes are stored and they are
+reused (the upload is aborted). No staging object, no copy, no delete. Any failure aborts
+it; the sweep aborts old multipart uploads of any key.
+
 With ``ARCHIVE_S3_OBJECT_LOCK`` each new original is written with Object Lock retention
 (``ARCHIVE_S3_RETENTION_DAYS``); staging objects never are (they must be deletable).
 """

@@ -3,15 +3,16 @@ app/ingest/streaming.py): :class:`StagedUpload`.
 
 The receiving pipe hands each block to :meth:`StagedUpload.feed`, which cuts parts of
 ``ARCHIVE_S3_PART_SIZE`` and queues them for a sender thread that uploads them as a
-multipart upload of a staging key (``staging/<host>-<pid>-<id>``). At most one part is
-being cut, one waits in the queue and one is in flight, whatever the file's size: when the
-store is slower than the client, ``feed`` waits, the pipe waits, and TCP slows the client
-down (measured against moto_server with 16 MiB parts, fed 4 MiB blocks: the process grew
-by 52 MiB for 256 MiB sent and 56 MiB for 768 MiB). The bytes go to the store once.
+multipart upload of a staging key (``staging/<host>-<pid>-<id>``), or, with the SHA-256
+the client declared, of ``originals/<sha256>`` itself. At most one part is being cut and
+one is in flight (``SLOTS``), whatever the file's size: when the store is slower than the
+client, ``feed`` waits, the pipe waits, and TCP slows the client down (with two slots, one
+part more was held: bench/README.md, S3). The bytes go to the store once.
 :meth:`StagedUpload.drain` sends the last part and completes the staging object while the
 caller fsyncs and probes its temp file. The SHA-256 is not taken here: the pipe took it, and
 :meth:`StagedUpload.finish` stores the object under that digest (create-only copy from the
-staging key, which is then removed). A file smaller than one part is held in memory and
+staging key, which is then removed; with a declared digest, the create-only completion of
+the upload, which ``drain`` leaves open). A file smaller than one part is held in memory and
 sent with one create-only PUT to its final key, so it never has a staging object.
 
 Failures while sending (the store unreachable, a refused part) surface in the next
@@ -142,7 +143,8 @@ class StagedUpload:
 
     def drain(self) -> None:
         """Send the last part and complete the staging object, once every byte is fed (a
-        file smaller than one part stays in memory for :meth:`finish`)."""
+        file smaller than one part stays in memory for :meth:`finish`; an upload of the
+        declared ``originals/<sha256>`` stays open until :meth:`finish` checked it)."""
         with self._ending:
             self._drain()
 
