@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from app.config import get_settings
 from app.storage.backend import original_key
@@ -260,3 +261,23 @@ def test_the_sweep_aborts_old_uploads_of_final_keys(on_s3: S3Backend, phone_clip
     assert on_s3.sweep_staging(3600) == 1
     assert s3_leftovers(on_s3) == ([], [])
     staged.abort()  # nothing left to abort: no error
+
+
+def test_a_direct_upload_under_object_lock_keeps_its_retention(
+    on_s3: S3Backend, tmp_path: Path
+) -> None:
+    """The multipart upload of ``originals/<sha256>`` carries the Object Lock arguments;
+    the retention is read back after the completion (moto drops it there) and holds."""
+    on_s3.lock_mode, on_s3.retention_days = "GOVERNANCE", 30
+    data = os.urandom(6 * 1024 * 1024)  # two parts
+    f = tmp_path / "clip.bin"
+    f.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    assert on_s3.put_original_file(f, sha, len(data)).created
+    head = on_s3.client.head_object(Bucket=on_s3.bucket, Key=original_key(sha))
+    assert head["ObjectLockMode"] == "GOVERNANCE" and head["ObjectLockRetainUntilDate"]
+    with pytest.raises(ClientError):  # the locked version cannot be deleted
+        on_s3.client.delete_object(
+            Bucket=on_s3.bucket, Key=original_key(sha), VersionId=head["VersionId"]
+        )
+    assert s3_leftovers(on_s3) == ([], [])
