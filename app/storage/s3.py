@@ -471,7 +471,7 @@ class _Multipart:
         assert self.id is not None
         return self.id
 
-    def part(self, data: bytes) -> None:
+    def part(self, data: bytes | bytearray) -> None:
         upload_id = self._start()
         n = len(self.parts) + 1
         with self.b._errors("sending a part"):
