@@ -27,6 +27,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -59,10 +60,10 @@ class StagedUpload:
         self.limit = limit
         self.part_size = backend.part_size
         self.fed = 0
-        self._buf = bytearray()  # the part being gathered
-        self._pending_bytes = 0  # how much of it is filled
+        self._pending: deque[memoryview] = deque()
+        self._pending_bytes = 0
         self._slots = threading.Semaphore(SLOTS)
-        self._queue: queue.Queue[bytes | bytearray | None] = queue.Queue()
+        self._queue: queue.Queue[bytes | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._aborted = False
@@ -83,30 +84,28 @@ class StagedUpload:
         if not block:
             return
         self.fed += len(block)
-        view = memoryview(block)
-        while view:
-            if not self._buf:
-                self._buf = bytearray(self.part_size)  # pages are touched as they fill
-            n = min(len(view), self.part_size - self._pending_bytes)
-            self._buf[self._pending_bytes : self._pending_bytes + n] = view[:n]
-            self._pending_bytes += n
-            view = view[n:]
-            if self._pending_bytes == self.part_size:
-                if not self._wait_slot():
-                    return
-                self._send(self._cut(self.part_size))
+        self._pending.append(memoryview(block))
+        self._pending_bytes += len(block)
+        while self._pending_bytes >= self.part_size:
+            if not self._wait_slot():
+                return
+            self._send(self._cut(self.part_size))
 
-    def _cut(self, n: int) -> bytes | bytearray:
-        """The ``n`` bytes gathered as one part: a full part is the buffer itself (the
-        block's bytes were copied in once, as they came, so the pipe's batches are not
-        held until a part is full); a shorter tail is copied out."""
-        part: bytes | bytearray = self._buf
-        if n != self.part_size:
-            with memoryview(self._buf) as view:
-                part = bytes(view[:n])
-        self._buf = bytearray()
-        self._pending_bytes = 0
-        return part
+    def _cut(self, n: int) -> bytes:
+        """The first ``n`` pending bytes as one part (the only copy they get here)."""
+        views: list[memoryview] = []
+        want = n
+        while want:
+            v = self._pending[0]
+            if len(v) <= want:
+                views.append(self._pending.popleft())
+                want -= len(v)
+            else:
+                views.append(v[:want])
+                self._pending[0] = v[want:]
+                want = 0
+        self._pending_bytes -= n
+        return b"".join(views)
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -120,7 +119,7 @@ class StagedUpload:
             self._raise()  # the sender failed (it frees the slots of what it drops)
         return False
 
-    def _send(self, part: bytes | bytearray) -> None:
+    def _send(self, part: bytes) -> None:
         if self._thread is None:
             # started before it is published: an abort() in another thread joins only a
             # started thread (and one started after an abort ends at once)
@@ -195,7 +194,7 @@ class StagedUpload:
                     f"SHA-256:{self.declared}"
                 )
             if self._thread is None:  # smaller than one part: one create-only PUT
-                data = bytes(self._cut(self._pending_bytes))  # a tail: bytes already
+                data = self._cut(self._pending_bytes)
                 if hashlib.sha256(data).hexdigest() != sha256:
                     raise ValueError(f"the bytes sent to the store are not SHA-256:{sha256}")
                 stored = self.b._put_small(sha256, data)
@@ -216,7 +215,7 @@ class StagedUpload:
             return
         self._aborted = True  # the sender drops what is queued; a drain stops short
         with self._ending:  # not while a drain (in another thread) completes the upload
-            self._buf = bytearray()
+            self._pending.clear()
             self._pending_bytes = 0
             self._stop_sender(ABORT_WAIT)
             self.upload.abort()
