@@ -65,3 +65,18 @@ class UploadCorrupt(AppError):
 
     status = 500
     code = "upload_corrupt"
+
+
+class DigestMismatch(AppError):
+    """The body's SHA-256 is not the one the client declared (``Repr-Digest``): nothing
+    was stored."""
+
+    status = 400
+    code = "digest_mismatch"
+
+
+class BadDigestHeader(AppError):
+    """A ``Repr-Digest`` / ``Content-Digest`` header that cannot be read."""
+
+    status = 400
+    code = "bad_digest_header"

@@ -11,7 +11,7 @@ stops reading the socket and TCP slows the client down, so memory stays bounded 
 
 With a ``tee`` (the object store's side of an upload, ``Backend.begin_original``), a third
 single-thread stage hands the same batches to it; it cuts them into parts and sends them
-from its own thread, waiting when two parts are outstanding, so the store's pace slows
+from its own thread, waiting while a part is outstanding, so the store's pace slows
 the pipe exactly as the disk's does (app/storage/s3_upload.py).
 """
 

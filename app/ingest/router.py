@@ -17,6 +17,7 @@ from app.accounts.deps import TeamMember
 from app.clips import service as clips
 from app.config import get_settings
 from app.ingest import service, space
+from app.ingest.digest import declared_sha256
 from app.ingest.exceptions import ClientGone, UnsupportedVideoFile, UploadTooLarge
 from app.ingest.models import INGEST_STEPS
 from app.ingest.schemas import KeyframeList, KeyframeRead, MediaRead, ProcessingRead
@@ -71,6 +72,7 @@ def _filename_from(request: Request, query_name: str | None) -> str | None:
     responses={
         409: {"description": "duplicate bytes or the clip has an original"},
         413: {"description": "over ARCHIVE_MAX_UPLOAD_BYTES"},
+        400: {"description": "the body is not the declared Repr-Digest (digest_mismatch)"},
         415: {"description": "not a video container we accept"},
         422: {"description": "a video we recognise but cannot use"},
         507: {"description": "the disk is full (checked before the body is read)"},
@@ -88,7 +90,10 @@ async def upload_media(
     ] = None,
 ) -> Any:
     """Send the file as the request body (`application/octet-stream` or `video/*`) or as the
-    `file` field of a `multipart/form-data` form. A 201 means the original is fsynced,
+    `file` field of a `multipart/form-data` form. A raw body may declare its SHA-256
+    (`Repr-Digest: sha-256=:<base64>:`, RFC 9530): a body with another digest is a 400
+    `digest_mismatch` and nothing is stored; on S3 the declared digest saves the server-side
+    copy from a staging key. A 201 means the original is fsynced,
     renamed into the write-once store, and its row committed."""
     clip, got = await receive(
         request, session, lambda: service.clip_for_upload(session, code), filename
@@ -145,12 +150,15 @@ async def receive(
             field="file",
             extra={"limit": limit},
         )
+    # a raw body's declared SHA-256 (RFC 9530 Repr-Digest); a form's names the whole form
+    digest = None if multipart else declared_sha256(request.headers)
     store = get_store()
     space.require_free(store, declared)
     checked = await run_in_threadpool(check)
     await release_before_stream(session)
     block = settings.upload_chunk_bytes
-    tee = get_backend().begin_original(limit)  # S3: the body streams to the bucket too
+    # S3: the body streams to the bucket too (straight to originals/<sha256> when declared)
+    tee = get_backend().begin_original(limit, sha256=digest)
     try:
         if multipart:
             form = await stream_multipart(
@@ -172,6 +180,7 @@ async def receive(
                 block=block,
                 check=service.validate,
                 tee=tee,
+                declared=digest,
             )
             name, claimed, via = _filename_from(request, filename), ctype, "raw"
             fields = {}

@@ -16,6 +16,9 @@ With a ``tee`` (ARCHIVE_STORAGE=s3: ``Backend.begin_original``) the same batches
 stream to the object store as they arrive (app/storage/s3_upload.py); the temp file is
 then only for the validation. Its last part is sent while the file is fsynced and probed.
 The returned ``Written`` carries it (``Written.staged``); on any error it is aborted.
+A raw body whose SHA-256 the client declared (``Repr-Digest``) is checked against it once
+the last byte is in (a 400 ``digest_mismatch`` keeps nothing); on S3 its parts then went
+straight to ``originals/<sha256>`` (``Backend.begin_original(sha256=...)``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.concurrency import run_in_threadpool
 
 from app.ingest import space
-from app.ingest.exceptions import BadUploadRequest, UploadTooLarge
+from app.ingest.exceptions import BadUploadRequest, DigestMismatch, UploadTooLarge
 from app.ingest.pipe import BlockPipe
 from app.kit import faults
 from app.storage import MediaStore, TempWrite, Written, out_of_space
@@ -117,7 +120,11 @@ async def stream_raw(
     block: int,
     check: Check | None = None,
     tee: StagedOriginal | None = None,
+    declared: str | None = None,
 ) -> Written:
+    """``declared``: the SHA-256 the client named (app/ingest/digest.py); a body with
+    another digest is a 400 ``digest_mismatch`` before it is validated, and nothing is kept
+    (the tee's upload is aborted)."""
     temp = _open(store, limit, tee)
     try:
         async with BlockPipe(temp, block=block, tee=tee) as pipe:
@@ -126,6 +133,12 @@ async def stream_raw(
                     raise _too_large(limit)
                 await pipe.feed(chunk)
             await pipe.drain()
+        if declared is not None and (got := temp.hasher.hexdigest()) != declared:
+            raise DigestMismatch(
+                f"the body's SHA-256 is {got}, not the declared {declared}; nothing was stored",
+                field="Repr-Digest",
+                extra={"sha256": got, "declared": declared},
+            )
         faults.point("after_temp_write")
         written = await _finish(temp, check, tee)
     except BaseException as exc:

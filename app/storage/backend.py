@@ -158,10 +158,12 @@ class Backend(Protocol):
         ``originals/<sha256>`` without ever overwriting an object there: the same bytes
         already stored are reused. More than ``limit`` bytes: StorageTooLarge, nothing kept."""
 
-    def begin_original(self, limit: int) -> StagedOriginal | None:
+    def begin_original(self, limit: int, *, sha256: str | None = None) -> StagedOriginal | None:
         """Start streaming an original into the store beside its local temp file (the
-        upload routes tee the body into both). None: the temp file itself is what gets
-        promoted (the local backend: ``MediaStore.promote``)."""
+        upload routes tee the body into both). ``sha256``: the digest the client declared
+        (``Repr-Digest``): the bytes may go straight under ``originals/<sha256>``, invisible
+        until :meth:`StagedOriginal.finish` with that same digest. None: the temp file
+        itself is what gets promoted (the local backend: ``MediaStore.promote``)."""
 
     def put_original_file(self, path: Path, sha256: str, size: int) -> Stored:
         """Store the complete file ``path`` as ``originals/<sha256>`` (create-only; the same

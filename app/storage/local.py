@@ -73,7 +73,7 @@ class LocalBackend:
             raise
         return self._keep(written)
 
-    def begin_original(self, limit: int) -> None:
+    def begin_original(self, limit: int, *, sha256: str | None = None) -> None:
         """None: the upload's temp file is what ``MediaStore.promote`` puts in place."""
         return None
 

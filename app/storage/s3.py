@@ -12,6 +12,15 @@ first byte goes).
 The staging object is removed on success; on failure the multipart upload is aborted,
 and :meth:`S3Backend.sweep_staging` removes what a dead process left behind.
 
+When the SHA-256 is known before the bytes go (a raw upload whose client declared it with
+``Repr-Digest``, a finished tus upload: ``begin_original(sha256=...)``,
+:meth:`S3Backend.put_original_file`), the multipart upload is of ``originals/<sha256>``
+itself (with the Object Lock arguments): its parts are not an object until it is completed,
+with ``If-None-Match: *``, once the bytes matched the digest (and, for an upload, passed
+validation and the duplicate check); a 412 means the same bytes are stored and they are
+reused (the upload is aborted). No staging object, no copy, no delete. Any failure aborts
+it; the sweep aborts old multipart uploads of any key.
+
 With ``ARCHIVE_S3_OBJECT_LOCK`` each new original is written with Object Lock retention
 (``ARCHIVE_S3_RETENTION_DAYS``); staging objects never are (they must be deletable).
 """
@@ -196,16 +205,41 @@ class S3Backend:
             with contextlib.suppress(ClientError, BotoCoreError):  # else the sweep removes it
                 self.client.delete_object(Bucket=self.bucket, Key=staging)
 
-    def begin_original(self, limit: int) -> StagedUpload:
-        """An original streamed to a staging key while it arrives (app/storage/s3_upload.py)."""
+    def begin_original(self, limit: int, *, sha256: str | None = None) -> StagedUpload:
+        """An original streamed into the bucket while it arrives (app/storage/s3_upload.py):
+        to a staging key, or, with the SHA-256 the client declared, straight to
+        ``originals/<sha256>`` as a multipart upload completed (create-only) only by
+        ``finish`` once the bytes are checked: no server-side copy."""
+        if sha256 is not None:
+            key = original_key(sha256)
+            upload = _Multipart(self, key, lock=self._lock_args())
+            return StagedUpload(self, key, upload, limit=limit, sha256=sha256)
         staging = f"{STAGING}{HOST_TAG}-{os.getpid()}-{uuid.uuid4().hex}"
         return StagedUpload(self, staging, _Multipart(self, staging), limit=limit)
 
     def put_original_file(self, path: Path, sha256: str, size: int) -> Stored:
-        """A complete local file (a finished tus upload) into ``originals/<sha256>``: sent
-        in parts from the file, its SHA-256 re-taken on the way (ValueError when it
-        differs: nothing is stored)."""
-        return put_file(self, self.begin_original(size), path, sha256, size)
+        """A complete local file (a finished tus upload) into ``originals/<sha256>``: its
+        SHA-256 is known, so the parts go straight to that key (no staging object, no
+        copy), its SHA-256 re-taken on the way (ValueError when it differs: the upload is
+        aborted, nothing is stored). Bytes already there are reused without sending."""
+        original_key(sha256)
+        if self.stat(original_key(sha256)) is not None:
+            return self._reused(sha256, size)
+        return put_file(self, self.begin_original(size, sha256=sha256), path, sha256, size)
+
+    def _complete_original(self, upload: _Multipart, sha: str, size: int) -> Stored:
+        """Complete a multipart upload of ``originals/<sha>`` create-only: an object already
+        there (412, or 409 for a concurrent completion) means the same bytes are stored,
+        and they are reused (the upload is aborted)."""
+        try:
+            upload.complete(if_none_match=True)
+        except ClientError as exc:
+            if _code(exc) not in _EXISTS:
+                raise
+            upload.abort()
+            return self._reused(sha, size)
+        self._ensure_retention(original_key(sha))
+        return Stored(sha, size, True)
 
     def _put_small(self, sha: str, data: bytes) -> Stored:
         key = original_key(sha)
@@ -437,7 +471,7 @@ class _Multipart:
         assert self.id is not None
         return self.id
 
-    def part(self, data: bytes) -> None:
+    def part(self, data: bytes | bytearray) -> None:
         upload_id = self._start()
         n = len(self.parts) + 1
         with self.b._errors("sending a part"):

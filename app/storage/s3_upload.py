@@ -3,15 +3,16 @@ app/ingest/streaming.py): :class:`StagedUpload`.
 
 The receiving pipe hands each block to :meth:`StagedUpload.feed`, which cuts parts of
 ``ARCHIVE_S3_PART_SIZE`` and queues them for a sender thread that uploads them as a
-multipart upload of a staging key (``staging/<host>-<pid>-<id>``). At most one part is
-being cut, one waits in the queue and one is in flight, whatever the file's size: when the
-store is slower than the client, ``feed`` waits, the pipe waits, and TCP slows the client
-down (measured against moto_server with 16 MiB parts, fed 4 MiB blocks: the process grew
-by 52 MiB for 256 MiB sent and 56 MiB for 768 MiB). The bytes go to the store once.
+multipart upload of a staging key (``staging/<host>-<pid>-<id>``), or, with the SHA-256
+the client declared, of ``originals/<sha256>`` itself. At most one part is being cut and
+one is in flight (``SLOTS``), whatever the file's size: when the store is slower than the
+client, ``feed`` waits, the pipe waits, and TCP slows the client down (with two slots, one
+part more was held: bench/README.md, S3). The bytes go to the store once.
 :meth:`StagedUpload.drain` sends the last part and completes the staging object while the
 caller fsyncs and probes its temp file. The SHA-256 is not taken here: the pipe took it, and
 :meth:`StagedUpload.finish` stores the object under that digest (create-only copy from the
-staging key, which is then removed). A file smaller than one part is held in memory and
+staging key, which is then removed; with a declared digest, the create-only completion of
+the upload, which ``drain`` leaves open). A file smaller than one part is held in memory and
 sent with one create-only PUT to its final key, so it never has a staging object.
 
 Failures while sending (the store unreachable, a refused part) surface in the next
@@ -38,14 +39,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("archive.storage")
 
-SLOTS = 2  # parts cut and not yet sent: one waiting for the sender, one in flight
+SLOTS = 1  # parts cut and not yet sent: the one in flight (the next is being cut meanwhile)
 ABORT_WAIT = 30.0  # seconds abort() waits for the part in flight
 
 
 class StagedUpload:
-    def __init__(self, backend: S3Backend, key: str, upload: _Multipart, *, limit: int) -> None:
+    def __init__(
+        self,
+        backend: S3Backend,
+        key: str,
+        upload: _Multipart,
+        *,
+        limit: int,
+        sha256: str | None = None,
+    ) -> None:
         self.b = backend
         self.key = key
+        self.declared = sha256  # the parts go straight to originals/<sha256>
         self.upload = upload
         self.limit = limit
         self.part_size = backend.part_size
@@ -111,10 +121,15 @@ class StagedUpload:
 
     def _send(self, part: bytes) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(
+            # started before it is published: an abort() in another thread joins only a
+            # started thread (and one started after an abort ends at once)
+            thread = threading.Thread(
                 target=self._sender, name=f"s3-parts-{self.key[-8:]}", daemon=True
             )
-            self._thread.start()
+            thread.start()
+            self._thread = thread
+            if self._aborted:
+                self._queue.put(None)
         self._queue.put(part)
 
     def _sender(self) -> None:
@@ -133,7 +148,8 @@ class StagedUpload:
 
     def drain(self) -> None:
         """Send the last part and complete the staging object, once every byte is fed (a
-        file smaller than one part stays in memory for :meth:`finish`)."""
+        file smaller than one part stays in memory for :meth:`finish`; an upload of the
+        declared ``originals/<sha256>`` stays open until :meth:`finish` checked it)."""
         with self._ending:
             self._drain()
 
@@ -153,8 +169,9 @@ class StagedUpload:
         self._raise()
         if self._aborted:
             return
-        self.upload.complete()
-        self._completed = True
+        if self.declared is None:  # the staging object; a final key waits for finish()
+            self.upload.complete()
+            self._completed = True
 
     def _stop_sender(self, timeout: float | None) -> None:
         if self._thread is not None:
@@ -171,11 +188,18 @@ class StagedUpload:
                 raise RuntimeError("this upload was aborted while it was finished")
             if size != self.fed:
                 raise ValueError(f"{self.fed} bytes were sent to the store, not {size}")
-            if not self._completed:  # smaller than one part: one create-only PUT
+            if self.declared is not None and sha256 != self.declared:
+                raise ValueError(
+                    f"the bytes sent to the store are SHA-256:{sha256}, not the declared "
+                    f"SHA-256:{self.declared}"
+                )
+            if self._thread is None:  # smaller than one part: one create-only PUT
                 data = self._cut(self._pending_bytes)
                 if hashlib.sha256(data).hexdigest() != sha256:
                     raise ValueError(f"the bytes sent to the store are not SHA-256:{sha256}")
                 stored = self.b._put_small(sha256, data)
+            elif self.declared is not None:  # the parts are under their final key already
+                stored = self.b._complete_original(self.upload, sha256, size)
             else:
                 stored = self.b._promote(self.key, sha256, size)
         except BaseException:
