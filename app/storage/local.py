@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -115,19 +115,7 @@ class LocalBackend:
         return Stored(written.sha256, written.size, promotion.created)
 
     def put_derivative(self, key: str, data: bytes) -> None:
-        path = self.path(check_derived_key(key))
-        makedirs_durable(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".put-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        fsync_dir(path.parent)
+        _replace(self.path(check_derived_key(key)), lambda out: out.write(data))
 
     def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         fh = open(self.path(key), "rb")  # noqa: SIM115 - FileNotFoundError now, not lazily
@@ -180,18 +168,8 @@ class LocalBackend:
         dst = self.path(check_derived_key(key))
         if dst.exists() and os.path.samefile(path, dst):
             return  # made in place (a generation directory, the playback copy)
-        makedirs_durable(dst.parent)
-        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".put-")
-        try:
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                shutil.copyfileobj(src, out, READ_BLOCK)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dst)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        fsync_dir(dst.parent)
+        with open(path, "rb") as src:
+            _replace(dst, lambda out: shutil.copyfileobj(src, out, READ_BLOCK))
 
     def delete_prefix(self, prefix: str) -> int:
         top, sha, names = check_prefix(prefix)
@@ -206,6 +184,23 @@ class LocalBackend:
                 removed += sum(1 for p in folder.rglob("*") if p.is_file())
                 shutil.rmtree(folder, ignore_errors=True)
         return removed
+
+
+def _replace(dst: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Create or replace ``dst`` atomically and durably: written to a temp file beside it,
+    fsynced, renamed over it, the directory fsynced."""
+    makedirs_durable(dst.parent)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".put-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(dst.parent)
 
 
 def _chunks(fh: BinaryIO, start: int, length: int | None) -> Iterator[bytes]:
